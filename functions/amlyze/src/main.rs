@@ -1,0 +1,13 @@
+//! The amlyze webhook function: reads its configuration, builds the SQS client
+//! once, then serves every request through [`shared::handle`].
+
+use lambda_http::{run, service_fn, tracing, Error, Request};
+use shared::{App, Provider};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let app = App::from_env(Provider::Amlyze).await.inspect_err(|err| tracing::error!("configuration error: {err}"))?;
+    let app = &app;
+    run(service_fn(move |request: Request| async move { Ok::<_, Error>(shared::handle(app, request).await) })).await
+}

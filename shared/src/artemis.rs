@@ -1,0 +1,258 @@
+//! Artemis (Cynopsis KYC) customer callbacks: one plain JSON object per request.
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use time::OffsetDateTime;
+
+use crate::enums::{Action, Additive, CustomerStatus, CustomerType, RiskRating};
+use crate::envelope::{dedupe_key, CloudEvent};
+use crate::json::{parse_strict, type_name, Fields, Presence};
+use crate::problem::FieldError;
+use crate::timestamp::format_utc;
+
+/// The documented fields, in the vendor's order.
+pub const FIELDS: &[&str] = &[
+    "customerId",
+    "customerReferenceId",
+    "profileReferenceId",
+    "status",
+    "riskRating",
+    "action",
+    "message",
+    "customerType",
+];
+
+/// A validated callback. Serializes with the vendor's field names, every
+/// documented field present (null where null), unknown fields kept.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Callback {
+    /// Exact up to 2^64 − 1 (the vendor's ids can exceed 2^53).
+    pub customer_id: u64,
+    pub customer_reference_id: String,
+    pub profile_reference_id: String,
+    pub status: CustomerStatus,
+    pub risk_rating: Option<RiskRating>,
+    pub action: Action,
+    pub message: Option<String>,
+    pub customer_type: CustomerType,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Callback {
+    /// Validates a body, reporting every problem at once.
+    pub fn from_body(body: &[u8]) -> Result<Self, Vec<FieldError>> {
+        let value = parse_strict(body)?;
+        let Value::Object(object) = &value else {
+            return Err(vec![FieldError::new("body", format!("must be a JSON object, not {}", type_name(&value)))]);
+        };
+        let mut fields = Fields::new(object, "");
+        let customer_id = fields.unsigned("customerId", Presence::Required);
+        let customer_reference_id = fields.string("customerReferenceId", Presence::Required);
+        let profile_reference_id = fields.string("profileReferenceId", Presence::Required);
+        let status = fields.additive("status", Presence::Required);
+        // Nullable fields: an absent one means the same as null.
+        let risk_rating = fields.additive("riskRating", Presence::Optional);
+        let action = fields.additive("action", Presence::Required);
+        let message = fields.string("message", Presence::Optional);
+        let customer_type = fields.additive("customerType", Presence::Required);
+        let extra = fields.extra(FIELDS);
+        let errors = fields.finish();
+
+        match (customer_id, customer_reference_id, profile_reference_id, status, action, customer_type) {
+            (Some(customer_id), Some(customer_reference_id), Some(profile_reference_id), Some(status), Some(action), Some(customer_type))
+                if errors.is_empty() =>
+            {
+                Ok(Self {
+                    customer_id,
+                    customer_reference_id,
+                    profile_reference_id,
+                    status,
+                    risk_rating,
+                    action,
+                    message,
+                    customer_type,
+                    extra,
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// The vendor's dedupe key: customerId + action + status + riskRating.
+    pub fn dedupe_key(&self) -> String {
+        dedupe_key(&[
+            json!("artemis"),
+            json!(self.customer_id),
+            json!(self.action.as_str()),
+            json!(self.status.as_str()),
+            json!(self.risk_rating.as_ref().map(Additive::as_str)),
+        ])
+    }
+
+    /// The queue message: its id is derived from the dedupe key, so the same
+    /// callback twice gives the same id.
+    pub fn into_event(self, received: OffsetDateTime) -> CloudEvent {
+        let dedupekey = self.dedupe_key();
+        let received = format_utc(received);
+        CloudEvent {
+            specversion: "1.0".to_owned(),
+            id: uuid_shaped(&dedupekey),
+            source: "artemis".to_owned(),
+            kind: format!("co.cynopsis.artemis.customer.{}", self.action.as_str().to_lowercase()),
+            subject: Some(self.customer_reference_id.clone()),
+            time: received.clone(),
+            datacontenttype: "application/json".to_owned(),
+            data: Some(serde_json::to_value(&self).unwrap_or(Value::Null)),
+            provider: "artemis".to_owned(),
+            dedupekey,
+            receivedtime: received,
+            extensions: Map::new(),
+        }
+    }
+}
+
+/// Validates and normalizes one Artemis request body.
+pub fn parse(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
+    Ok(vec![Callback::from_body(body)?.into_event(received)])
+}
+
+/// The first 128 bits of a hex digest, written as a UUID (8-4-4-4-12).
+fn uuid_shaped(hex: &str) -> String {
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+    const UPDATE: &str = include_str!("../../events/bodies/artemis-update.json");
+    const NOW: OffsetDateTime = datetime!(2026-11-23 10:00:00.5 UTC);
+
+    fn event(body: &str) -> CloudEvent {
+        parse(body.as_bytes(), NOW).unwrap().remove(0)
+    }
+
+    #[test]
+    fn insert_example_normalizes_to_the_contract_envelope() {
+        let event = event(INSERT);
+        assert_eq!(event.specversion, "1.0");
+        assert_eq!(event.source, "artemis");
+        assert_eq!(event.kind, "co.cynopsis.artemis.customer.insert");
+        assert_eq!(event.subject.as_deref(), Some("CUST-000123"));
+        assert_eq!(event.time, "2026-11-23T10:00:00.5Z");
+        assert_eq!(event.receivedtime, event.time);
+        assert_eq!(event.datacontenttype, "application/json");
+        assert_eq!(event.provider, "artemis");
+        assert_eq!(event.dedupekey.len(), 64);
+        let data = event.data.unwrap();
+        let expected: Value = serde_json::from_str(INSERT).unwrap();
+        assert_eq!(data, expected, "every documented field, as sent");
+    }
+
+    #[test]
+    fn update_example_keeps_nulls_and_types() {
+        let event = event(UPDATE);
+        assert_eq!(event.kind, "co.cynopsis.artemis.customer.update");
+        let data = event.data.unwrap();
+        assert_eq!(data["status"], "CLEARED");
+        assert!(data.as_object().unwrap().contains_key("message"));
+    }
+
+    #[test]
+    fn same_callback_twice_gives_the_same_id_and_a_change_a_new_one() {
+        let first = event(UPDATE);
+        let again = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1)).unwrap().remove(0);
+        assert_eq!(first.id, again.id);
+        assert_eq!(first.dedupekey, again.dedupekey);
+        // Field order and whitespace do not matter.
+        let mut reordered: Map<String, Value> = serde_json::from_str(UPDATE).unwrap();
+        let status = reordered.remove("status").unwrap();
+        reordered.insert("status".into(), status);
+        let reordered = event(&serde_json::to_string_pretty(&reordered).unwrap());
+        assert_eq!(first.id, reordered.id);
+        let changed = event(&UPDATE.replace("CLEARED", "REJECTED"));
+        assert_ne!(first.id, changed.id);
+        let message_only = event(&UPDATE.replace("\"message\": null", "\"message\": \"note\""));
+        assert_eq!(first.id, message_only.id, "message is not part of the dedupe key");
+    }
+
+    #[test]
+    fn customer_id_beyond_2_pow_53_stays_exact() {
+        let body = INSERT.replace("123456", "9007199254740993");
+        let event = event(&body);
+        assert!(event_body(&event).contains("\"customerId\":9007199254740993"));
+        let max = INSERT.replace("123456", "18446744073709551615");
+        assert!(event_body(&self::event(&max)).contains("18446744073709551615"));
+    }
+
+    fn event_body(event: &CloudEvent) -> String {
+        serde_json::to_string(event).unwrap()
+    }
+
+    #[test]
+    fn unknown_enum_values_and_extra_fields_pass_verbatim() {
+        let mut body: Map<String, Value> = serde_json::from_str(INSERT).unwrap();
+        body.insert("status".into(), json!("ON_HOLD"));
+        body.insert("riskRating".into(), json!("VERY_HIGH"));
+        body.insert("action".into(), json!("Delete"));
+        body.insert("customerType".into(), json!("TRUST"));
+        body.insert("newField".into(), json!({"nested": [1, 2]}));
+        let event = event(&serde_json::to_string(&body).unwrap());
+        assert_eq!(event.kind, "co.cynopsis.artemis.customer.delete");
+        assert_eq!(event.data.unwrap(), Value::Object(body));
+    }
+
+    #[test]
+    fn absent_nullable_fields_are_emitted_as_null() {
+        let mut body: Map<String, Value> = serde_json::from_str(INSERT).unwrap();
+        body.remove("riskRating");
+        body.remove("message");
+        let data = event(&serde_json::to_string(&body).unwrap()).data.unwrap();
+        assert_eq!(data["riskRating"], Value::Null);
+        assert!(data.as_object().unwrap().contains_key("riskRating"));
+        assert!(data.as_object().unwrap().contains_key("message"));
+    }
+
+    fn errors(body: &str) -> Vec<String> {
+        parse(body.as_bytes(), NOW).unwrap_err().into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect()
+    }
+
+    #[test]
+    fn every_problem_is_listed_with_its_field() {
+        let found = errors(r#"{"customerId":"123","customerReferenceId":7,"status":null,"riskRating":5,"action":"INSERT","message":false}"#);
+        assert_eq!(
+            found,
+            [
+                "customerId: must be an integer, not a string",
+                "customerReferenceId: must be a string, not a number",
+                "profileReferenceId: is required",
+                "status: must not be null",
+                "riskRating: must be a string, not a number",
+                "message: must be a string, not a boolean",
+                "customerType: is required",
+            ]
+        );
+    }
+
+    #[test]
+    fn number_forms_that_could_lose_the_id_are_refused() {
+        for id in ["1.5", "1e3", "-4", "18446744073709551616", "123.0"] {
+            let found = errors(&INSERT.replace("123456", id));
+            assert_eq!(found.len(), 1, "{id}: {found:?}");
+            assert!(found[0].starts_with("customerId:"), "{found:?}");
+        }
+    }
+
+    #[test]
+    fn body_level_problems() {
+        assert_eq!(errors("[1,2]"), ["body: must be a JSON object, not an array"]);
+        assert!(errors("{\"customerId\":")[0].starts_with("body: not valid JSON"));
+        let duplicated = INSERT.replacen("\"status\"", "\"status\": \"REJECTED\", \"status\"", 1);
+        assert_eq!(errors(&duplicated), ["status: this key appears more than once in the same object"]);
+        assert!(errors("")[0].starts_with("body: the body is empty"));
+    }
+}

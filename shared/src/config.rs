@@ -1,0 +1,191 @@
+//! Configuration, read once from the environment at init. A missing or
+//! malformed setting is an error that names the variable, so the function
+//! fails at init, never at the first request.
+
+use lambda_http::http::Uri;
+
+use crate::access::{Allowlist, SharedSecret};
+
+/// The two senders; each function binary serves one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provider {
+    Artemis,
+    Amlyze,
+}
+
+impl Provider {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Artemis => "artemis",
+            Self::Amlyze => "amlyze",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "artemis" => Some(Self::Artemis),
+            "amlyze" => Some(Self::Amlyze),
+            _ => None,
+        }
+    }
+
+    /// The methods the sender may use, as an `Allow` header value.
+    pub fn allow(self) -> &'static str {
+        match self {
+            Self::Artemis => "POST, PUT, PATCH",
+            Self::Amlyze => "POST, OPTIONS",
+        }
+    }
+}
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+/// SQS's largest message; a larger body could never be queued.
+pub const MAX_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{var} is malformed: {reason}")]
+    Malformed { var: &'static str, reason: String },
+}
+
+/// An SQS queue URL; a URL ending in `.fifo` is a FIFO queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueUrl {
+    pub url: String,
+    pub fifo: bool,
+}
+
+impl QueueUrl {
+    fn parse(var: &'static str, text: &str) -> Result<Self, ConfigError> {
+        let malformed = |reason: &str| ConfigError::Malformed { var, reason: format!("{reason} (got {text:?})") };
+        let uri: Uri = text.parse().map_err(|_| malformed("not a URL"))?;
+        if !matches!(uri.scheme_str(), Some("https" | "http")) {
+            return Err(malformed("expected an https:// (or http:// for a local server) queue URL"));
+        }
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(malformed("the URL has no host"));
+        }
+        let path = uri.path().trim_end_matches('/');
+        if path.is_empty() {
+            return Err(malformed("the URL names no queue (expected …/ACCOUNT_ID/QUEUE_NAME)"));
+        }
+        Ok(Self { url: text.to_owned(), fifo: path.ends_with(".fifo") })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub provider: Provider,
+    pub queue: QueueUrl,
+    pub quarantine: Option<QueueUrl>,
+    pub allowlist: Option<Allowlist>,
+    pub secret: Option<SharedSecret>,
+    pub max_body_bytes: usize,
+    /// `WebHook-Allowed-Rate` answered to a CloudEvents preflight (`*` when unset).
+    pub allowed_rate: Option<String>,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env(provider: Provider) -> Result<Self, ConfigError> {
+        Self::from_lookup(provider, |var| std::env::var(var).ok())
+    }
+
+    /// Reads settings through `lookup`; an empty value counts as unset for the
+    /// optional settings (so a blank template parameter turns a feature off).
+    pub fn from_lookup(provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+
+        let queue = match optional("QUEUE_URL") {
+            Some(url) => QueueUrl::parse("QUEUE_URL", &url)?,
+            None => return Err(ConfigError::Missing("QUEUE_URL")),
+        };
+        let quarantine = optional("QUARANTINE_QUEUE_URL")
+            .map(|url| QueueUrl::parse("QUARANTINE_QUEUE_URL", &url))
+            .transpose()?;
+        let allowlist = optional("ALLOWED_SOURCE_CIDRS")
+            .map(|text| {
+                Allowlist::parse(&text).map_err(|reason| ConfigError::Malformed { var: "ALLOWED_SOURCE_CIDRS", reason })
+            })
+            .transpose()?;
+        // The secret is taken as is (no trimming): spaces may be part of it.
+        let secret = lookup("SHARED_SECRET").filter(|s| !s.is_empty()).map(|s| SharedSecret::new(&s));
+        let max_body_bytes = match optional("MAX_BODY_BYTES") {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=MAX_MAX_BODY_BYTES).contains(&n) => n,
+                _ => {
+                    return Err(ConfigError::Malformed {
+                        var: "MAX_BODY_BYTES",
+                        reason: format!("expected a whole number of bytes from 1 to {MAX_MAX_BODY_BYTES}, got {text:?}"),
+                    })
+                }
+            },
+        };
+        let allowed_rate = optional("WEBHOOK_ALLOWED_RATE");
+        if let Some(rate) = &allowed_rate {
+            if rate != "*" && rate.parse::<u32>().is_err() {
+                return Err(ConfigError::Malformed {
+                    var: "WEBHOOK_ALLOWED_RATE",
+                    reason: format!("expected * or a whole number of requests per minute, got {rate:?}"),
+                });
+            }
+        }
+        Ok(Self { provider, queue, quarantine, allowlist, secret, max_body_bytes, allowed_rate })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(Provider::Artemis, |k| vars.get(k).cloned())
+    }
+
+    const QUEUE: (&str, &str) = ("QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/events");
+
+    #[test]
+    fn minimal_config_has_defaults() {
+        let config = config(&[QUEUE]).unwrap();
+        assert!(!config.queue.fifo);
+        assert_eq!(config.max_body_bytes, 262_144);
+        assert!(config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none());
+    }
+
+    #[test]
+    fn fifo_is_detected_from_the_url() {
+        let config = config(&[("QUEUE_URL", "http://127.0.0.1:5000/123456789012/events.fifo")]).unwrap();
+        assert!(config.queue.fifo);
+    }
+
+    #[test]
+    fn every_bad_setting_names_its_variable() {
+        assert_eq!(config(&[]).unwrap_err().to_string(), "QUEUE_URL is required but not set");
+        for (vars, var) in [
+            (vec![("QUEUE_URL", "not a url")], "QUEUE_URL"),
+            (vec![("QUEUE_URL", "ftp://host/1/q")], "QUEUE_URL"),
+            (vec![("QUEUE_URL", "https://sqs.amazonaws.com/")], "QUEUE_URL"),
+            (vec![QUEUE, ("QUARANTINE_QUEUE_URL", "queue")], "QUARANTINE_QUEUE_URL"),
+            (vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/8, 300.1.1.1/32")], "ALLOWED_SOURCE_CIDRS"),
+            (vec![QUEUE, ("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
+            (vec![QUEUE, ("MAX_BODY_BYTES", "0")], "MAX_BODY_BYTES"),
+            (vec![QUEUE, ("MAX_BODY_BYTES", "2000000")], "MAX_BODY_BYTES"),
+            (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
+        ] {
+            let message = config(&vars).unwrap_err().to_string();
+            assert!(message.starts_with(var), "{message} should name {var}");
+        }
+    }
+
+    #[test]
+    fn blank_optional_settings_are_unset() {
+        let config = config(&[QUEUE, ("ALLOWED_SOURCE_CIDRS", " "), ("SHARED_SECRET", ""), ("MAX_BODY_BYTES", "")]).unwrap();
+        assert!(config.allowlist.is_none() && config.secret.is_none());
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+    }
+}

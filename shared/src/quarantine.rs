@@ -1,0 +1,156 @@
+//! What lands in quarantine: the request exactly as received (secrets
+//! redacted), why it was refused, and when, so an operator can fix the cause
+//! and replay it.
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::problem::FieldError;
+use crate::request::Incoming;
+
+/// Headers whose values never leave the function.
+pub const REDACTED_HEADERS: &[&str] = &["x-webhook-token", "authorization", "cookie", "set-cookie", "proxy-authorization"];
+/// Query parameters whose values never leave the function.
+pub const REDACTED_QUERY: &[&str] = &["token"];
+pub const REDACTED: &str = "[redacted]";
+
+/// One quarantined request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QuarantineRecord {
+    pub provider: String,
+    pub receivedtime: String,
+    /// The HTTP status the sender was given.
+    pub status: u16,
+    pub reason: String,
+    pub errors: Vec<FieldError>,
+    pub method: String,
+    pub path: String,
+    pub query: Map<String, Value>,
+    pub source_ip: Option<String>,
+    /// Lower-case header names; repeated headers are joined with ", ".
+    pub headers: Map<String, Value>,
+    /// The body exactly as received: text when it is UTF-8, else base64.
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_encoding: Option<String>,
+    /// Set when the body was larger than `MAX_BODY_BYTES` and only its first
+    /// bytes are kept (the record must fit in one SQS message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_truncated_from: Option<usize>,
+}
+
+/// At most this much of an oversized body is kept.
+pub const MAX_KEPT_BODY: usize = 128 * 1024;
+
+impl QuarantineRecord {
+    pub fn new(provider: &str, receivedtime: String, incoming: &Incoming, status: u16, reason: &str, errors: Vec<FieldError>) -> Self {
+        let mut headers = Map::new();
+        for name in incoming.headers.keys() {
+            let value = if REDACTED_HEADERS.contains(&name.as_str()) {
+                REDACTED.to_owned()
+            } else {
+                incoming
+                    .headers
+                    .get_all(name)
+                    .iter()
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            headers.insert(name.as_str().to_owned(), Value::String(value));
+        }
+        let query = incoming
+            .query
+            .iter()
+            .map(|(k, v)| {
+                let value = if REDACTED_QUERY.contains(&k.as_str()) { REDACTED } else { v.as_str() };
+                (k.clone(), Value::String(value.to_owned()))
+            })
+            .collect();
+        let (kept, body_truncated_from) = if status == 413 && incoming.body.len() > MAX_KEPT_BODY {
+            (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
+        } else {
+            (&incoming.body[..], None)
+        };
+        let (body, body_encoding) = match std::str::from_utf8(kept) {
+            Ok(text) => (text.to_owned(), None),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(kept), Some("base64".to_owned())),
+        };
+        Self {
+            provider: provider.to_owned(),
+            receivedtime,
+            status,
+            reason: reason.to_owned(),
+            errors,
+            method: incoming.method.to_string(),
+            path: incoming.path.clone(),
+            query,
+            source_ip: incoming.source_ip.clone(),
+            headers,
+            body,
+            body_encoding,
+            body_truncated_from,
+        }
+    }
+
+    /// The body bytes as received (decoding base64 when needed).
+    pub fn body_bytes(&self) -> Option<Vec<u8>> {
+        match self.body_encoding.as_deref() {
+            Some("base64") => base64::engine::general_purpose::STANDARD.decode(&self.body).ok(),
+            _ => Some(self.body.clone().into_bytes()),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::http::{HeaderMap, Method};
+
+    fn incoming(body: &[u8]) -> Incoming {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-webhook-token", "s3cret".parse().unwrap());
+        headers.insert("authorization", "Bearer abc".parse().unwrap());
+        headers.insert("cookie", "session=1".parse().unwrap());
+        headers.insert("content-type", "application/json".parse().unwrap());
+        headers.append("x-many", "a".parse().unwrap());
+        headers.append("x-many", "b".parse().unwrap());
+        Incoming {
+            method: Method::POST,
+            path: "/hooks/artemis".into(),
+            query: vec![("token".into(), "s3cret".into()), ("x".into(), "1".into())],
+            headers,
+            source_ip: Some("203.0.113.9".into()),
+            body: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_the_body_kept_verbatim() {
+        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\": 1 }"), 400, "invalid-event", vec![]);
+        let json = record.to_json();
+        assert!(!json.contains("s3cret") && !json.contains("Bearer") && !json.contains("session=1"), "{json}");
+        assert_eq!(record.headers["content-type"], "application/json");
+        assert_eq!(record.headers["x-many"], "a, b");
+        assert_eq!(record.query["x"], "1");
+        assert_eq!(record.body, "{\"a\": 1 }");
+        assert_eq!(record.body_encoding, None);
+        let back: QuarantineRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
+    }
+
+    #[test]
+    fn binary_bodies_are_base64() {
+        let bytes = [0xff, 0xfe, 0x00, 0x41];
+        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), 400, "invalid-event", vec![]);
+        assert_eq!(record.body_encoding.as_deref(), Some("base64"));
+        assert_eq!(record.body_bytes().unwrap(), bytes);
+        assert!(record.to_json().contains("\"bodyEncoding\":\"base64\""));
+    }
+}

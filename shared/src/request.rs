@@ -1,0 +1,112 @@
+//! What came in, independent of the front door (REST v1, HTTP API v2,
+//! function URL, ALB): method, path, query, headers, body bytes and the
+//! caller's address as the AWS front door reports it.
+
+use std::net::IpAddr;
+
+use lambda_http::http::{HeaderMap, Method};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt};
+
+#[derive(Debug)]
+pub struct Incoming {
+    pub method: Method,
+    pub path: String,
+    /// Query parameters, first value of each name.
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    /// The address as reported (kept for quarantine even when it does not parse).
+    pub source_ip: Option<String>,
+    pub body: Vec<u8>,
+}
+
+impl Incoming {
+    pub fn from_request(request: Request) -> Self {
+        let source_ip = source_ip(&request);
+        let query = request
+            .query_string_parameters_ref()
+            .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .unwrap_or_default();
+        let (parts, body) = request.into_parts();
+        let body = match body {
+            Body::Empty => Vec::new(),
+            Body::Text(text) => text.into_bytes(),
+            Body::Binary(bytes) => bytes,
+            // `Body` is non-exhaustive; a future kind still keeps its bytes.
+            #[allow(unreachable_patterns)]
+            other => other.as_ref().to_vec(),
+        };
+        Self { method: parts.method, path: parts.uri.path().to_owned(), query, headers: parts.headers, source_ip, body }
+    }
+
+    /// The caller's address, parsed; `None` when absent or malformed.
+    pub fn source_addr(&self) -> Option<IpAddr> {
+        self.source_ip.as_deref().and_then(|ip| ip.trim().parse().ok())
+    }
+
+    /// A header's value when it is visible ASCII.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+pub fn media_type(content_type: &str) -> String {
+    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+}
+
+/// `application/json` or any `+json` type (which covers the CloudEvents
+/// `application/cloudevents+json` and `application/cloudevents-batch+json`).
+pub fn is_json_media_type(media_type: &str) -> bool {
+    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+}
+
+/// The source address from the request context: `identity.sourceIp` (REST),
+/// `http.sourceIp` (HTTP API, function URL). ALB and VPC Lattice have no such
+/// field: there the right-most `X-Forwarded-For` entry is the one the load
+/// balancer appended (everything left of it is client-controlled).
+fn source_ip(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
+        RequestContext::WebSocket(context) => context.identity.source_ip.clone(),
+        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => rightmost_forwarded_for(request.headers()),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+fn rightmost_forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+    (!entry.is_empty()).then(|| entry.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_media_types() {
+        assert_eq!(media_type("Application/JSON; charset=utf-8"), "application/json");
+        for yes in ["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"] {
+            assert!(is_json_media_type(yes), "{yes}");
+        }
+        for no in ["text/plain", "application/xml", "application/x-www-form-urlencoded", "text/json+json", ""] {
+            assert!(!is_json_media_type(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn forwarded_for_takes_the_load_balancers_entry() {
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", "6.6.6.6, 10.0.0.1".parse().unwrap());
+        headers.append("x-forwarded-for", "1.1.1.1,  198.51.100.4 ".parse().unwrap());
+        assert_eq!(rightmost_forwarded_for(&headers).as_deref(), Some("198.51.100.4"));
+        assert_eq!(rightmost_forwarded_for(&HeaderMap::new()), None);
+    }
+}
