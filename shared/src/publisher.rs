@@ -34,17 +34,20 @@ pub enum PublishError {
 /// Builds the SQS client from the standard AWS settings (region, credentials,
 /// `AWS_ENDPOINT_URL[_SQS]`), with explicit timeouts and bounded retries.
 pub async fn sqs_client() -> Client {
+    Client::new(&sdk_defaults().load().await)
+}
+
+/// The SDK settings every client of this project uses: a pinned behaviour
+/// version, explicit timeouts, bounded retries.
+pub fn sdk_defaults() -> aws_config::ConfigLoader {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(PUBLISH_BUDGET)
         .build();
-    let config = aws_config::defaults(BehaviorVersion::v2026_01_12())
+    aws_config::defaults(BehaviorVersion::v2026_01_12())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .load()
-        .await;
-    Client::new(&config)
 }
 
 fn string_attribute(value: &str) -> Option<MessageAttributeValue> {

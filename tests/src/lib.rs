@@ -1,1 +1,11 @@
+//! Test harness: a real moto SQS server on loopback, queue helpers, Lambda
+//! events for each front door, and a Lambda Runtime API emulator that runs the
+//! built function binaries.
 
+pub mod emulator;
+pub mod events;
+pub mod moto;
+pub mod sqs;
+
+pub use events::{Call, Door};
+pub use moto::Moto;

@@ -1,0 +1,187 @@
+//! A small Lambda Runtime API emulator (the `2018-06-01` API that
+//! `lambda_runtime` polls), and a runner for the built function binaries.
+//!
+//! `RuntimeApi::start` listens on loopback; `Function::spawn` runs a binary
+//! with `AWS_LAMBDA_RUNTIME_API` pointing at it; `RuntimeApi::invoke` hands an
+//! event to the function and waits for its response.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+/// What the function answered: its response document, or the error it posted.
+pub type Outcome = Result<Vec<u8>, String>;
+
+struct Invocation {
+    id: String,
+    event: Vec<u8>,
+    reply: oneshot::Sender<Outcome>,
+}
+
+struct State {
+    queue: Mutex<mpsc::Receiver<Invocation>>,
+    pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    init_error: Mutex<Option<String>>,
+}
+
+#[derive(Clone)]
+pub struct RuntimeApi {
+    pub addr: SocketAddr,
+    sender: mpsc::Sender<Invocation>,
+    state: Arc<State>,
+    counter: Arc<AtomicU64>,
+}
+
+impl RuntimeApi {
+    /// Listens on a free loopback port and serves until the process ends.
+    pub async fn start() -> std::io::Result<RuntimeApi> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (sender, receiver) = mpsc::channel(1024);
+        let state = Arc::new(State {
+            queue: Mutex::new(receiver),
+            pending: Mutex::new(HashMap::new()),
+            init_error: Mutex::new(None),
+        });
+        let serving = state.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = serving.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| route(state.clone(), request));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Ok(RuntimeApi { addr, sender, state, counter: Arc::new(AtomicU64::new(0)) })
+    }
+
+    /// Invokes the function with `event`; waits at most `timeout`.
+    pub async fn invoke(&self, event: &[u8], timeout: Duration) -> Outcome {
+        let id = format!("req-{}", self.counter.fetch_add(1, Ordering::Relaxed));
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send(Invocation { id, event: event.to_vec(), reply })
+            .await
+            .map_err(|_| "the emulator stopped".to_owned())?;
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err("the invocation was dropped".to_owned()),
+            Err(_) => Err(format!("no response within {timeout:?}")),
+        }
+    }
+
+    /// The error the function reported at init, if any.
+    pub async fn init_error(&self) -> Option<String> {
+        self.state.init_error.lock().await.clone()
+    }
+}
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
+    *response.status_mut() = status;
+    response
+}
+
+async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let method = request.method().clone();
+    let path = request.uri().path().trim_start_matches(PREFIX).to_owned();
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let response = match (method, segments.as_slice()) {
+        (Method::GET, ["invocation", "next"]) => {
+            let next = state.queue.lock().await.recv().await;
+            match next {
+                Some(invocation) => {
+                    state.pending.lock().await.insert(invocation.id.clone(), invocation.reply);
+                    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(30);
+                    let mut response = reply(StatusCode::OK, invocation.event);
+                    let headers = response.headers_mut();
+                    headers.insert("lambda-runtime-aws-request-id", invocation.id.parse().expect("ascii id"));
+                    headers.insert("lambda-runtime-deadline-ms", deadline.as_millis().to_string().parse().expect("digits"));
+                    headers.insert(
+                        "lambda-runtime-invoked-function-arn",
+                        "arn:aws:lambda:us-east-1:123456789012:function:local".parse().expect("ascii arn"),
+                    );
+                    headers.insert(
+                        "lambda-runtime-trace-id",
+                        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".parse().expect("ascii"),
+                    );
+                    response
+                }
+                None => reply(StatusCode::GONE, "shutting down"),
+            }
+        }
+        (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
+            let outcome = if *kind == "response" { Ok(body.to_vec()) } else { Err(String::from_utf8_lossy(&body).into_owned()) };
+            if let Some(sender) = state.pending.lock().await.remove(*id) {
+                let _ = sender.send(outcome);
+            }
+            reply(StatusCode::ACCEPTED, "{\"status\":\"OK\"}")
+        }
+        (Method::POST, ["init", "error"]) => {
+            *state.init_error.lock().await = Some(String::from_utf8_lossy(&body).into_owned());
+            reply(StatusCode::ACCEPTED, "{\"status\":\"OK\"}")
+        }
+        _ => reply(StatusCode::NOT_FOUND, "unknown runtime API route"),
+    };
+    Ok(response)
+}
+
+/// A function binary running against a [`RuntimeApi`]; killed when dropped.
+pub struct Function {
+    pub child: Child,
+}
+
+impl Function {
+    /// Runs `binary` with the Lambda environment plus `env`.
+    pub fn spawn(binary: &std::path::Path, api: &RuntimeApi, name: &str, env: &[(String, String)]) -> std::io::Result<Function> {
+        let mut command = Command::new(binary);
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        Ok(Function { child: command.spawn()? })
+    }
+}
+
+/// The path of a workspace binary (`artemis`, `amlyze`), building it first
+/// (a no-op when it is up to date). `FUNCTION_BIN_DIR` overrides the folder.
+pub fn function_binary(name: &str) -> PathBuf {
+    if let Ok(dir) = std::env::var("FUNCTION_BIN_DIR") {
+        return PathBuf::from(dir).join(name);
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let status = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--quiet", "--bin", name])
+        .current_dir(&root)
+        .status()
+        .expect("cargo build");
+    assert!(status.success(), "building {name} failed");
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    target.join("debug").join(name)
+}

@@ -1,0 +1,84 @@
+//! Queue helpers for tests: clients pointed at moto, queue creation, draining.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use aws_sdk_sqs::config::{Credentials, Region};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::Client;
+
+/// A client with the project's own SDK settings, pointed at `endpoint`.
+pub async fn client(endpoint: &str) -> Client {
+    let config = shared::publisher::sdk_defaults()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// A fresh queue with a unique name; returns its URL.
+pub async fn create_queue(client: &Client, prefix: &str, fifo: bool) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = format!("{prefix}-{}-{n}{}", std::process::id(), if fifo { ".fifo" } else { "" });
+    let mut request = client.create_queue().queue_name(name);
+    if fifo {
+        request = request.attributes(QueueAttributeName::FifoQueue, "true");
+    }
+    request.send().await.expect("create_queue").queue_url.expect("queue url")
+}
+
+/// One message as read back from SQS.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: String,
+    pub attributes: HashMap<String, String>,
+    pub group_id: Option<String>,
+    pub deduplication_id: Option<String>,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).expect("queue message body is JSON")
+    }
+}
+
+/// Receives and deletes every message now on the queue.
+pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
+    let mut all = Vec::new();
+    loop {
+        let output = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(0)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .send()
+            .await
+            .expect("receive_message");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        for message in messages {
+            if let Some(handle) = &message.receipt_handle {
+                client.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("delete_message");
+            }
+            let system = message.attributes.unwrap_or_default();
+            all.push(Received {
+                body: message.body.unwrap_or_default(),
+                attributes: message
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
+                    .collect(),
+                group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
+                deduplication_id: system.get(&MessageSystemAttributeName::MessageDeduplicationId).cloned(),
+            });
+        }
+    }
+}
