@@ -152,8 +152,16 @@ pub struct Function {
 }
 
 impl Function {
-    /// Runs `binary` with the Lambda environment plus `env`.
-    pub fn spawn(binary: &std::path::Path, api: &RuntimeApi, name: &str, env: &[(String, String)]) -> std::io::Result<Function> {
+    /// Runs `binary` with the Lambda environment plus `env`; its output goes
+    /// to `log` when given (a file, so a chatty function never blocks on a
+    /// full pipe), else to this process's output.
+    pub fn spawn(
+        binary: &std::path::Path,
+        api: &RuntimeApi,
+        name: &str,
+        env: &[(String, String)],
+        log: Option<&std::path::Path>,
+    ) -> std::io::Result<Function> {
         let mut command = Command::new(binary);
         command
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
@@ -165,6 +173,10 @@ impl Function {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .kill_on_drop(true);
+        if let Some(path) = log {
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            command.stdout(file.try_clone()?).stderr(file);
+        }
         Ok(Function { child: command.spawn()? })
     }
 }

@@ -1,0 +1,102 @@
+//! End to end: the built `artemis` and `amlyze` binaries, run under the Lambda
+//! Runtime API emulator, against moto.
+
+use std::time::Duration;
+
+use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::sqs::{self, drain};
+use harness::{Call, Door, Moto};
+use serde_json::Value;
+
+const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
+
+fn aws_env(endpoint: &str) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+async fn invoke(api: &RuntimeApi, event: &Value) -> Value {
+    let response = api.invoke(event.to_string().as_bytes(), Duration::from_secs(20)).await.expect("the function answered");
+    serde_json::from_slice(&response).expect("a JSON response document")
+}
+
+#[tokio::test]
+async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-events", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-quarantine", false).await;
+    let log_dir = std::env::temp_dir();
+
+    for (name, call) in [
+        ("artemis", Call::post("/hooks/artemis", INSERT)),
+        (
+            "amlyze",
+            Call::post("/hooks/amlyze", AMLYZE)
+                .header("ce-id", "e2e-1")
+                .header("ce-source", "customer")
+                .header("ce-type", "com.amlyze.customer.updated")
+                .header("ce-specversion", "1.0"),
+        ),
+    ] {
+        let api = RuntimeApi::start().await.unwrap();
+        let mut env = aws_env(endpoint);
+        env.push(("QUEUE_URL".into(), queue.clone()));
+        env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
+        let log = log_dir.join(format!("e2e-{name}-{}.log", std::process::id()));
+        let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
+
+        let accepted = invoke(&api, &call.event(Door::HttpV2)).await;
+        assert_eq!(accepted["statusCode"], 202, "{name}: {accepted}");
+        let body: Value = serde_json::from_str(accepted["body"].as_str().unwrap()).unwrap();
+        let queued = drain(&client, &queue).await;
+        assert_eq!(queued.len(), 1, "{name}");
+        assert_eq!(queued[0].json()["id"], body["id"]);
+        assert_eq!(queued[0].json()["provider"], name);
+
+        // A REST v1 event through the same warm process, this time invalid.
+        let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(Door::RestV1)).await;
+        assert_eq!(invalid["statusCode"], 400, "{name}: {invalid}");
+        let kept = drain(&client, &quarantine).await;
+        assert_eq!(kept.len(), 1, "{name}");
+        assert_eq!(kept[0].json()["body"], "{\"broken\":");
+
+        let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(logs.contains("\"accepted\"") || logs.contains("accepted"), "{name} logs the outcome: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn a_missing_setting_fails_at_init_naming_the_variable() {
+    let api = RuntimeApi::start().await.unwrap();
+    let log = std::env::temp_dir().join(format!("e2e-init-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut env = aws_env("http://127.0.0.1:9");
+    env.push(("MAX_BODY_BYTES".into(), "200".into()));
+    let mut function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
+        .await
+        .expect("the function stops at init")
+        .unwrap();
+    assert!(!status.success());
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(logs.contains("QUEUE_URL is required but not set"), "{logs}");
+
+    let api = RuntimeApi::start().await.unwrap();
+    env.push(("QUEUE_URL".into(), "http://127.0.0.1:9/1/q".into()));
+    env.push(("ALLOWED_SOURCE_CIDRS".into(), "10.0.0.0/33".into()));
+    let mut function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, Some(&log)).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait()).await.unwrap().unwrap();
+    assert!(!status.success());
+    assert!(std::fs::read_to_string(&log).unwrap().contains("ALLOWED_SOURCE_CIDRS is malformed"));
+}
