@@ -17,7 +17,10 @@ impl Allowlist {
         let mut nets = Vec::new();
         let mut bad = Vec::new();
         for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            match entry.parse::<IpNet>().or_else(|_| entry.parse::<IpAddr>().map(IpNet::from)) {
+            match entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+            {
                 Ok(net) => nets.push(net),
                 Err(_) => bad.push(format!("{entry:?}")),
             }
@@ -82,7 +85,10 @@ mod tests {
         assert!(list.permits(ip("198.51.100.7")));
         assert!(!list.permits(ip("198.51.100.8")));
         assert!(list.permits(ip("2001:db8::1")));
-        assert!(list.permits(ip("::ffff:203.0.113.9")), "IPv4-mapped IPv6 is its IPv4 address");
+        assert!(
+            list.permits(ip("::ffff:203.0.113.9")),
+            "IPv4-mapped IPv6 is its IPv4 address"
+        );
         assert!(!list.permits(ip("::ffff:192.0.2.1")));
         assert!(!list.permits(None), "an unknown source is refused");
     }
@@ -90,7 +96,10 @@ mod tests {
     #[test]
     fn allowlist_names_every_bad_entry() {
         let err = Allowlist::parse("10.0.0.0/8, nope, 1.2.3.4/33").unwrap_err();
-        assert!(err.contains("\"nope\"") && err.contains("\"1.2.3.4/33\""), "{err}");
+        assert!(
+            err.contains("\"nope\"") && err.contains("\"1.2.3.4/33\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -60,13 +60,24 @@ pub struct CustomerUpdated {
 impl CustomerUpdated {
     /// Validates event data; `prefix` is the path of the data in the request
     /// (`""` in binary mode, `data` or `[i].data` otherwise).
-    pub fn from_value(value: &Value, prefix: &str) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
+    pub fn from_value(
+        value: &Value,
+        prefix: &str,
+    ) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
         let Value::Object(object) = value else {
             let field = if prefix.is_empty() { "body" } else { prefix };
-            return Err(vec![FieldError::new(field, format!("must be a JSON object, not {}", type_name(value)))]);
+            return Err(vec![FieldError::new(
+                field,
+                format!("must be a JSON object, not {}", type_name(value)),
+            )]);
         };
         let mut fields = Fields::new(object, prefix);
-        let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| f.string(k, Presence::Optional));
+        let id = aliased(
+            &mut fields,
+            "customerExternalID",
+            "customerExternalId",
+            |f, k| f.string(k, Presence::Optional),
+        );
         let customer_external_id = match id {
             Some(id) if id.is_empty() => {
                 fields.error("customerExternalID", "must not be empty");
@@ -95,7 +106,8 @@ impl CustomerUpdated {
         let errors = fields.finish();
         match customer_external_id {
             Some(customer_external_id) if errors.is_empty() => {
-                let (updated_at, updated) = updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
+                let (updated_at, updated) =
+                    updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
                 let data = Self {
                     customer_external_id,
                     sanctioned,
@@ -164,7 +176,11 @@ impl Names {
     }
 
     fn binary() -> Self {
-        Self { subject: "Ce-Subject".to_owned(), datacontenttype: "Content-Type".to_owned(), data: String::new() }
+        Self {
+            subject: "Ce-Subject".to_owned(),
+            datacontenttype: "Content-Type".to_owned(),
+            data: String::new(),
+        }
     }
 
     fn data_field(&self) -> &str {
@@ -177,8 +193,15 @@ impl Names {
 }
 
 /// Validates and normalizes one Amlyze request, in whichever mode it came.
-pub fn parse(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
-    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).map(media_type);
+pub fn parse(
+    headers: &HeaderMap,
+    body: &[u8],
+    received: OffsetDateTime,
+) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(media_type);
     match content_type.as_deref() {
         Some(STRUCTURED) => {
             let value = parse_strict(body)?;
@@ -192,7 +215,10 @@ pub fn parse(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Resu
 fn from_batch(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
     let value = parse_strict(body)?;
     let Value::Array(items) = &value else {
-        return Err(vec![FieldError::new("body", format!("a batch must be a JSON array, not {}", type_name(&value)))]);
+        return Err(vec![FieldError::new(
+            "body",
+            format!("a batch must be a JSON array, not {}", type_name(&value)),
+        )]);
     };
     if items.is_empty() {
         return Err(vec![FieldError::new("body", "the batch holds no events")]);
@@ -213,10 +239,17 @@ fn from_batch(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, 
     }
 }
 
-fn from_structured(value: &Value, prefix: &str, received: OffsetDateTime) -> Result<CloudEvent, Vec<FieldError>> {
+fn from_structured(
+    value: &Value,
+    prefix: &str,
+    received: OffsetDateTime,
+) -> Result<CloudEvent, Vec<FieldError>> {
     let Value::Object(object) = value else {
         let field = if prefix.is_empty() { "body" } else { prefix };
-        return Err(vec![FieldError::new(field, format!("must be a CloudEvent JSON object, not {}", type_name(value)))]);
+        return Err(vec![FieldError::new(
+            field,
+            format!("must be a CloudEvent JSON object, not {}", type_name(value)),
+        )]);
     };
     let mut fields = Fields::new(object, prefix);
     let specversion = fields.string("specversion", Presence::Required);
@@ -231,10 +264,15 @@ fn from_structured(value: &Value, prefix: &str, received: OffsetDateTime) -> Res
     let datacontenttype = fields.string("datacontenttype", Presence::Optional);
     let mut extensions = Map::new();
     for (name, value) in object {
-        if name == "data_base64" || (!OWN_ATTRIBUTES.contains(&name.as_str()) && is_attribute_name(name)) {
+        if name == "data_base64"
+            || (!OWN_ATTRIBUTES.contains(&name.as_str()) && is_attribute_name(name))
+        {
             extensions.insert(name.clone(), value.clone());
         } else if !OWN_ATTRIBUTES.contains(&name.as_str()) {
-            fields.error(name, "is not a valid CloudEvents attribute name (lower-case letters and digits only)");
+            fields.error(
+                name,
+                "is not a valid CloudEvents attribute name (lower-case letters and digits only)",
+            );
         }
     }
     let data = object.get("data").cloned();
@@ -242,14 +280,25 @@ fn from_structured(value: &Value, prefix: &str, received: OffsetDateTime) -> Res
     let names = Names::structured(prefix);
     match (specversion, id, source, kind) {
         (Some(_), Some(id), Some(source), Some(kind)) if errors.is_empty() => {
-            let attributes = Attributes { id, source, kind, subject, time, datacontenttype, extensions };
+            let attributes = Attributes {
+                id,
+                source,
+                kind,
+                subject,
+                time,
+                datacontenttype,
+                extensions,
+            };
             finish(attributes, data, &names, received)
         }
         (_, _, _, kind) => {
             // Check the data too, so that every problem is reported at once.
             let mut errors = errors;
             if kind.as_deref() == Some(CUSTOMER_UPDATED) {
-                if let Some(Err(found)) = data.as_ref().map(|d| CustomerUpdated::from_value(d, &names.data)) {
+                if let Some(Err(found)) = data
+                    .as_ref()
+                    .map(|d| CustomerUpdated::from_value(d, &names.data))
+                {
                     errors.extend(found);
                 }
             }
@@ -269,9 +318,20 @@ const HEADERS: &[(&str, &str)] = &[
 ];
 
 /// A `Ce-*` header's value, percent-decoded as the CloudEvents HTTP binding requires.
-fn header_attribute(headers: &HeaderMap, header: &str, required: bool, errors: &mut Vec<FieldError>) -> Option<String> {
-    let label = HEADERS.iter().find(|(h, _)| *h == header).map_or(header, |(_, l)| l);
-    match headers.get(header).map(|v| percent_decode(v.as_bytes()).decode_utf8()) {
+fn header_attribute(
+    headers: &HeaderMap,
+    header: &str,
+    required: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let label = HEADERS
+        .iter()
+        .find(|(h, _)| *h == header)
+        .map_or(header, |(_, l)| l);
+    match headers
+        .get(header)
+        .map(|v| percent_decode(v.as_bytes()).decode_utf8())
+    {
         Some(Ok(text)) if !text.is_empty() => Some(text.into_owned()),
         Some(Ok(_)) if required => {
             errors.push(FieldError::new(label, "must not be empty"));
@@ -283,14 +343,21 @@ fn header_attribute(headers: &HeaderMap, header: &str, required: bool, errors: &
             None
         }
         None if required => {
-            errors.push(FieldError::new(label, "header is required (CloudEvents binary mode)"));
+            errors.push(FieldError::new(
+                label,
+                "header is required (CloudEvents binary mode)",
+            ));
             None
         }
         None => None,
     }
 }
 
-fn from_binary(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Result<CloudEvent, Vec<FieldError>> {
+fn from_binary(
+    headers: &HeaderMap,
+    body: &[u8],
+    received: OffsetDateTime,
+) -> Result<CloudEvent, Vec<FieldError>> {
     let mut errors = Vec::new();
     let specversion = header_attribute(headers, "ce-specversion", true, &mut errors);
     let id = header_attribute(headers, "ce-id", true, &mut errors);
@@ -300,12 +367,17 @@ fn from_binary(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Re
     let time_text = header_attribute(headers, "ce-time", false, &mut errors);
     let mut extensions = Map::new();
     for name in headers.keys().map(|h| h.as_str()) {
-        let Some(attribute_name) = name.strip_prefix("ce-") else { continue };
+        let Some(attribute_name) = name.strip_prefix("ce-") else {
+            continue;
+        };
         if HEADERS.iter().any(|(h, _)| *h == name) || OWN_ATTRIBUTES.contains(&attribute_name) {
             continue;
         }
         if !is_attribute_name(attribute_name) {
-            errors.push(FieldError::new(name, "is not a valid CloudEvents attribute name (lower-case letters and digits only)"));
+            errors.push(FieldError::new(
+                name,
+                "is not a valid CloudEvents attribute name (lower-case letters and digits only)",
+            ));
         } else if let Some(value) = header_attribute(headers, name, false, &mut errors) {
             extensions.insert(attribute_name.to_owned(), Value::String(value));
         }
@@ -320,21 +392,30 @@ fn from_binary(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Re
             None
         }
     });
-    let data = if body.iter().all(u8::is_ascii_whitespace) && kind.as_deref() != Some(CUSTOMER_UPDATED) {
-        None
-    } else {
-        match parse_strict(body) {
-            Ok(value) => Some(value),
-            Err(found) => {
-                errors.extend(found);
-                None
+    let data =
+        if body.iter().all(u8::is_ascii_whitespace) && kind.as_deref() != Some(CUSTOMER_UPDATED) {
+            None
+        } else {
+            match parse_strict(body) {
+                Ok(value) => Some(value),
+                Err(found) => {
+                    errors.extend(found);
+                    None
+                }
             }
-        }
-    };
+        };
     let names = Names::binary();
     match (specversion, id, source, kind) {
         (Some(_), Some(id), Some(source), Some(kind)) if errors.is_empty() => {
-            let attributes = Attributes { id, source, kind, subject, time, datacontenttype: None, extensions };
+            let attributes = Attributes {
+                id,
+                source,
+                kind,
+                subject,
+                time,
+                datacontenttype: None,
+                extensions,
+            };
             finish(attributes, data, &names, received)
         }
         (_, _, _, kind) => {
@@ -355,14 +436,37 @@ fn finish(
     names: &Names,
     received: OffsetDateTime,
 ) -> Result<CloudEvent, Vec<FieldError>> {
-    let Attributes { id, source, kind, subject, time, datacontenttype, extensions } = attributes;
+    let Attributes {
+        id,
+        source,
+        kind,
+        subject,
+        time,
+        datacontenttype,
+        extensions,
+    } = attributes;
     let (data, subject, time, datacontenttype) = if kind == CUSTOMER_UPDATED {
-        let (customer, updated) = customer_data(datacontenttype.as_deref(), data.as_ref(), subject.as_deref(), names)?;
+        let (customer, updated) = customer_data(
+            datacontenttype.as_deref(),
+            data.as_ref(),
+            subject.as_deref(),
+            names,
+        )?;
         let subject = Some(customer.customer_external_id.clone());
         let data = serde_json::to_value(&customer).unwrap_or(Value::Null);
-        (Some(data), subject, time.or(updated), "application/json".to_owned())
+        (
+            Some(data),
+            subject,
+            time.or(updated),
+            "application/json".to_owned(),
+        )
     } else {
-        (data, subject, time, datacontenttype.unwrap_or_else(|| "application/json".to_owned()))
+        (
+            data,
+            subject,
+            time,
+            datacontenttype.unwrap_or_else(|| "application/json".to_owned()),
+        )
     };
     Ok(CloudEvent {
         specversion: "1.0".to_owned(),
@@ -390,10 +494,16 @@ fn customer_data(
 ) -> Result<(CustomerUpdated, Option<OffsetDateTime>), Vec<FieldError>> {
     let mut errors = Vec::new();
     if datacontenttype.is_some_and(|t| !is_json_media_type(&media_type(t))) {
-        errors.push(FieldError::new(names.datacontenttype.clone(), format!("must be a JSON type for {CUSTOMER_UPDATED}")));
+        errors.push(FieldError::new(
+            names.datacontenttype.clone(),
+            format!("must be a JSON type for {CUSTOMER_UPDATED}"),
+        ));
     }
     let Some(data) = data else {
-        errors.push(FieldError::new(names.data_field(), format!("is required for {CUSTOMER_UPDATED}")));
+        errors.push(FieldError::new(
+            names.data_field(),
+            format!("is required for {CUSTOMER_UPDATED}"),
+        ));
         return Err(errors);
     };
     let (customer, updated) = match CustomerUpdated::from_value(data, &names.data) {
@@ -406,7 +516,10 @@ fn customer_data(
     if let Some(subject) = subject.filter(|s| *s != customer.customer_external_id) {
         errors.push(FieldError::new(
             names.subject.clone(),
-            format!("{subject:?} disagrees with customerExternalID {:?}", customer.customer_external_id),
+            format!(
+                "{subject:?} disagrees with customerExternalID {:?}",
+                customer.customer_external_id
+            ),
         ));
     }
     if errors.is_empty() {
@@ -456,7 +569,11 @@ mod tests {
     }
 
     fn errors(headers: &HeaderMap, body: &str) -> Vec<String> {
-        parse(headers, body.as_bytes(), NOW).unwrap_err().into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect()
+        parse(headers, body.as_bytes(), NOW)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
     }
 
     #[test]
@@ -466,11 +583,17 @@ mod tests {
         assert_eq!(event.source, "customer");
         assert_eq!(event.kind, CUSTOMER_UPDATED);
         assert_eq!(event.subject.as_deref(), Some(SUBJECT));
-        assert_eq!(event.time, "2026-03-10T12:53:45.85Z", "Ce-Time, normalized to UTC");
+        assert_eq!(
+            event.time, "2026-03-10T12:53:45.85Z",
+            "Ce-Time, normalized to UTC"
+        );
         assert_eq!(event.receivedtime, "2026-11-23T10:00:00Z");
         assert_eq!(event.provider, "amlyze");
         let data = event.data.unwrap();
-        assert_eq!(data["updatedAt"], "2019-12-13T12:01:02.694Z", "updateAt becomes updatedAt");
+        assert_eq!(
+            data["updatedAt"], "2019-12-13T12:01:02.694Z",
+            "updateAt becomes updatedAt"
+        );
         assert!(data.get("updateAt").is_none());
         assert_eq!(data["sanctioned"], true);
         assert_eq!(data["riskLevel"], "EXTREME");
@@ -491,17 +614,33 @@ mod tests {
         let body = r#"{"customerExternalId":"82deaa92-d559-40bd-96b7-053341a08e28","sanctioned":false,"extraField":[1]}"#;
         let data = one(&binary_headers(&[]), body).data.unwrap();
         assert_eq!(data["sanctioned"], false);
-        for flag in ["pep", "inAdverseMedia", "inInternalList", "riskLevel", "status", "updatedAt"] {
-            assert_eq!(data.get(flag), Some(&Value::Null), "{flag} present and null");
+        for flag in [
+            "pep",
+            "inAdverseMedia",
+            "inInternalList",
+            "riskLevel",
+            "status",
+            "updatedAt",
+        ] {
+            assert_eq!(
+                data.get(flag),
+                Some(&Value::Null),
+                "{flag} present and null"
+            );
         }
-        assert_eq!(data["customerExternalID"], SUBJECT, "customerExternalId is accepted, emitted as customerExternalID");
+        assert_eq!(
+            data["customerExternalID"], SUBJECT,
+            "customerExternalId is accepted, emitted as customerExternalID"
+        );
         assert!(data.get("customerExternalId").is_none());
         assert_eq!(data["extraField"], json!([1]));
     }
 
     #[test]
     fn unknown_enum_values_pass_verbatim() {
-        let body = EXAMPLE.replace("\"EXTREME\"", "\"CATASTROPHIC\"").replace("\"PENDING\"", "\"ON_REVIEW\"");
+        let body = EXAMPLE
+            .replace("\"EXTREME\"", "\"CATASTROPHIC\"")
+            .replace("\"PENDING\"", "\"ON_REVIEW\"");
         let data = one(&binary_headers(&[]), &body).data.unwrap();
         assert_eq!(data["riskLevel"], "CATASTROPHIC");
         assert_eq!(data["status"], "ON_REVIEW");
@@ -510,14 +649,25 @@ mod tests {
     #[test]
     fn percent_encoded_headers_are_decoded() {
         let body = EXAMPLE.replace(SUBJECT, "café");
-        let event = one(&binary_headers(&[("ce-subject", "caf%C3%A9"), ("ce-source", "https%3A%2F%2Famlyze")]), &body);
+        let event = one(
+            &binary_headers(&[
+                ("ce-subject", "caf%C3%A9"),
+                ("ce-source", "https%3A%2F%2Famlyze"),
+            ]),
+            &body,
+        );
         assert_eq!(event.subject.as_deref(), Some("café"));
         assert_eq!(event.source, "https://amlyze");
     }
 
     #[test]
     fn every_binary_mode_problem_is_listed() {
-        let headers = binary_headers(&[("ce-id", ""), ("ce-specversion", "0.3"), ("ce-time", "soon"), ("ce-subject", "someone-else")]);
+        let headers = binary_headers(&[
+            ("ce-id", ""),
+            ("ce-specversion", "0.3"),
+            ("ce-time", "soon"),
+            ("ce-subject", "someone-else"),
+        ]);
         let body = r#"{"customerExternalID":"x","sanctioned":"yes","riskLevel":3,"updatedAt":"12/13/2019"}"#;
         let found = errors(&headers, body);
         assert_eq!(
@@ -537,14 +687,23 @@ mod tests {
     fn subject_must_agree_with_the_customer() {
         let found = errors(&binary_headers(&[("ce-subject", "someone-else")]), EXAMPLE);
         assert_eq!(found.len(), 1);
-        assert!(found[0].starts_with("Ce-Subject: \"someone-else\" disagrees with customerExternalID"), "{found:?}");
+        assert!(
+            found[0].starts_with("Ce-Subject: \"someone-else\" disagrees with customerExternalID"),
+            "{found:?}"
+        );
     }
 
     #[test]
     fn missing_customer_and_conflicting_aliases() {
-        assert_eq!(errors(&binary_headers(&[]), "{}"), ["customerExternalID: is required"]);
+        assert_eq!(
+            errors(&binary_headers(&[]), "{}"),
+            ["customerExternalID: is required"]
+        );
         let both = r#"{"customerExternalID":"a","customerExternalId":"b"}"#;
-        assert_eq!(errors(&binary_headers(&[("ce-subject", "")]), both), ["customerExternalId: disagrees with customerExternalID; send one of them"]);
+        assert_eq!(
+            errors(&binary_headers(&[("ce-subject", "")]), both),
+            ["customerExternalId: disagrees with customerExternalID; send one of them"]
+        );
         assert!(errors(&binary_headers(&[]), "[]")[0].starts_with("body: must be a JSON object"));
     }
 
@@ -553,7 +712,10 @@ mod tests {
         let headers = binary_headers(&[("ce-type", "com.amlyze.case.closed"), ("ce-subject", "")]);
         let event = one(&headers, r#"{"caseId": 7, "anything": {"goes": true}}"#);
         assert_eq!(event.kind, "com.amlyze.case.closed");
-        assert_eq!(event.data.unwrap(), json!({"caseId": 7, "anything": {"goes": true}}));
+        assert_eq!(
+            event.data.unwrap(),
+            json!({"caseId": 7, "anything": {"goes": true}})
+        );
         assert_eq!(event.subject, None);
         let empty = one(&headers, "");
         assert_eq!(empty.data, None);
@@ -561,9 +723,18 @@ mod tests {
 
     #[test]
     fn extension_headers_are_carried_over() {
-        let event = one(&binary_headers(&[("ce-traceparent", "00-abc-def-01"), ("ce-provider", "spoofed")]), EXAMPLE);
+        let event = one(
+            &binary_headers(&[
+                ("ce-traceparent", "00-abc-def-01"),
+                ("ce-provider", "spoofed"),
+            ]),
+            EXAMPLE,
+        );
         assert_eq!(event.extensions["traceparent"], "00-abc-def-01");
-        assert_eq!(event.provider, "amlyze", "our own attributes are not overwritten");
+        assert_eq!(
+            event.provider, "amlyze",
+            "our own attributes are not overwritten"
+        );
         assert!(!event.extensions.contains_key("provider"));
     }
 
@@ -622,7 +793,10 @@ mod tests {
         headers.insert("content-type", HeaderValue::from_static(BATCH));
         let body = json!([example_event(), second]).to_string();
         let events = parse(&headers, body.as_bytes(), NOW).unwrap();
-        assert_eq!(events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["evt-1", "evt-2"]);
+        assert_eq!(
+            events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["evt-1", "evt-2"]
+        );
         assert_ne!(events[0].dedupekey, events[1].dedupekey);
 
         let mut broken = example_event();
@@ -630,16 +804,25 @@ mod tests {
         let body = json!([example_event(), broken, 5]).to_string();
         assert_eq!(
             errors(&headers, &body),
-            ["[1].data.sanctioned: must be a boolean, not a number", "[2]: must be a CloudEvent JSON object, not a number"]
+            [
+                "[1].data.sanctioned: must be a boolean, not a number",
+                "[2]: must be a CloudEvent JSON object, not a number"
+            ]
         );
         assert_eq!(errors(&headers, "[]"), ["body: the batch holds no events"]);
-        assert_eq!(errors(&headers, "{}"), ["body: a batch must be a JSON array, not an object"]);
+        assert_eq!(
+            errors(&headers, "{}"),
+            ["body: a batch must be a JSON array, not an object"]
+        );
     }
 
     #[test]
     fn dedupe_key_comes_from_source_and_id() {
         let a = one(&binary_headers(&[]), EXAMPLE);
-        let b = one(&binary_headers(&[("ce-time", "2027-01-01T00:00:00Z")]), EXAMPLE);
+        let b = one(
+            &binary_headers(&[("ce-time", "2027-01-01T00:00:00Z")]),
+            EXAMPLE,
+        );
         assert_eq!(a.dedupekey, b.dedupekey);
         let c = one(&binary_headers(&[("ce-source", "other")]), EXAMPLE);
         assert_ne!(a.dedupekey, c.dedupekey);

@@ -45,7 +45,10 @@ impl Callback {
     pub fn from_body(body: &[u8]) -> Result<Self, Vec<FieldError>> {
         let value = parse_strict(body)?;
         let Value::Object(object) = &value else {
-            return Err(vec![FieldError::new("body", format!("must be a JSON object, not {}", type_name(&value)))]);
+            return Err(vec![FieldError::new(
+                "body",
+                format!("must be a JSON object, not {}", type_name(&value)),
+            )]);
         };
         let mut fields = Fields::new(object, "");
         let customer_id = fields.unsigned("customerId", Presence::Required);
@@ -60,22 +63,32 @@ impl Callback {
         let extra = fields.extra(FIELDS);
         let errors = fields.finish();
 
-        match (customer_id, customer_reference_id, profile_reference_id, status, action, customer_type) {
-            (Some(customer_id), Some(customer_reference_id), Some(profile_reference_id), Some(status), Some(action), Some(customer_type))
-                if errors.is_empty() =>
-            {
-                Ok(Self {
-                    customer_id,
-                    customer_reference_id,
-                    profile_reference_id,
-                    status,
-                    risk_rating,
-                    action,
-                    message,
-                    customer_type,
-                    extra,
-                })
-            }
+        match (
+            customer_id,
+            customer_reference_id,
+            profile_reference_id,
+            status,
+            action,
+            customer_type,
+        ) {
+            (
+                Some(customer_id),
+                Some(customer_reference_id),
+                Some(profile_reference_id),
+                Some(status),
+                Some(action),
+                Some(customer_type),
+            ) if errors.is_empty() => Ok(Self {
+                customer_id,
+                customer_reference_id,
+                profile_reference_id,
+                status,
+                risk_rating,
+                action,
+                message,
+                customer_type,
+                extra,
+            }),
             _ => Err(errors),
         }
     }
@@ -100,7 +113,10 @@ impl Callback {
             specversion: "1.0".to_owned(),
             id: uuid_shaped(&dedupekey),
             source: "artemis".to_owned(),
-            kind: format!("co.cynopsis.artemis.customer.{}", self.action.as_str().to_lowercase()),
+            kind: format!(
+                "co.cynopsis.artemis.customer.{}",
+                self.action.as_str().to_lowercase()
+            ),
             subject: Some(self.customer_reference_id.clone()),
             time: received.clone(),
             datacontenttype: "application/json".to_owned(),
@@ -120,7 +136,14 @@ pub fn parse(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, V
 
 /// The first 128 bits of a hex digest, written as a UUID (8-4-4-4-12).
 fn uuid_shaped(hex: &str) -> String {
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 #[cfg(test)]
@@ -165,7 +188,9 @@ mod tests {
     #[test]
     fn same_callback_twice_gives_the_same_id_and_a_change_a_new_one() {
         let first = event(UPDATE);
-        let again = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1)).unwrap().remove(0);
+        let again = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1))
+            .unwrap()
+            .remove(0);
         assert_eq!(first.id, again.id);
         assert_eq!(first.dedupekey, again.dedupekey);
         // Field order and whitespace do not matter.
@@ -177,7 +202,10 @@ mod tests {
         let changed = event(&UPDATE.replace("CLEARED", "REJECTED"));
         assert_ne!(first.id, changed.id);
         let message_only = event(&UPDATE.replace("\"message\": null", "\"message\": \"note\""));
-        assert_eq!(first.id, message_only.id, "message is not part of the dedupe key");
+        assert_eq!(
+            first.id, message_only.id,
+            "message is not part of the dedupe key"
+        );
     }
 
     #[test]
@@ -218,12 +246,18 @@ mod tests {
     }
 
     fn errors(body: &str) -> Vec<String> {
-        parse(body.as_bytes(), NOW).unwrap_err().into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect()
+        parse(body.as_bytes(), NOW)
+            .unwrap_err()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect()
     }
 
     #[test]
     fn every_problem_is_listed_with_its_field() {
-        let found = errors(r#"{"customerId":"123","customerReferenceId":7,"status":null,"riskRating":5,"action":"INSERT","message":false}"#);
+        let found = errors(
+            r#"{"customerId":"123","customerReferenceId":7,"status":null,"riskRating":5,"action":"INSERT","message":false}"#,
+        );
         assert_eq!(
             found,
             [
@@ -249,10 +283,16 @@ mod tests {
 
     #[test]
     fn body_level_problems() {
-        assert_eq!(errors("[1,2]"), ["body: must be a JSON object, not an array"]);
+        assert_eq!(
+            errors("[1,2]"),
+            ["body: must be a JSON object, not an array"]
+        );
         assert!(errors("{\"customerId\":")[0].starts_with("body: not valid JSON"));
         let duplicated = INSERT.replacen("\"status\"", "\"status\": \"REJECTED\", \"status\"", 1);
-        assert_eq!(errors(&duplicated), ["status: this key appears more than once in the same object"]);
+        assert_eq!(
+            errors(&duplicated),
+            ["status: this key appears more than once in the same object"]
+        );
         assert!(errors("")[0].starts_with("body: the body is empty"));
     }
 }

@@ -59,19 +59,29 @@ pub struct QueueUrl {
 
 impl QueueUrl {
     fn parse(var: &'static str, text: &str) -> Result<Self, ConfigError> {
-        let malformed = |reason: &str| ConfigError::Malformed { var, reason: format!("{reason} (got {text:?})") };
+        let malformed = |reason: &str| ConfigError::Malformed {
+            var,
+            reason: format!("{reason} (got {text:?})"),
+        };
         let uri: Uri = text.parse().map_err(|_| malformed("not a URL"))?;
         if !matches!(uri.scheme_str(), Some("https" | "http")) {
-            return Err(malformed("expected an https:// (or http:// for a local server) queue URL"));
+            return Err(malformed(
+                "expected an https:// (or http:// for a local server) queue URL",
+            ));
         }
         if uri.host().is_none_or(str::is_empty) {
             return Err(malformed("the URL has no host"));
         }
         let path = uri.path().trim_end_matches('/');
         if path.is_empty() {
-            return Err(malformed("the URL names no queue (expected …/ACCOUNT_ID/QUEUE_NAME)"));
+            return Err(malformed(
+                "the URL names no queue (expected …/ACCOUNT_ID/QUEUE_NAME)",
+            ));
         }
-        Ok(Self { url: text.to_owned(), fifo: path.ends_with(".fifo") })
+        Ok(Self {
+            url: text.to_owned(),
+            fifo: path.ends_with(".fifo"),
+        })
     }
 }
 
@@ -95,8 +105,15 @@ impl Config {
 
     /// Reads settings through `lookup`; an empty value counts as unset for the
     /// optional settings (so a blank template parameter turns a feature off).
-    pub fn from_lookup(provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let optional = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    pub fn from_lookup(
+        provider: Provider,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let optional = |var: &str| {
+            lookup(var)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
 
         let queue = match optional("QUEUE_URL") {
             Some(url) => QueueUrl::parse("QUEUE_URL", &url)?,
@@ -107,11 +124,16 @@ impl Config {
             .transpose()?;
         let allowlist = optional("ALLOWED_SOURCE_CIDRS")
             .map(|text| {
-                Allowlist::parse(&text).map_err(|reason| ConfigError::Malformed { var: "ALLOWED_SOURCE_CIDRS", reason })
+                Allowlist::parse(&text).map_err(|reason| ConfigError::Malformed {
+                    var: "ALLOWED_SOURCE_CIDRS",
+                    reason,
+                })
             })
             .transpose()?;
         // The secret is taken as is (no trimming): spaces may be part of it.
-        let secret = lookup("SHARED_SECRET").filter(|s| !s.is_empty()).map(|s| SharedSecret::new(&s));
+        let secret = lookup("SHARED_SECRET")
+            .filter(|s| !s.is_empty())
+            .map(|s| SharedSecret::new(&s));
         let max_body_bytes = match optional("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(text) => match text.parse::<usize>() {
@@ -129,11 +151,21 @@ impl Config {
             if rate != "*" && rate.parse::<u32>().is_err() {
                 return Err(ConfigError::Malformed {
                     var: "WEBHOOK_ALLOWED_RATE",
-                    reason: format!("expected * or a whole number of requests per minute, got {rate:?}"),
+                    reason: format!(
+                        "expected * or a whole number of requests per minute, got {rate:?}"
+                    ),
                 });
             }
         }
-        Ok(Self { provider, queue, quarantine, allowlist, secret, max_body_bytes, allowed_rate })
+        Ok(Self {
+            provider,
+            queue,
+            quarantine,
+            allowlist,
+            secret,
+            max_body_bytes,
+            allowed_rate,
+        })
     }
 }
 
@@ -143,39 +175,66 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(Provider::Artemis, |k| vars.get(k).cloned())
     }
 
-    const QUEUE: (&str, &str) = ("QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/events");
+    const QUEUE: (&str, &str) = (
+        "QUEUE_URL",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/events",
+    );
 
     #[test]
     fn minimal_config_has_defaults() {
         let config = config(&[QUEUE]).unwrap();
         assert!(!config.queue.fifo);
         assert_eq!(config.max_body_bytes, 262_144);
-        assert!(config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none());
+        assert!(
+            config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none()
+        );
     }
 
     #[test]
     fn fifo_is_detected_from_the_url() {
-        let config = config(&[("QUEUE_URL", "http://127.0.0.1:5000/123456789012/events.fifo")]).unwrap();
+        let config = config(&[(
+            "QUEUE_URL",
+            "http://127.0.0.1:5000/123456789012/events.fifo",
+        )])
+        .unwrap();
         assert!(config.queue.fifo);
     }
 
     #[test]
     fn every_bad_setting_names_its_variable() {
-        assert_eq!(config(&[]).unwrap_err().to_string(), "QUEUE_URL is required but not set");
+        assert_eq!(
+            config(&[]).unwrap_err().to_string(),
+            "QUEUE_URL is required but not set"
+        );
         for (vars, var) in [
             (vec![("QUEUE_URL", "not a url")], "QUEUE_URL"),
             (vec![("QUEUE_URL", "ftp://host/1/q")], "QUEUE_URL"),
-            (vec![("QUEUE_URL", "https://sqs.amazonaws.com/")], "QUEUE_URL"),
-            (vec![QUEUE, ("QUARANTINE_QUEUE_URL", "queue")], "QUARANTINE_QUEUE_URL"),
-            (vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/8, 300.1.1.1/32")], "ALLOWED_SOURCE_CIDRS"),
+            (
+                vec![("QUEUE_URL", "https://sqs.amazonaws.com/")],
+                "QUEUE_URL",
+            ),
+            (
+                vec![QUEUE, ("QUARANTINE_QUEUE_URL", "queue")],
+                "QUARANTINE_QUEUE_URL",
+            ),
+            (
+                vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/8, 300.1.1.1/32")],
+                "ALLOWED_SOURCE_CIDRS",
+            ),
             (vec![QUEUE, ("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "0")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "2000000")], "MAX_BODY_BYTES"),
-            (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
+            (
+                vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")],
+                "WEBHOOK_ALLOWED_RATE",
+            ),
         ] {
             let message = config(&vars).unwrap_err().to_string();
             assert!(message.starts_with(var), "{message} should name {var}");
@@ -184,7 +243,13 @@ mod tests {
 
     #[test]
     fn blank_optional_settings_are_unset() {
-        let config = config(&[QUEUE, ("ALLOWED_SOURCE_CIDRS", " "), ("SHARED_SECRET", ""), ("MAX_BODY_BYTES", "")]).unwrap();
+        let config = config(&[
+            QUEUE,
+            ("ALLOWED_SOURCE_CIDRS", " "),
+            ("SHARED_SECRET", ""),
+            ("MAX_BODY_BYTES", ""),
+        ])
+        .unwrap();
         assert!(config.allowlist.is_none() && config.secret.is_none());
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
     }

@@ -38,14 +38,24 @@ impl App {
     }
 
     pub fn new(config: Config, client: aws_sdk_sqs::Client) -> Self {
-        Self { config, publisher: Publisher::new(client) }
+        Self {
+            config,
+            publisher: Publisher::new(client),
+        }
     }
 }
 
 /// What a successful request gets back.
 enum Reply {
-    Accepted { ids: Vec<String>, message_ids: Vec<String>, batch: bool },
-    Preflight { origin: String, rate: String },
+    Accepted {
+        ids: Vec<String>,
+        message_ids: Vec<String>,
+        batch: bool,
+    },
+    Preflight {
+        origin: String,
+        rate: String,
+    },
 }
 
 /// Handles one HTTP request end to end. Never fails: every outcome is a response.
@@ -56,9 +66,17 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let provider = app.config.provider.name();
     let outcome = process(app, &incoming, received).await;
     match outcome {
-        Ok(Reply::Accepted { ids, message_ids, batch }) => {
+        Ok(Reply::Accepted {
+            ids,
+            message_ids,
+            batch,
+        }) => {
             tracing::info!(provider, status = 202, event_ids = ?ids, message_ids = ?message_ids, elapsed_ms = started.elapsed().as_millis() as u64, "accepted");
-            let body = if batch { json!({ "ids": ids }) } else { json!({ "id": ids[0], "messageId": message_ids[0] }) };
+            let body = if batch {
+                json!({ "ids": ids })
+            } else {
+                json!({ "id": ids[0], "messageId": message_ids[0] })
+            };
             json_response(202, &body)
         }
         Ok(Reply::Preflight { origin, rate }) => {
@@ -75,13 +93,24 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
             if rejection.keeps_request() {
                 keep(app, &incoming, &rejection, received).await;
             }
-            tracing::warn!(provider, status = rejection.status(), reason = rejection.reason(), problems = rejection.errors().len(), elapsed_ms = started.elapsed().as_millis() as u64, "not accepted");
+            tracing::warn!(
+                provider,
+                status = rejection.status(),
+                reason = rejection.reason(),
+                problems = rejection.errors().len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "not accepted"
+            );
             rejection.into_response()
         }
     }
 }
 
-async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
+async fn process(
+    app: &App,
+    incoming: &Incoming,
+    received: OffsetDateTime,
+) -> Result<Reply, Rejection> {
     let config = &app.config;
     if let Some(allowlist) = &config.allowlist {
         if !allowlist.permits(incoming.source_addr()) {
@@ -96,16 +125,26 @@ async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Re
         Provider::Amlyze => incoming.method == Method::POST,
     };
     if !accepted {
-        return Err(Rejection::MethodNotAllowed { method: incoming.method.to_string(), allow: config.provider.allow() });
+        return Err(Rejection::MethodNotAllowed {
+            method: incoming.method.to_string(),
+            allow: config.provider.allow(),
+        });
     }
     if let Some(secret) = &config.secret {
-        let token = incoming.headers.get("x-webhook-token").map(|v| v.as_bytes()).or(incoming.query("token").map(str::as_bytes));
+        let token = incoming
+            .headers
+            .get("x-webhook-token")
+            .map(|v| v.as_bytes())
+            .or(incoming.query("token").map(str::as_bytes));
         if !secret.matches(token) {
             return Err(Rejection::Unauthorized);
         }
     }
     if incoming.body.len() > config.max_body_bytes {
-        return Err(Rejection::PayloadTooLarge { size: incoming.body.len(), limit: config.max_body_bytes });
+        return Err(Rejection::PayloadTooLarge {
+            size: incoming.body.len(),
+            limit: config.max_body_bytes,
+        });
     }
     if let Some(content_type) = incoming.headers.get(CONTENT_TYPE) {
         let text = String::from_utf8_lossy(content_type.as_bytes());
@@ -120,14 +159,22 @@ async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Re
     match app.publisher.publish(&config.queue, &messages).await {
         Ok(message_ids) => {
             let ids = messages.into_iter().map(|m| m.event.id).collect();
-            Ok(Reply::Accepted { ids, message_ids, batch })
+            Ok(Reply::Accepted {
+                ids,
+                message_ids,
+                batch,
+            })
         }
         Err(err) => Err(Rejection::Unavailable(err.to_string())),
     }
 }
 
 /// Validates and normalizes a request body for the function's vendor.
-pub fn parse(provider: Provider, incoming: &Incoming, received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
+pub fn parse(
+    provider: Provider,
+    incoming: &Incoming,
+    received: OffsetDateTime,
+) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
     match provider {
         Provider::Artemis => artemis::parse(&incoming.body, received),
         Provider::Amlyze => amlyze::parse(&incoming.headers, &incoming.body, received),
@@ -141,8 +188,14 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
     }
     let origin = incoming.header("webhook-request-origin")?.trim();
     let origin = if origin.is_empty() { "*" } else { origin };
-    let rate = config.allowed_rate.clone().unwrap_or_else(|| "*".to_owned());
-    Some(Reply::Preflight { origin: origin.to_owned(), rate })
+    let rate = config
+        .allowed_rate
+        .clone()
+        .unwrap_or_else(|| "*".to_owned());
+    Some(Reply::Preflight {
+        origin: origin.to_owned(),
+        rate,
+    })
 }
 
 /// Quarantines a refused request; when that is impossible, logs one error

@@ -19,12 +19,20 @@ use crate::problem::FieldError;
 /// `body` for syntax errors, the key's path for a duplicated key.
 pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(vec![FieldError::new("body", "the body is empty; expected a JSON document")]);
+        return Err(vec![FieldError::new(
+            "body",
+            "the body is empty; expected a JSON document",
+        )]);
     }
     let duplicates = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let seed = Strict { path: String::new(), duplicates: &duplicates };
-    let parsed = seed.deserialize(&mut de).and_then(|value| de.end().map(|()| value));
+    let seed = Strict {
+        path: String::new(),
+        duplicates: &duplicates,
+    };
+    let parsed = seed
+        .deserialize(&mut de)
+        .and_then(|value| de.end().map(|()| value));
     match parsed {
         Ok(value) => {
             let duplicates = duplicates.into_inner();
@@ -33,11 +41,16 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
             } else {
                 Err(duplicates
                     .into_iter()
-                    .map(|path| FieldError::new(path, "this key appears more than once in the same object"))
+                    .map(|path| {
+                        FieldError::new(path, "this key appears more than once in the same object")
+                    })
                     .collect())
             }
         }
-        Err(err) => Err(vec![FieldError::new("body", format!("not valid JSON: {err}"))]),
+        Err(err) => Err(vec![FieldError::new(
+            "body",
+            format!("not valid JSON: {err}"),
+        )]),
     }
 }
 
@@ -85,7 +98,10 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         let mut items = Vec::new();
         loop {
-            let seed = Strict { path: format!("{}[{}]", self.path, items.len()), duplicates: self.duplicates };
+            let seed = Strict {
+                path: format!("{}[{}]", self.path, items.len()),
+                duplicates: self.duplicates,
+            };
             match seq.next_element_seed(seed)? {
                 Some(item) => items.push(item),
                 None => return Ok(Value::Array(items)),
@@ -96,7 +112,10 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let path = join(&self.path, &key);
-            let value = map.next_value_seed(Strict { path: path.clone(), duplicates: self.duplicates })?;
+            let value = map.next_value_seed(Strict {
+                path: path.clone(),
+                duplicates: self.duplicates,
+            })?;
             if object.contains_key(&key) {
                 self.duplicates.borrow_mut().push(path);
             } else {
@@ -149,7 +168,11 @@ pub struct Fields<'v> {
 
 impl<'v> Fields<'v> {
     pub fn new(object: &'v Map<String, Value>, prefix: impl Into<String>) -> Self {
-        Self { object, prefix: prefix.into(), errors: Vec::new() }
+        Self {
+            object,
+            prefix: prefix.into(),
+            errors: Vec::new(),
+        }
     }
 
     /// The full path of `key`, as it appears in error messages.
@@ -273,7 +296,8 @@ mod tests {
 
     #[test]
     fn duplicated_keys_are_reported_by_path_every_one() {
-        let errors = parse_strict(br#"{"a":1,"a":2,"b":{"c":true,"c":false},"d":[{"e":1,"e":1}]}"#).unwrap_err();
+        let errors = parse_strict(br#"{"a":1,"a":2,"b":{"c":true,"c":false},"d":[{"e":1,"e":1}]}"#)
+            .unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "b.c", "d[0].e"]);
     }
@@ -282,22 +306,38 @@ mod tests {
     fn syntax_errors_name_the_body() {
         let errors = parse_strict(b"{\"a\":").unwrap_err();
         assert_eq!(errors[0].field, "body");
-        assert!(errors[0].message.contains("not valid JSON"), "{}", errors[0].message);
-        assert_eq!(parse_strict(b"  ").unwrap_err()[0].message, "the body is empty; expected a JSON document");
-        assert!(parse_strict(b"{} {}").is_err(), "trailing content is refused");
+        assert!(
+            errors[0].message.contains("not valid JSON"),
+            "{}",
+            errors[0].message
+        );
+        assert_eq!(
+            parse_strict(b"  ").unwrap_err()[0].message,
+            "the body is empty; expected a JSON document"
+        );
+        assert!(
+            parse_strict(b"{} {}").is_err(),
+            "trailing content is refused"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let errors = parse_strict(deep.as_bytes()).unwrap_err();
-        assert!(errors[0].message.contains("recursion limit"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("recursion limit"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
     fn big_integers_are_exact_and_floats_are_not_integers() {
-        let value = parse_strict(br#"{"id":18446744073709551615,"f":1.0,"e":1e3,"big":18446744073709551616,"neg":-1}"#)
-            .unwrap();
+        let value = parse_strict(
+            br#"{"id":18446744073709551615,"f":1.0,"e":1e3,"big":18446744073709551616,"neg":-1}"#,
+        )
+        .unwrap();
         let object = value.as_object().unwrap();
         let mut fields = Fields::new(object, "");
         assert_eq!(fields.unsigned("id", Presence::Required), Some(u64::MAX));
@@ -306,7 +346,10 @@ mod tests {
         assert_eq!(fields.unsigned("big", Presence::Required), None);
         assert_eq!(fields.unsigned("neg", Presence::Required), None);
         let errors = fields.finish();
-        assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["f", "e", "big", "neg"]);
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["f", "e", "big", "neg"]
+        );
     }
 
     #[test]
@@ -319,7 +362,11 @@ mod tests {
         assert_eq!(fields.string("missing", Presence::Required), None);
         assert_eq!(fields.string("s", Presence::Required), None);
         assert_eq!(fields.boolean("b"), None);
-        let messages: Vec<_> = fields.finish().into_iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let messages: Vec<_> = fields
+            .finish()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
         assert_eq!(
             messages,
             [

@@ -14,7 +14,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -70,7 +73,10 @@ impl Rejection {
     pub fn keeps_request(&self) -> bool {
         matches!(
             self,
-            Self::PayloadTooLarge { .. } | Self::UnsupportedMediaType(_) | Self::Invalid(_) | Self::Unavailable(_)
+            Self::PayloadTooLarge { .. }
+                | Self::UnsupportedMediaType(_)
+                | Self::Invalid(_)
+                | Self::Unavailable(_)
         )
     }
 
@@ -83,7 +89,9 @@ impl Rejection {
             Self::Unauthorized => vec![FieldError::new("X-Webhook-Token", self.to_string())],
             Self::MethodNotAllowed { .. } => vec![FieldError::new("method", self.to_string())],
             Self::PayloadTooLarge { .. } => vec![FieldError::new("body", self.to_string())],
-            Self::UnsupportedMediaType(_) => vec![FieldError::new("Content-Type", self.to_string())],
+            Self::UnsupportedMediaType(_) => {
+                vec![FieldError::new("Content-Type", self.to_string())]
+            }
             Self::Unavailable(_) => vec![FieldError::new("queue", self.to_string())],
         }
     }
@@ -169,7 +177,11 @@ mod tests {
 
     #[test]
     fn method_not_allowed_lists_allowed_methods() {
-        let response = Rejection::MethodNotAllowed { method: "GET".into(), allow: "POST, OPTIONS" }.into_response();
+        let response = Rejection::MethodNotAllowed {
+            method: "GET".into(),
+            allow: "POST, OPTIONS",
+        }
+        .into_response();
         assert_eq!(response.status(), 405);
         assert_eq!(response.headers()[ALLOW], "POST, OPTIONS");
     }

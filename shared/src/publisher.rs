@@ -55,7 +55,11 @@ fn string_attribute(value: &str) -> Option<MessageAttributeValue> {
     if value.is_empty() {
         return None;
     }
-    MessageAttributeValue::builder().data_type("String").string_value(value).build().ok()
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .ok()
 }
 
 #[derive(Debug, Clone)]
@@ -70,7 +74,11 @@ impl Publisher {
 
     /// Sends the events in order; returns their SQS message ids. Stops at the
     /// first failure (the caller answers 5xx: nothing is reported accepted).
-    pub async fn publish(&self, queue: &QueueUrl, messages: &[Outbound]) -> Result<Vec<String>, PublishError> {
+    pub async fn publish(
+        &self,
+        queue: &QueueUrl,
+        messages: &[Outbound],
+    ) -> Result<Vec<String>, PublishError> {
         let sends = async {
             let mut ids = Vec::with_capacity(messages.len());
             for message in messages {
@@ -78,28 +86,55 @@ impl Publisher {
             }
             Ok(ids)
         };
-        tokio::time::timeout(PUBLISH_BUDGET, sends).await.unwrap_or(Err(PublishError::Timeout(PUBLISH_BUDGET)))
+        tokio::time::timeout(PUBLISH_BUDGET, sends)
+            .await
+            .unwrap_or(Err(PublishError::Timeout(PUBLISH_BUDGET)))
     }
 
-    async fn send_event(&self, queue: &QueueUrl, message: &Outbound) -> Result<String, PublishError> {
+    async fn send_event(
+        &self,
+        queue: &QueueUrl,
+        message: &Outbound,
+    ) -> Result<String, PublishError> {
         let event = &message.event;
-        let mut request = self.client.send_message().queue_url(&queue.url).message_body(&message.body);
-        for (name, value) in [("provider", Some(&event.provider)), ("type", Some(&event.kind)), ("subject", event.subject.as_ref())] {
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(&message.body);
+        for (name, value) in [
+            ("provider", Some(&event.provider)),
+            ("type", Some(&event.kind)),
+            ("subject", event.subject.as_ref()),
+        ] {
             if let Some(attribute) = value.and_then(|v| string_attribute(v)) {
                 request = request.message_attributes(name, attribute);
             }
         }
         if queue.fifo {
-            request = request.message_group_id(&message.group_id).message_deduplication_id(&message.deduplication_id);
+            request = request
+                .message_group_id(&message.group_id)
+                .message_deduplication_id(&message.deduplication_id);
         }
-        let output = request.send().await.map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string()))?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string()))?;
         Ok(output.message_id.unwrap_or_default())
     }
 
     /// Puts a refused request in quarantine.
-    pub async fn quarantine(&self, queue: &QueueUrl, record: &QuarantineRecord) -> Result<String, PublishError> {
+    pub async fn quarantine(
+        &self,
+        queue: &QueueUrl,
+        record: &QuarantineRecord,
+    ) -> Result<String, PublishError> {
         let body = record.to_json();
-        let mut request = self.client.send_message().queue_url(&queue.url).message_body(&body);
+        let mut request = self
+            .client
+            .send_message()
+            .queue_url(&queue.url)
+            .message_body(&body);
         if let Some(attribute) = string_attribute(&record.provider) {
             request = request.message_attributes("provider", attribute);
         }
@@ -109,9 +144,16 @@ impl Publisher {
         if queue.fifo {
             use sha2::Digest;
             let digest = hex(&sha2::Sha256::digest(body.as_bytes()));
-            request = request.message_group_id(format!("quarantine:{}", record.provider)).message_deduplication_id(digest);
+            request = request
+                .message_group_id(format!("quarantine:{}", record.provider))
+                .message_deduplication_id(digest);
         }
-        let send = async { request.send().await.map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string())) };
+        let send = async {
+            request
+                .send()
+                .await
+                .map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string()))
+        };
         match tokio::time::timeout(QUARANTINE_BUDGET, send).await {
             Ok(output) => Ok(output?.message_id.unwrap_or_default()),
             Err(_) => Err(PublishError::Timeout(QUARANTINE_BUDGET)),

@@ -10,7 +10,13 @@ use crate::problem::FieldError;
 use crate::request::Incoming;
 
 /// Headers whose values never leave the function.
-pub const REDACTED_HEADERS: &[&str] = &["x-webhook-token", "authorization", "cookie", "set-cookie", "proxy-authorization"];
+pub const REDACTED_HEADERS: &[&str] = &[
+    "x-webhook-token",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "proxy-authorization",
+];
 /// Query parameters whose values never leave the function.
 pub const REDACTED_QUERY: &[&str] = &["token"];
 pub const REDACTED: &str = "[redacted]";
@@ -45,7 +51,14 @@ pub struct QuarantineRecord {
 pub const MAX_KEPT_BODY: usize = 128 * 1024;
 
 impl QuarantineRecord {
-    pub fn new(provider: &str, receivedtime: String, incoming: &Incoming, status: u16, reason: &str, errors: Vec<FieldError>) -> Self {
+    pub fn new(
+        provider: &str,
+        receivedtime: String,
+        incoming: &Incoming,
+        status: u16,
+        reason: &str,
+        errors: Vec<FieldError>,
+    ) -> Self {
         let mut headers = Map::new();
         for name in incoming.headers.keys() {
             let value = if REDACTED_HEADERS.contains(&name.as_str()) {
@@ -65,7 +78,11 @@ impl QuarantineRecord {
             .query
             .iter()
             .map(|(k, v)| {
-                let value = if REDACTED_QUERY.contains(&k.as_str()) { REDACTED } else { v.as_str() };
+                let value = if REDACTED_QUERY.contains(&k.as_str()) {
+                    REDACTED
+                } else {
+                    v.as_str()
+                };
                 (k.clone(), Value::String(value.to_owned()))
             })
             .collect();
@@ -76,7 +93,10 @@ impl QuarantineRecord {
         };
         let (body, body_encoding) = match std::str::from_utf8(kept) {
             Ok(text) => (text.to_owned(), None),
-            Err(_) => (base64::engine::general_purpose::STANDARD.encode(kept), Some("base64".to_owned())),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(kept),
+                Some("base64".to_owned()),
+            ),
         };
         Self {
             provider: provider.to_owned(),
@@ -98,7 +118,9 @@ impl QuarantineRecord {
     /// The body bytes as received (decoding base64 when needed).
     pub fn body_bytes(&self) -> Option<Vec<u8>> {
         match self.body_encoding.as_deref() {
-            Some("base64") => base64::engine::general_purpose::STANDARD.decode(&self.body).ok(),
+            Some("base64") => base64::engine::general_purpose::STANDARD
+                .decode(&self.body)
+                .ok(),
             _ => Some(self.body.clone().into_bytes()),
         }
     }
@@ -133,9 +155,19 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_and_the_body_kept_verbatim() {
-        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\": 1 }"), 400, "invalid-event", vec![]);
+        let record = QuarantineRecord::new(
+            "artemis",
+            "t".into(),
+            &incoming(b"{\"a\": 1 }"),
+            400,
+            "invalid-event",
+            vec![],
+        );
         let json = record.to_json();
-        assert!(!json.contains("s3cret") && !json.contains("Bearer") && !json.contains("session=1"), "{json}");
+        assert!(
+            !json.contains("s3cret") && !json.contains("Bearer") && !json.contains("session=1"),
+            "{json}"
+        );
         assert_eq!(record.headers["content-type"], "application/json");
         assert_eq!(record.headers["x-many"], "a, b");
         assert_eq!(record.query["x"], "1");
@@ -148,7 +180,14 @@ mod tests {
     #[test]
     fn binary_bodies_are_base64() {
         let bytes = [0xff, 0xfe, 0x00, 0x41];
-        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), 400, "invalid-event", vec![]);
+        let record = QuarantineRecord::new(
+            "amlyze",
+            "t".into(),
+            &incoming(&bytes),
+            400,
+            "invalid-event",
+            vec![],
+        );
         assert_eq!(record.body_encoding.as_deref(), Some("base64"));
         assert_eq!(record.body_bytes().unwrap(), bytes);
         assert!(record.to_json().contains("\"bodyEncoding\":\"base64\""));

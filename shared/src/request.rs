@@ -25,7 +25,11 @@ impl Incoming {
         let source_ip = source_ip(&request);
         let query = request
             .query_string_parameters_ref()
-            .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .map(|q| {
+                q.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         let (parts, body) = request.into_parts();
         let body = match body {
@@ -36,12 +40,21 @@ impl Incoming {
             #[allow(unreachable_patterns)]
             other => other.as_ref().to_vec(),
         };
-        Self { method: parts.method, path: parts.uri.path().to_owned(), query, headers: parts.headers, source_ip, body }
+        Self {
+            method: parts.method,
+            path: parts.uri.path().to_owned(),
+            query,
+            headers: parts.headers,
+            source_ip,
+            body,
+        }
     }
 
     /// The caller's address, parsed; `None` when absent or malformed.
     pub fn source_addr(&self) -> Option<IpAddr> {
-        self.source_ip.as_deref().and_then(|ip| ip.trim().parse().ok())
+        self.source_ip
+            .as_deref()
+            .and_then(|ip| ip.trim().parse().ok())
     }
 
     /// A header's value when it is visible ASCII.
@@ -50,19 +63,28 @@ impl Incoming {
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
 /// The media type of a `Content-Type` value, lower-cased, without parameters.
 pub fn media_type(content_type: &str) -> String {
-    content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase()
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// `application/json` or any `+json` type (which covers the CloudEvents
 /// `application/cloudevents+json` and `application/cloudevents-batch+json`).
 pub fn is_json_media_type(media_type: &str) -> bool {
-    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 /// The source address from the request context: `identity.sourceIp` (REST),
@@ -74,7 +96,9 @@ fn source_ip(request: &Request) -> Option<String> {
         RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
         RequestContext::WebSocket(context) => context.identity.source_ip.clone(),
-        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => rightmost_forwarded_for(request.headers()),
+        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => {
+            rightmost_forwarded_for(request.headers())
+        }
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -92,11 +116,24 @@ mod tests {
 
     #[test]
     fn json_media_types() {
-        assert_eq!(media_type("Application/JSON; charset=utf-8"), "application/json");
-        for yes in ["application/json", "application/cloudevents+json", "application/cloudevents-batch+json"] {
+        assert_eq!(
+            media_type("Application/JSON; charset=utf-8"),
+            "application/json"
+        );
+        for yes in [
+            "application/json",
+            "application/cloudevents+json",
+            "application/cloudevents-batch+json",
+        ] {
             assert!(is_json_media_type(yes), "{yes}");
         }
-        for no in ["text/plain", "application/xml", "application/x-www-form-urlencoded", "text/json+json", ""] {
+        for no in [
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "text/json+json",
+            "",
+        ] {
             assert!(!is_json_media_type(no), "{no}");
         }
     }
@@ -105,8 +142,14 @@ mod tests {
     fn forwarded_for_takes_the_load_balancers_entry() {
         let mut headers = HeaderMap::new();
         headers.append("x-forwarded-for", "6.6.6.6, 10.0.0.1".parse().unwrap());
-        headers.append("x-forwarded-for", "1.1.1.1,  198.51.100.4 ".parse().unwrap());
-        assert_eq!(rightmost_forwarded_for(&headers).as_deref(), Some("198.51.100.4"));
+        headers.append(
+            "x-forwarded-for",
+            "1.1.1.1,  198.51.100.4 ".parse().unwrap(),
+        );
+        assert_eq!(
+            rightmost_forwarded_for(&headers).as_deref(),
+            Some("198.51.100.4")
+        );
         assert_eq!(rightmost_forwarded_for(&HeaderMap::new()), None);
     }
 }

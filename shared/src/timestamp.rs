@@ -6,13 +6,17 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 timestamp; the error is a message for the sender.
 pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
-    let refused = || format!("must be an RFC 3339 timestamp such as 2026-03-10T12:53:45.85Z, not {text:?}");
+    let refused =
+        || format!("must be an RFC 3339 timestamp such as 2026-03-10T12:53:45.85Z, not {text:?}");
     let upper = text.to_ascii_uppercase();
     // More than nine fractional digits carries no meaning beyond nanoseconds:
     // keep the first nine.
     let normalized = match upper.find('.') {
         Some(dot) => {
-            let digits = upper[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
+            let digits = upper[dot + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
             if digits > 9 {
                 format!("{}{}", &upper[..dot + 10], &upper[dot + 1 + digits..])
             } else {
@@ -26,7 +30,9 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
 
 /// Formats an instant as RFC 3339 in UTC (`…Z`).
 pub fn format_utc(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC).format(&Rfc3339).unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.to_offset(UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 #[cfg(test)]
@@ -37,17 +43,31 @@ mod tests {
     fn accepts_the_vendor_forms() {
         let at = parse("2026-03-10t12:53:45.85z").unwrap();
         assert_eq!(format_utc(at), "2026-03-10T12:53:45.85Z");
-        assert_eq!(format_utc(parse("2019-12-13T12:01:02.694Z").unwrap()), "2019-12-13T12:01:02.694Z");
-        assert_eq!(format_utc(parse("2026-03-10T14:53:45+02:00").unwrap()), "2026-03-10T12:53:45Z");
+        assert_eq!(
+            format_utc(parse("2019-12-13T12:01:02.694Z").unwrap()),
+            "2019-12-13T12:01:02.694Z"
+        );
+        assert_eq!(
+            format_utc(parse("2026-03-10T14:53:45+02:00").unwrap()),
+            "2026-03-10T12:53:45Z"
+        );
         // RFC 3339 (§5.6, note) allows a space instead of `T`.
-        assert_eq!(format_utc(parse("2026-03-10 12:53:45Z").unwrap()), "2026-03-10T12:53:45Z");
+        assert_eq!(
+            format_utc(parse("2026-03-10 12:53:45Z").unwrap()),
+            "2026-03-10T12:53:45Z"
+        );
         let long = parse("2026-03-10T12:53:45.123456789123Z").unwrap();
         assert_eq!(long.nanosecond(), 123_456_789);
     }
 
     #[test]
     fn refuses_what_is_not_rfc_3339() {
-        for bad in ["2026-03-10", "yesterday", "2026-13-10T12:00:00Z", "2026-03-10T12:00:00"] {
+        for bad in [
+            "2026-03-10",
+            "yesterday",
+            "2026-13-10T12:00:00Z",
+            "2026-03-10T12:00:00",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

@@ -67,11 +67,18 @@ impl RuntimeApi {
                 let state = serving.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |request| route(state.clone(), request));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
-        Ok(RuntimeApi { addr, sender, state, counter: Arc::new(AtomicU64::new(0)) })
+        Ok(RuntimeApi {
+            addr,
+            sender,
+            state,
+            counter: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Invokes the function with `event`; waits at most `timeout`.
@@ -79,7 +86,11 @@ impl RuntimeApi {
         let id = format!("req-{}", self.counter.fetch_add(1, Ordering::Relaxed));
         let (reply, answer) = oneshot::channel();
         self.sender
-            .send(Invocation { id, event: event.to_vec(), reply })
+            .send(Invocation {
+                id,
+                event: event.to_vec(),
+                reply,
+            })
             .await
             .map_err(|_| "the emulator stopped".to_owned())?;
         match tokio::time::timeout(timeout, answer).await {
@@ -101,25 +112,48 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().clone();
     let path = request.uri().path().trim_start_matches(PREFIX).to_owned();
-    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let response = match (method, segments.as_slice()) {
         (Method::GET, ["invocation", "next"]) => {
             let next = state.queue.lock().await.recv().await;
             match next {
                 Some(invocation) => {
-                    state.pending.lock().await.insert(invocation.id.clone(), invocation.reply);
-                    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(30);
+                    state
+                        .pending
+                        .lock()
+                        .await
+                        .insert(invocation.id.clone(), invocation.reply);
+                    let deadline = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .unwrap_or_default()
+                        + Duration::from_secs(30);
                     let mut response = reply(StatusCode::OK, invocation.event);
                     let headers = response.headers_mut();
-                    headers.insert("lambda-runtime-aws-request-id", invocation.id.parse().expect("ascii id"));
-                    headers.insert("lambda-runtime-deadline-ms", deadline.as_millis().to_string().parse().expect("digits"));
+                    headers.insert(
+                        "lambda-runtime-aws-request-id",
+                        invocation.id.parse().expect("ascii id"),
+                    );
+                    headers.insert(
+                        "lambda-runtime-deadline-ms",
+                        deadline.as_millis().to_string().parse().expect("digits"),
+                    );
                     headers.insert(
                         "lambda-runtime-invoked-function-arn",
-                        "arn:aws:lambda:us-east-1:123456789012:function:local".parse().expect("ascii arn"),
+                        "arn:aws:lambda:us-east-1:123456789012:function:local"
+                            .parse()
+                            .expect("ascii arn"),
                     );
                     headers.insert(
                         "lambda-runtime-trace-id",
@@ -131,7 +165,11 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
             }
         }
         (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
-            let outcome = if *kind == "response" { Ok(body.to_vec()) } else { Err(String::from_utf8_lossy(&body).into_owned()) };
+            let outcome = if *kind == "response" {
+                Ok(body.to_vec())
+            } else {
+                Err(String::from_utf8_lossy(&body).into_owned())
+            };
             if let Some(sender) = state.pending.lock().await.remove(*id) {
                 let _ = sender.send(outcome);
             }
@@ -174,10 +212,15 @@ impl Function {
             .stdin(Stdio::null())
             .kill_on_drop(true);
         if let Some(path) = log {
-            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
             command.stdout(file.try_clone()?).stderr(file);
         }
-        Ok(Function { child: command.spawn()? })
+        Ok(Function {
+            child: command.spawn()?,
+        })
     }
 }
 
@@ -194,6 +237,8 @@ pub fn function_binary(name: &str) -> PathBuf {
         .status()
         .expect("cargo build");
     assert!(status.success(), "building {name} failed");
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root.join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
     target.join("debug").join(name)
 }

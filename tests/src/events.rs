@@ -8,7 +8,9 @@ use serde_json::{json, Map, Value};
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -87,13 +89,21 @@ impl Call {
         match std::str::from_utf8(&self.body) {
             _ if self.body.is_empty() => (Value::Null, false),
             Ok(text) => (Value::String(text.into()), false),
-            Err(_) => (Value::String(base64::engine::general_purpose::STANDARD.encode(&self.body)), true),
+            Err(_) => (
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&self.body)),
+                true,
+            ),
         }
     }
 
     fn header_map(&self, extra: &[(&str, String)]) -> Map<String, Value> {
         let mut map = Map::new();
-        for (name, value) in self.headers.iter().map(|(n, v)| (n.as_str(), v.clone())).chain(extra.iter().cloned()) {
+        for (name, value) in self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.clone()))
+            .chain(extra.iter().cloned())
+        {
             map.insert(name.to_owned(), Value::String(value));
         }
         map
@@ -103,11 +113,20 @@ impl Call {
         if self.query.is_empty() {
             return Value::Null;
         }
-        Value::Object(self.query.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect())
+        Value::Object(
+            self.query
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect(),
+        )
     }
 
     fn raw_query(&self) -> String {
-        self.query.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+        self.query
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&")
     }
 
     /// The Lambda event this call becomes behind `door`.
@@ -116,9 +135,14 @@ impl Call {
         match door {
             Door::RestV1 => {
                 let headers = self.header_map(&[]);
-                let multi: Map<String, Value> = headers.iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
+                let multi: Map<String, Value> = headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), json!([v])))
+                    .collect();
                 let multi_query = match self.query_map() {
-                    Value::Object(q) => Value::Object(q.into_iter().map(|(k, v)| (k, json!([v]))).collect()),
+                    Value::Object(q) => {
+                        Value::Object(q.into_iter().map(|(k, v)| (k, json!([v]))).collect())
+                    }
                     other => other,
                 };
                 json!({
@@ -137,9 +161,15 @@ impl Call {
             }
             Door::HttpV2 | Door::FunctionUrl => {
                 let (route, domain) = if door == Door::HttpV2 {
-                    (format!("{} {}", self.method, self.path), "api1.execute-api.us-east-1.amazonaws.com".to_owned())
+                    (
+                        format!("{} {}", self.method, self.path),
+                        "api1.execute-api.us-east-1.amazonaws.com".to_owned(),
+                    )
                 } else {
-                    ("$default".to_owned(), "abcdefghij.lambda-url.us-east-1.on.aws".to_owned())
+                    (
+                        "$default".to_owned(),
+                        "abcdefghij.lambda-url.us-east-1.on.aws".to_owned(),
+                    )
                 };
                 json!({
                     "version": "2.0", "routeKey": route, "rawPath": self.path, "rawQueryString": self.raw_query(),
@@ -173,6 +203,7 @@ impl Call {
 
     /// The `lambda_http` request for this call behind `door`.
     pub fn request(&self, door: Door) -> lambda_http::Request {
-        lambda_http::request::from_str(&self.event(door).to_string()).expect("a valid Lambda HTTP event")
+        lambda_http::request::from_str(&self.event(door).to_string())
+            .expect("a valid Lambda HTTP event")
     }
 }

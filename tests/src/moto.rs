@@ -28,7 +28,7 @@ impl Moto {
         let script = r#"
             "$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 &
             pid=$!
-            trap 'kill $pid 2>/dev/null' EXIT INT TERM
+            trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT INT TERM
             while read -r _; do :; done
         "#;
         let child = Command::new("sh")
@@ -46,7 +46,10 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Moto { endpoint, child: Mutex::new(child) }
+        Moto {
+            endpoint,
+            child: Mutex::new(child),
+        }
     }
 
     /// Stops the server now (otherwise it stops when the process exits).
@@ -68,5 +71,8 @@ impl Drop for Moto {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("no free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free loopback port")
 }

@@ -22,12 +22,21 @@ pub async fn client(endpoint: &str) -> Client {
 pub async fn create_queue(client: &Client, prefix: &str, fifo: bool) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!("{prefix}-{}-{n}{}", std::process::id(), if fifo { ".fifo" } else { "" });
+    let name = format!(
+        "{prefix}-{}-{n}{}",
+        std::process::id(),
+        if fifo { ".fifo" } else { "" }
+    );
     let mut request = client.create_queue().queue_name(name);
     if fifo {
         request = request.attributes(QueueAttributeName::FifoQueue, "true");
     }
-    request.send().await.expect("create_queue").queue_url.expect("queue url")
+    request
+        .send()
+        .await
+        .expect("create_queue")
+        .queue_url
+        .expect("queue url")
 }
 
 /// One message as read back from SQS.
@@ -65,7 +74,13 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
         }
         for message in messages {
             if let Some(handle) = &message.receipt_handle {
-                client.delete_message().queue_url(queue_url).receipt_handle(handle).send().await.expect("delete_message");
+                client
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("delete_message");
             }
             let system = message.attributes.unwrap_or_default();
             all.push(Received {
@@ -76,8 +91,12 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
                     .into_iter()
                     .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
                     .collect(),
-                group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
-                deduplication_id: system.get(&MessageSystemAttributeName::MessageDeduplicationId).cloned(),
+                group_id: system
+                    .get(&MessageSystemAttributeName::MessageGroupId)
+                    .cloned(),
+                deduplication_id: system
+                    .get(&MessageSystemAttributeName::MessageDeduplicationId)
+                    .cloned(),
             });
         }
     }

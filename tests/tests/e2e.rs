@@ -26,7 +26,10 @@ fn aws_env(endpoint: &str) -> Vec<(String, String)> {
 }
 
 async fn invoke(api: &RuntimeApi, event: &Value) -> Value {
-    let response = api.invoke(event.to_string().as_bytes(), Duration::from_secs(20)).await.expect("the function answered");
+    let response = api
+        .invoke(event.to_string().as_bytes(), Duration::from_secs(20))
+        .await
+        .expect("the function answered");
     serde_json::from_slice(&response).expect("a JSON response document")
 }
 
@@ -54,7 +57,8 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         env.push(("QUEUE_URL".into(), queue.clone()));
         env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
         let log = log_dir.join(format!("e2e-{name}-{}.log", std::process::id()));
-        let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
+        let _function =
+            Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
 
         let accepted = invoke(&api, &call.event(Door::HttpV2)).await;
         assert_eq!(accepted["statusCode"], 202, "{name}: {accepted}");
@@ -65,14 +69,21 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         assert_eq!(queued[0].json()["provider"], name);
 
         // A REST v1 event through the same warm process, this time invalid.
-        let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(Door::RestV1)).await;
+        let invalid = invoke(
+            &api,
+            &Call::post(&call.path, "{\"broken\":").event(Door::RestV1),
+        )
+        .await;
         assert_eq!(invalid["statusCode"], 400, "{name}: {invalid}");
         let kept = drain(&client, &quarantine).await;
         assert_eq!(kept.len(), 1, "{name}");
         assert_eq!(kept[0].json()["body"], "{\"broken\":");
 
         let logs = std::fs::read_to_string(&log).unwrap_or_default();
-        assert!(logs.contains("\"accepted\"") || logs.contains("accepted"), "{name} logs the outcome: {logs}");
+        assert!(
+            logs.contains("\"accepted\"") || logs.contains("accepted"),
+            "{name} logs the outcome: {logs}"
+        );
     }
 }
 
@@ -83,7 +94,14 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
     let _ = std::fs::remove_file(&log);
     let mut env = aws_env("http://127.0.0.1:9");
     env.push(("MAX_BODY_BYTES".into(), "200".into()));
-    let mut function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+    let mut function = Function::spawn(
+        &function_binary("artemis"),
+        &api,
+        "artemis",
+        &env,
+        Some(&log),
+    )
+    .unwrap();
     let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
         .await
         .expect("the function stops at init")
@@ -95,8 +113,14 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
     let api = RuntimeApi::start().await.unwrap();
     env.push(("QUEUE_URL".into(), "http://127.0.0.1:9/1/q".into()));
     env.push(("ALLOWED_SOURCE_CIDRS".into(), "10.0.0.0/33".into()));
-    let mut function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, Some(&log)).unwrap();
-    let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait()).await.unwrap().unwrap();
+    let mut function =
+        Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, Some(&log)).unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!status.success());
-    assert!(std::fs::read_to_string(&log).unwrap().contains("ALLOWED_SOURCE_CIDRS is malformed"));
+    assert!(std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("ALLOWED_SOURCE_CIDRS is malformed"));
 }

@@ -27,17 +27,24 @@ impl Stack {
         let client = sqs::client(&Moto::shared().endpoint).await;
         let queue = sqs::create_queue(&client, "events", fifo).await;
         let quarantine = sqs::create_queue(&client, "quarantine", false).await;
-        Stack { client, queue, quarantine }
+        Stack {
+            client,
+            queue,
+            quarantine,
+        }
     }
 
     fn app(&self, provider: Provider, vars: &[(&str, &str)]) -> App {
-        let mut all: HashMap<String, String> =
-            [("QUEUE_URL", self.queue.as_str()), ("QUARANTINE_QUEUE_URL", self.quarantine.as_str())]
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
+        let mut all: HashMap<String, String> = [
+            ("QUEUE_URL", self.queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", self.quarantine.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
+        let config =
+            Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
         App::new(config, self.client.clone())
     }
 
@@ -46,7 +53,11 @@ impl Stack {
     }
 
     async fn quarantined(&self) -> Vec<Value> {
-        drain(&self.client, &self.quarantine).await.iter().map(Received::json).collect()
+        drain(&self.client, &self.quarantine)
+            .await
+            .iter()
+            .map(Received::json)
+            .collect()
     }
 }
 
@@ -61,7 +72,11 @@ async fn send(app: &App, call: &Call, door: Door) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn artemis(body: &str) -> Call {
@@ -97,7 +112,10 @@ async fn artemis_insert_through_every_front_door_lands_as_a_cloudevent() {
         let queued = stack.queued().await;
         assert_eq!(queued.len(), 1, "{door:?}");
         let event = queued[0].json();
-        assert_eq!(answer.body["id"], event["id"], "{door:?}: the response names the queued event");
+        assert_eq!(
+            answer.body["id"], event["id"],
+            "{door:?}: the response names the queued event"
+        );
         assert_eq!(event["specversion"], "1.0");
         assert_eq!(event["source"], "artemis");
         assert_eq!(event["type"], "co.cynopsis.artemis.customer.insert");
@@ -107,7 +125,10 @@ async fn artemis_insert_through_every_front_door_lands_as_a_cloudevent() {
         assert_eq!(event["dedupekey"].as_str().unwrap().len(), 64);
         assert_eq!(event["time"], event["receivedtime"]);
         assert!(event["time"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(event["data"], serde_json::from_str::<Value>(INSERT).unwrap());
+        assert_eq!(
+            event["data"],
+            serde_json::from_str::<Value>(INSERT).unwrap()
+        );
         let attributes = &queued[0].attributes;
         assert_eq!(attributes["provider"], "artemis");
         assert_eq!(attributes["type"], "co.cynopsis.artemis.customer.insert");
@@ -127,10 +148,20 @@ async fn artemis_put_and_patch_are_accepted_and_ids_are_deterministic() {
         assert_eq!(answer.status, 202, "{method}");
         ids.push(answer.body["id"].clone());
     }
-    assert!(ids.iter().all(|id| *id == ids[0]), "the same callback gives the same id: {ids:?}");
+    assert!(
+        ids.iter().all(|id| *id == ids[0]),
+        "the same callback gives the same id: {ids:?}"
+    );
     let queued = stack.queued().await;
-    assert_eq!(queued.len(), 3, "a standard queue keeps repeats; consumers dedupe on id");
-    assert_eq!(queued[0].json()["type"], "co.cynopsis.artemis.customer.update");
+    assert_eq!(
+        queued.len(),
+        3,
+        "a standard queue keeps repeats; consumers dedupe on id"
+    );
+    assert_eq!(
+        queued[0].json()["type"],
+        "co.cynopsis.artemis.customer.update"
+    );
 }
 
 // Row: unknown enum values and unknown fields are passed on verbatim; customerId exact beyond 2^53.
@@ -142,11 +173,18 @@ async fn artemis_unknown_values_and_big_ids_land_verbatim() {
         .replace("123456", "9007199254740993")
         .replace("\"PENDING\"", "\"ON_HOLD\"")
         .replace("\"INSERT\"", "\"DELETE\"")
-        .replace("\"message\": null", "\"message\": null, \"newField\": {\"a\": 1}");
+        .replace(
+            "\"message\": null",
+            "\"message\": null, \"newField\": {\"a\": 1}",
+        );
     let answer = send(&app, &artemis(&body), Door::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let queued = stack.queued().await;
-    assert!(queued[0].body.contains("\"customerId\":9007199254740993"), "{}", queued[0].body);
+    assert!(
+        queued[0].body.contains("\"customerId\":9007199254740993"),
+        "{}",
+        queued[0].body
+    );
     let event = queued[0].json();
     assert_eq!(event["type"], "co.cynopsis.artemis.customer.delete");
     assert_eq!(event["data"]["status"], "ON_HOLD");
@@ -191,15 +229,27 @@ async fn amlyze_structured_batch_and_other_types() {
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(stack.queued().await[0].json()["id"], "evt-1");
 
-    let batch = json!([structured_event("evt-2"), structured_event("evt-3"), structured_event("evt-4")]);
-    let call = Call::post("/hooks/amlyze", batch.to_string()).header("content-type", "application/cloudevents-batch+json");
+    let batch = json!([
+        structured_event("evt-2"),
+        structured_event("evt-3"),
+        structured_event("evt-4")
+    ]);
+    let call = Call::post("/hooks/amlyze", batch.to_string())
+        .header("content-type", "application/cloudevents-batch+json");
     let answer = send(&app, &call, Door::HttpV2).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.body["ids"], json!(["evt-2", "evt-3", "evt-4"]));
-    let ids: Vec<Value> = stack.queued().await.iter().map(|m| m.json()["id"].clone()).collect();
+    let ids: Vec<Value> = stack
+        .queued()
+        .await
+        .iter()
+        .map(|m| m.json()["id"].clone())
+        .collect();
     assert_eq!(ids, [json!("evt-2"), json!("evt-3"), json!("evt-4")]);
 
-    let other = amlyze_binary(r#"{"caseId": 42}"#).header("ce-type", "com.amlyze.case.opened").header("ce-subject", "");
+    let other = amlyze_binary(r#"{"caseId": 42}"#)
+        .header("ce-type", "com.amlyze.case.opened")
+        .header("ce-subject", "");
     let answer = send(&app, &other, Door::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let event = stack.queued().await[0].json();
@@ -214,17 +264,39 @@ async fn fifo_queue_groups_per_customer_and_drops_repeats() {
     let artemis_app = stack.app(Provider::Artemis, &[]);
     let amlyze_app = stack.app(Provider::Amlyze, &[]);
     for _ in 0..2 {
-        assert_eq!(send(&artemis_app, &artemis(INSERT), Door::RestV1).await.status, 202);
-        assert_eq!(send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2).await.status, 202);
+        assert_eq!(
+            send(&artemis_app, &artemis(INSERT), Door::RestV1)
+                .await
+                .status,
+            202
+        );
+        assert_eq!(
+            send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2)
+                .await
+                .status,
+            202
+        );
     }
     let queued = stack.queued().await;
     assert_eq!(queued.len(), 2, "the repeats were deduplicated by SQS");
-    let by_provider: HashMap<String, &Received> = queued.iter().map(|m| (m.json()["provider"].as_str().unwrap().to_owned(), m)).collect();
+    let by_provider: HashMap<String, &Received> = queued
+        .iter()
+        .map(|m| (m.json()["provider"].as_str().unwrap().to_owned(), m))
+        .collect();
     let artemis_message = by_provider["artemis"];
-    assert_eq!(artemis_message.group_id.as_deref(), Some("artemis:CUST-000123"));
-    assert_eq!(artemis_message.deduplication_id.as_deref(), artemis_message.json()["dedupekey"].as_str());
+    assert_eq!(
+        artemis_message.group_id.as_deref(),
+        Some("artemis:CUST-000123")
+    );
+    assert_eq!(
+        artemis_message.deduplication_id.as_deref(),
+        artemis_message.json()["dedupekey"].as_str()
+    );
     let amlyze_message = by_provider["amlyze"];
-    assert_eq!(amlyze_message.group_id.as_deref(), Some(format!("amlyze:{SUBJECT}").as_str()));
+    assert_eq!(
+        amlyze_message.group_id.as_deref(),
+        Some(format!("amlyze:{SUBJECT}").as_str())
+    );
     assert!(amlyze_message.deduplication_id.as_ref().unwrap().len() <= 128);
 }
 
@@ -232,12 +304,20 @@ async fn fifo_queue_groups_per_customer_and_drops_repeats() {
 #[tokio::test]
 async fn amlyze_answers_the_webhook_preflight() {
     let stack = Stack::new(false).await;
-    for (vars, rate) in [(vec![], "*"), (vec![("WEBHOOK_ALLOWED_RATE", "120")], "120")] {
+    for (vars, rate) in [
+        (vec![], "*"),
+        (vec![("WEBHOOK_ALLOWED_RATE", "120")], "120"),
+    ] {
         let app = stack.app(Provider::Amlyze, &vars);
-        let call = Call::post("/hooks/amlyze", "").method("OPTIONS").header("webhook-request-origin", "eventemitter.amlyze.com");
+        let call = Call::post("/hooks/amlyze", "")
+            .method("OPTIONS")
+            .header("webhook-request-origin", "eventemitter.amlyze.com");
         let answer = send(&app, &call, Door::HttpV2).await;
         assert_eq!(answer.status, 200);
-        assert_eq!(answer.headers["webhook-allowed-origin"], "eventemitter.amlyze.com");
+        assert_eq!(
+            answer.headers["webhook-allowed-origin"],
+            "eventemitter.amlyze.com"
+        );
         assert_eq!(answer.headers["webhook-allowed-rate"], rate);
         assert_eq!(answer.headers["allow"], "POST, OPTIONS");
     }
@@ -288,13 +368,27 @@ async fn oversized_bodies_get_413() {
 async fn non_json_content_types_get_415() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Amlyze, &[]);
-    for content_type in ["text/plain", "application/xml", "application/x-www-form-urlencoded"] {
-        let answer = send(&app, &amlyze_binary(AMLYZE).header("content-type", content_type), Door::RestV1).await;
+    for content_type in [
+        "text/plain",
+        "application/xml",
+        "application/x-www-form-urlencoded",
+    ] {
+        let answer = send(
+            &app,
+            &amlyze_binary(AMLYZE).header("content-type", content_type),
+            Door::RestV1,
+        )
+        .await;
         assert_eq!(answer.status, 415, "{content_type}");
         assert_eq!(answer.body["errors"][0]["field"], "Content-Type");
     }
     // No Content-Type at all is read as JSON.
-    let answer = send(&app, &amlyze_binary(AMLYZE).header("content-type", ""), Door::RestV1).await;
+    let answer = send(
+        &app,
+        &amlyze_binary(AMLYZE).header("content-type", ""),
+        Door::RestV1,
+    )
+    .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(stack.quarantined().await.len(), 3);
 }
@@ -304,15 +398,23 @@ async fn non_json_content_types_get_415() {
 #[tokio::test]
 async fn allowlist_uses_the_front_doors_address() {
     let stack = Stack::new(false).await;
-    let app = stack.app(Provider::Artemis, &[("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24, 2001:db8::/32")]);
+    let app = stack.app(
+        Provider::Artemis,
+        &[("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24, 2001:db8::/32")],
+    );
     for door in Door::ALL {
         let allowed = artemis(INSERT).from_ip("198.51.100.20");
         assert_eq!(send(&app, &allowed, door).await.status, 202, "{door:?}");
         let v6 = artemis(INSERT).from_ip("2001:db8::7");
         assert_eq!(send(&app, &v6, door).await.status, 202, "{door:?} IPv6");
-        let outsider = artemis(INSERT).from_ip("203.0.113.9").header("x-forwarded-for", "198.51.100.20");
+        let outsider = artemis(INSERT)
+            .from_ip("203.0.113.9")
+            .header("x-forwarded-for", "198.51.100.20");
         let answer = send(&app, &outsider, door).await;
-        assert_eq!(answer.status, 403, "{door:?}: a spoofed X-Forwarded-For must not pass");
+        assert_eq!(
+            answer.status, 403,
+            "{door:?}: a spoofed X-Forwarded-For must not pass"
+        );
         assert_eq!(answer.body["status"], 403);
     }
     assert_eq!(stack.queued().await.len(), 8);
@@ -328,13 +430,26 @@ async fn shared_secret_in_header_or_query() {
     assert_eq!(send(&app, &good_header, Door::RestV1).await.status, 202);
     let good_query = amlyze_binary(AMLYZE).query("token", "correct horse");
     assert_eq!(send(&app, &good_query, Door::HttpV2).await.status, 202);
-    for bad in [amlyze_binary(AMLYZE), amlyze_binary(AMLYZE).header("x-webhook-token", "wrong"), amlyze_binary(AMLYZE).query("token", "correct hors")] {
+    for bad in [
+        amlyze_binary(AMLYZE),
+        amlyze_binary(AMLYZE).header("x-webhook-token", "wrong"),
+        amlyze_binary(AMLYZE).query("token", "correct hors"),
+    ] {
         let answer = send(&app, &bad, Door::FunctionUrl).await;
         assert_eq!(answer.status, 401);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
     }
     // A bad payload with a wrong token is a 401, not a 400: it is not ours to keep.
-    assert_eq!(send(&app, &amlyze_binary("{").header("x-webhook-token", "nope"), Door::Alb).await.status, 401);
+    assert_eq!(
+        send(
+            &app,
+            &amlyze_binary("{").header("x-webhook-token", "nope"),
+            Door::Alb
+        )
+        .await
+        .status,
+        401
+    );
     assert_eq!(stack.queued().await.len(), 2);
     assert!(stack.quarantined().await.is_empty());
 }
@@ -347,21 +462,62 @@ async fn invalid_requests_get_400_listing_every_problem_and_are_quarantined_verb
     let amlyze_app = stack.app(Provider::Amlyze, &[]);
     let cases: Vec<(&App, Call, Vec<&str>)> = vec![
         (&artemis_app, artemis("{not json"), vec!["body"]),
-        (&artemis_app, artemis(&INSERT.replacen("\"status\"", "\"status\": \"CLEARED\", \"status\"", 1)), vec!["status"]),
-        (&artemis_app, artemis(r#"{"customerId": "1", "status": 5}"#), vec!["customerId", "customerReferenceId", "profileReferenceId", "status", "action", "customerType"]),
+        (
+            &artemis_app,
+            artemis(&INSERT.replacen("\"status\"", "\"status\": \"CLEARED\", \"status\"", 1)),
+            vec!["status"],
+        ),
+        (
+            &artemis_app,
+            artemis(r#"{"customerId": "1", "status": 5}"#),
+            vec![
+                "customerId",
+                "customerReferenceId",
+                "profileReferenceId",
+                "status",
+                "action",
+                "customerType",
+            ],
+        ),
         (&artemis_app, artemis(""), vec!["body"]),
-        (&amlyze_app, amlyze_binary(AMLYZE).header("ce-specversion", "0.3").header("ce-id", ""), vec!["Ce-Id", "Ce-Specversion"]),
-        (&amlyze_app, amlyze_binary(AMLYZE).header("ce-time", "noon"), vec!["Ce-Time"]),
-        (&amlyze_app, amlyze_binary(AMLYZE).header("ce-subject", "someone-else"), vec!["Ce-Subject"]),
-        (&amlyze_app, amlyze_binary(&AMLYZE.replace("true", "\"true\"")), vec!["sanctioned", "pep", "inAdverseMedia", "inInternalList"]),
+        (
+            &amlyze_app,
+            amlyze_binary(AMLYZE)
+                .header("ce-specversion", "0.3")
+                .header("ce-id", ""),
+            vec!["Ce-Id", "Ce-Specversion"],
+        ),
+        (
+            &amlyze_app,
+            amlyze_binary(AMLYZE).header("ce-time", "noon"),
+            vec!["Ce-Time"],
+        ),
+        (
+            &amlyze_app,
+            amlyze_binary(AMLYZE).header("ce-subject", "someone-else"),
+            vec!["Ce-Subject"],
+        ),
+        (
+            &amlyze_app,
+            amlyze_binary(&AMLYZE.replace("true", "\"true\"")),
+            vec!["sanctioned", "pep", "inAdverseMedia", "inInternalList"],
+        ),
     ];
     let expected_count = cases.len();
     for (app, call, fields) in cases {
-        let call = call.header("x-webhook-token", "s3cret").header("authorization", "Bearer abc").header("cookie", "sid=1");
+        let call = call
+            .header("x-webhook-token", "s3cret")
+            .header("authorization", "Bearer abc")
+            .header("cookie", "sid=1");
         let answer = send(app, &call, Door::RestV1).await;
         assert_eq!(answer.status, 400, "{fields:?}: {}", answer.body);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
-        let found: Vec<&str> = answer.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        let found: Vec<&str> = answer.body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
         assert_eq!(found, fields);
         for key in ["type", "title", "status", "detail"] {
             assert!(answer.body.get(key).is_some(), "problem JSON has {key}");
@@ -369,18 +525,32 @@ async fn invalid_requests_get_400_listing_every_problem_and_are_quarantined_verb
         let kept = stack.quarantined().await;
         assert_eq!(kept.len(), 1);
         let record = &kept[0];
-        assert_eq!(record["body"], String::from_utf8(call.body.clone()).unwrap(), "the exact body");
+        assert_eq!(
+            record["body"],
+            String::from_utf8(call.body.clone()).unwrap(),
+            "the exact body"
+        );
         assert_eq!(record["errors"], answer.body["errors"]);
         assert_eq!(record["method"], "POST");
         // REST APIs report the stage-prefixed path (/prod/hooks/...).
-        assert!(record["path"].as_str().unwrap().ends_with(&call.path), "{}", record["path"]);
+        assert!(
+            record["path"].as_str().unwrap().ends_with(&call.path),
+            "{}",
+            record["path"]
+        );
         assert_eq!(record["sourceIp"], "203.0.113.9");
         assert!(record["receivedtime"].as_str().unwrap().ends_with('Z'));
         let text = record.to_string();
-        assert!(!text.contains("s3cret") && !text.contains("Bearer abc") && !text.contains("sid=1"), "secrets redacted: {text}");
+        assert!(
+            !text.contains("s3cret") && !text.contains("Bearer abc") && !text.contains("sid=1"),
+            "secrets redacted: {text}"
+        );
         assert_eq!(record["headers"]["x-webhook-token"], "[redacted]");
     }
-    assert!(stack.queued().await.is_empty(), "{expected_count} invalid requests, nothing queued");
+    assert!(
+        stack.queued().await.is_empty(),
+        "{expected_count} invalid requests, nothing queued"
+    );
 }
 
 // Row: quarantine keeps a non-UTF-8 body as base64.
@@ -397,7 +567,12 @@ async fn binary_bodies_are_quarantined_as_base64() {
         let kept = stack.quarantined().await;
         assert_eq!(kept[0]["bodyEncoding"], "base64");
         use base64::Engine;
-        assert_eq!(base64::engine::general_purpose::STANDARD.decode(kept[0]["body"].as_str().unwrap()).unwrap(), bytes);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(kept[0]["body"].as_str().unwrap())
+                .unwrap(),
+            bytes
+        );
     }
 }
 
@@ -423,7 +598,10 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let client = sqs::client(&closed).await;
     let vars: HashMap<&str, String> = [
         ("QUEUE_URL", format!("{closed}/123456789012/events")),
-        ("QUARANTINE_QUEUE_URL", format!("{closed}/123456789012/quarantine")),
+        (
+            "QUARANTINE_QUEUE_URL",
+            format!("{closed}/123456789012/quarantine"),
+        ),
     ]
     .into();
     let config = Config::from_lookup(Provider::Amlyze, |k| vars.get(k).cloned()).unwrap();
@@ -431,5 +609,9 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let started = Instant::now();
     let answer = send(&app, &amlyze_binary(AMLYZE), Door::HttpV2).await;
     assert_eq!(answer.status, 503);
-    assert!(started.elapsed() < Duration::from_secs(10), "answered in {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "answered in {:?}",
+        started.elapsed()
+    );
 }

@@ -7,7 +7,12 @@ use shared::{App, Provider};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let app = App::from_env(Provider::Artemis).await.inspect_err(|err| tracing::error!("configuration error: {err}"))?;
+    let app = App::from_env(Provider::Artemis)
+        .await
+        .inspect_err(|err| tracing::error!("configuration error: {err}"))?;
     let app = &app;
-    run(service_fn(move |request: Request| async move { Ok::<_, Error>(shared::handle(app, request).await) })).await
+    run(service_fn(move |request: Request| async move {
+        Ok::<_, Error>(shared::handle(app, request).await)
+    }))
+    .await
 }

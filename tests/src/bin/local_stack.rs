@@ -1,1 +1,359 @@
-fn main() {}
+//! The whole stack on this machine: moto (SQS) on loopback, the queues, both
+//! function binaries under the Lambda Runtime API emulator.
+//!
+//!   local-stack --replay   replay every fixture in events/, print what was
+//!                          answered and what landed where, then stop
+//!                          (exit 1 if any outcome differs from the manifest)
+//!   local-stack            serve http://127.0.0.1:$PORT/hooks/{artemis,amlyze}
+//!                          (HTTP API 2.0 events) until Ctrl-C
+//!
+//! With AWS_ENDPOINT_URL set, that SQS endpoint is used instead of a new moto.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use base64::Engine;
+use bytes::Bytes;
+use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::manifest;
+use harness::sqs::{self, drain, Received};
+use harness::Moto;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+struct Stack {
+    _moto: Option<Moto>,
+    client: Client,
+    queue: String,
+    quarantine: String,
+    artemis: RuntimeApi,
+    amlyze: RuntimeApi,
+    _functions: Vec<Function>,
+}
+
+impl Stack {
+    async fn start() -> Result<Stack, String> {
+        let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
+            Ok(endpoint) if !endpoint.is_empty() => (None, endpoint),
+            _ => {
+                let moto = Moto::start();
+                let endpoint = moto.endpoint.clone();
+                (Some(moto), endpoint)
+            }
+        };
+        let client = sqs::client(&endpoint).await;
+        let fifo = std::env::var("FIFO").is_ok_and(|v| v == "1" || v == "true");
+        let queue = sqs::create_queue(&client, "webhook-events", fifo).await;
+        let quarantine = sqs::create_queue(&client, "webhook-quarantine", false).await;
+        let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local");
+        std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
+        let mut env: Vec<(String, String)> = [
+            ("AWS_ENDPOINT_URL", endpoint.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "local"),
+            ("AWS_SECRET_ACCESS_KEY", "local"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("QUEUE_URL", queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        for passed in [
+            "ALLOWED_SOURCE_CIDRS",
+            "SHARED_SECRET",
+            "MAX_BODY_BYTES",
+            "WEBHOOK_ALLOWED_RATE",
+            "RUST_LOG",
+            "AWS_LAMBDA_LOG_FORMAT",
+        ] {
+            if let Ok(value) = std::env::var(passed) {
+                env.push((passed.to_owned(), value));
+            }
+        }
+        let mut functions = Vec::new();
+        let mut apis = Vec::new();
+        for name in ["artemis", "amlyze"] {
+            let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
+            let log = logs.join(format!("{name}.log"));
+            let _ = std::fs::remove_file(&log);
+            functions.push(
+                Function::spawn(&function_binary(name), &api, name, &env, Some(&log))
+                    .map_err(|e| e.to_string())?,
+            );
+            apis.push(api);
+        }
+        let amlyze = apis.pop().ok_or("no amlyze")?;
+        let artemis = apis.pop().ok_or("no artemis")?;
+        eprintln!("SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}", logs.display());
+        Ok(Stack {
+            _moto: moto,
+            client,
+            queue,
+            quarantine,
+            artemis,
+            amlyze,
+            _functions: functions,
+        })
+    }
+
+    fn function(&self, name: &str) -> &RuntimeApi {
+        if name == "artemis" {
+            &self.artemis
+        } else {
+            &self.amlyze
+        }
+    }
+}
+
+fn status_of(outcome: &Result<Vec<u8>, String>) -> Option<u16> {
+    let response: Value = serde_json::from_slice(outcome.as_ref().ok()?).ok()?;
+    response["statusCode"].as_u64().map(|s| s as u16)
+}
+
+fn summary(message: &Received) -> String {
+    let event = message.json();
+    let label = |key: &str| event[key].as_str().unwrap_or("-").to_owned();
+    if event.get("reason").is_some() {
+        let fields: Vec<&str> = event["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        format!(
+            "quarantine  reason={} fields=[{}]",
+            label("reason"),
+            fields.join(", ")
+        )
+    } else {
+        format!(
+            "queue       type={} subject={} id={}",
+            label("type"),
+            label("subject"),
+            label("id")
+        )
+    }
+}
+
+async fn replay(stack: &Stack) -> bool {
+    let fixtures = manifest::load();
+    println!(
+        "\n{:<42} {:<8} {:>8} {:>7} {:>11}  result",
+        "fixture", "function", "status", "queued", "quarantined"
+    );
+    println!("{}", "-".repeat(92));
+    let mut failed = 0;
+    for fixture in &fixtures {
+        let outcome = stack
+            .function(&fixture.function)
+            .invoke(fixture.event().as_bytes(), INVOKE_TIMEOUT)
+            .await;
+        let status = status_of(&outcome);
+        let queued = drain(&stack.client, &stack.queue).await;
+        let quarantined = drain(&stack.client, &stack.quarantine).await;
+        let ok = status == Some(fixture.status)
+            && queued.len() == fixture.queued
+            && quarantined.len() == fixture.quarantined;
+        failed += usize::from(!ok);
+        let shown = status.map_or_else(|| format!("{outcome:?}"), |s| s.to_string());
+        println!(
+            "{:<42} {:<8} {:>8} {:>7} {:>11}  {}",
+            fixture.file.trim_end_matches(".json"),
+            fixture.function,
+            shown,
+            queued.len(),
+            quarantined.len(),
+            if ok {
+                "ok".to_owned()
+            } else {
+                format!(
+                    "MISMATCH (expected {} / {} / {})",
+                    fixture.status, fixture.queued, fixture.quarantined
+                )
+            }
+        );
+        for message in queued.iter().chain(&quarantined) {
+            println!("    └ {}", summary(message));
+        }
+    }
+    println!("{}", "-".repeat(92));
+    println!(
+        "{} fixtures: {} as expected, {} mismatched",
+        fixtures.len(),
+        fixtures.len() - failed,
+        failed
+    );
+    failed == 0
+}
+
+/// Turns a plain HTTP request into an HTTP API 2.0 event, invokes the
+/// function, and turns its response document back into HTTP.
+async fn front_door(
+    stack: Arc<Stack>,
+    peer: SocketAddr,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let path = request.uri().path().to_owned();
+    let function = if path.starts_with("/hooks/artemis") || path.starts_with("/artemis") {
+        "artemis"
+    } else if path.starts_with("/hooks/amlyze") || path.starts_with("/amlyze") {
+        "amlyze"
+    } else {
+        let mut response = hyper::Response::new(Full::new(Bytes::from(
+            "routes: /hooks/artemis, /hooks/amlyze\n",
+        )));
+        *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return Ok(response);
+    };
+    let method = request.method().to_string();
+    let raw_query = request.uri().query().unwrap_or_default().to_owned();
+    let mut headers = Map::new();
+    for name in request.headers().keys() {
+        let joined: Vec<String> = request
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        headers.insert(name.as_str().to_owned(), Value::String(joined.join(",")));
+    }
+    let query: Map<String, Value> = raw_query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |s: &str| {
+                percent_encoding::percent_decode_str(&s.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(k), Value::String(decode(v)))
+        })
+        .collect();
+    let body = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let (body, is_base64) = match std::str::from_utf8(&body) {
+        Ok(text) => (Value::String(text.to_owned()), false),
+        Err(_) => (
+            Value::String(base64::engine::general_purpose::STANDARD.encode(&body)),
+            true,
+        ),
+    };
+    let event = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
+        "headers": headers, "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
+            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": peer.ip().to_string(), "userAgent": "local" },
+            "requestId": "local", "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0
+        },
+        "body": body, "isBase64Encoded": is_base64
+    });
+    let outcome = stack
+        .function(function)
+        .invoke(event.to_string().as_bytes(), INVOKE_TIMEOUT)
+        .await;
+    let document: Value = outcome
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or(Value::Null);
+    let status = document["statusCode"]
+        .as_u64()
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(502);
+    let body = match (
+        document["body"].as_str(),
+        document["isBase64Encoded"].as_bool(),
+    ) {
+        (Some(text), Some(true)) => base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap_or_default(),
+        (Some(text), _) => text.as_bytes().to_vec(),
+        (None, _) => Vec::new(),
+    };
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    if let Some(map) = document["headers"].as_object() {
+        for (name, value) in map {
+            if let (Ok(name), Some(Ok(value))) = (
+                hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                value.as_str().map(hyper::header::HeaderValue::from_str),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    Ok(response)
+}
+
+async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("port {port}: {e}"))?;
+    eprintln!(
+        "\nListening on http://127.0.0.1:{port}\n  curl -i -X POST http://127.0.0.1:{port}/hooks/artemis -H 'content-type: application/json' --data @events/bodies/artemis-insert.json\n  make replay URL=http://127.0.0.1:{port}\nCtrl-C stops everything."
+    );
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let stack = stack.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| front_door(stack.clone(), peer, request));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let replay_mode = std::env::args().any(|a| a == "--replay");
+    let port = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(9000);
+    let stack = match Stack::start().await {
+        Ok(stack) => stack,
+        Err(err) => {
+            eprintln!("local-stack: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if replay_mode {
+        let ok = replay(&stack).await;
+        drop(stack);
+        return if ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
+    // When main returns, the runtime drops every task and with them the last
+    // reference to the stack: the functions and moto are stopped.
+    let result = serve(Arc::new(stack), port).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("local-stack: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Every fixture in `events/` replayed through the handlers against moto: the
+//! status, what landed on the queue and what landed in quarantine must match
+//! `events/manifest.json`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use harness::manifest::{self, events_dir};
+use harness::sqs::{self, drain};
+use harness::Moto;
+use shared::{App, Config, Provider};
+
+#[tokio::test]
+async fn every_fixture_has_the_outcome_its_manifest_records() {
+    let client = sqs::client(&Moto::shared().endpoint).await;
+    let queue = sqs::create_queue(&client, "fixtures", false).await;
+    let quarantine = sqs::create_queue(&client, "fixtures-quarantine", false).await;
+    let vars: HashMap<&str, &str> = [
+        ("QUEUE_URL", queue.as_str()),
+        ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+    ]
+    .into();
+    let app = |provider| {
+        App::new(
+            Config::from_lookup(provider, |k| vars.get(k).map(|v| v.to_string())).unwrap(),
+            client.clone(),
+        )
+    };
+    let (artemis, amlyze) = (app(Provider::Artemis), app(Provider::Amlyze));
+
+    let fixtures = manifest::load();
+    let mut failures = Vec::new();
+    for fixture in &fixtures {
+        let request = lambda_http::request::from_str(&fixture.event())
+            .unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
+        let app = if fixture.function == "artemis" {
+            &artemis
+        } else {
+            &amlyze
+        };
+        let response = shared::handle(app, request).await;
+        let queued = drain(&client, &queue).await;
+        let quarantined = drain(&client, &quarantine).await;
+        let got = (response.status().as_u16(), queued.len(), quarantined.len());
+        let expected = (fixture.status, fixture.queued, fixture.quarantined);
+        if got != expected {
+            failures.push(format!(
+                "{}: expected {expected:?}, got {got:?}",
+                fixture.file
+            ));
+        }
+        for message in &queued {
+            assert_eq!(
+                message.json()["provider"],
+                fixture.function,
+                "{}",
+                fixture.file
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "(status, queued, quarantined) mismatches:\n{}",
+        failures.join("\n")
+    );
+
+    // Every fixture file is in the manifest, and every manifest entry exists.
+    let on_disk: BTreeSet<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".json") && name != "manifest.json")
+        .collect();
+    let listed: BTreeSet<String> = fixtures.iter().map(|f| f.file.clone()).collect();
+    assert_eq!(on_disk, listed);
+    let doors: BTreeSet<&str> = fixtures.iter().map(|f| f.front_door.as_str()).collect();
+    assert_eq!(
+        doors,
+        BTreeSet::from(["alb", "function-url", "http-v2", "rest-v1"])
+    );
+}
