@@ -7,20 +7,37 @@ CARGO ?= cargo
 PIP ?= python3 -m pip
 PORT ?= 9000
 URL ?= http://127.0.0.1:$(PORT)
+# Python tools live in two project environments (their pins conflict): test
+# tools (moto server, cfn-lint) and build tools (SAM CLI, cargo-lambda, zig).
+# Tools already on PATH are used as they are.
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/test/bin:$(TOOLS)/sam/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools test lint build build-lambda demo local replay invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 tools: ## install what the tests need (moto server, cfn-lint) when missing
-	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null \
-		|| $(PIP) install --quiet -r scripts/requirements-test.txt
-	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH after install"; exit 1; }
+	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null || { \
+		echo "installing test tools into .tools/test"; \
+		python3 -m venv $(TOOLS)/test && $(TOOLS)/test/bin/pip install --quiet -r scripts/requirements-test.txt; }
 
-test: tools lint ## everything CI checks: format, clippy, unit, integration (moto), fixtures, end-to-end
+sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when missing
+	@command -v sam >/dev/null && command -v cargo-lambda >/dev/null || { \
+		echo "installing build tools into .tools/sam"; \
+		python3 -m venv $(TOOLS)/sam && $(TOOLS)/sam/bin/pip install --quiet -r scripts/requirements-sam.txt; }
+	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+test: tools sam-tools lint validate ## everything CI checks: format, clippy, template lint, unit, integration (moto), fixtures, end-to-end
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' .test-output.log
+
+validate: tools sam-tools ## lint the SAM template (cfn-lint and sam validate --lint, offline)
+	cfn-lint template.yaml
+	sam validate --lint --template template.yaml --region us-east-1
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
@@ -28,6 +45,21 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 
 build: ## release build of both functions for this machine
 	$(CARGO) build --release --bin artemis --bin amlyze
+
+build-lambda: sam-tools ## sam build --beta-features: cross-compiles both functions to arm64 with cargo-lambda
+	sam build --beta-features --template template.yaml
+	python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction
+
+check-lambda: build-lambda ## alias kept for CI: build and check the two aarch64 bootstraps
+
+invoke-artemis: sam-tools ## cargo lambda invoke artemis with FIXTURE (default: the INSERT example) against a running `cargo lambda watch`
+	cargo lambda invoke artemis --data-file $${FIXTURE:-events/artemis-insert.rest-v1.json}
+
+invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: the vendor example) against a running `cargo lambda watch`
+	cargo lambda invoke amlyze --data-file $${FIXTURE:-events/amlyze-customer-updated.http-v2.json}
+
+deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and parameters)
+	sam deploy --guided --template-file .aws-sam/build/template.yaml
 
 demo: tools ## the main job locally: moto + both functions, replay every fixture, print what landed where
 	$(CARGO) build --bin artemis --bin amlyze --bin local-stack
@@ -42,4 +74,4 @@ replay: ## post every fixture's raw HTTP request to URL (default: the local stac
 
 clean: ## remove build output and local logs
 	$(CARGO) clean
-	rm -rf .local .aws-sam
+	rm -rf .local .aws-sam .test-output.log
