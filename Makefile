@@ -52,11 +52,11 @@ build-lambda: sam-tools ## sam build --beta-features: cross-compiles both functi
 
 check-lambda: build-lambda ## alias kept for CI: build and check the two aarch64 bootstraps
 
-invoke-artemis: sam-tools ## cargo lambda invoke artemis with FIXTURE (default: the INSERT example) against a running `cargo lambda watch`
-	cargo lambda invoke artemis --data-file $${FIXTURE:-events/artemis-insert.rest-v1.json}
+invoke-artemis: sam-tools ## cargo lambda invoke artemis with FIXTURE (default: the INSERT example) on a running `make local`
+	cargo lambda invoke artemis --invoke-address 127.0.0.1 --invoke-port $(PORT) --data-file $${FIXTURE:-events/artemis-insert.rest-v1.json}
 
-invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: the vendor example) against a running `cargo lambda watch`
-	cargo lambda invoke amlyze --data-file $${FIXTURE:-events/amlyze-customer-updated.http-v2.json}
+invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: the vendor example) on a running `make local`
+	cargo lambda invoke amlyze --invoke-address 127.0.0.1 --invoke-port $(PORT) --data-file $${FIXTURE:-events/amlyze-customer-updated.http-v2.json}
 
 deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and parameters)
 	sam deploy --guided --template-file .aws-sam/build/template.yaml

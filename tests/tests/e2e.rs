@@ -124,3 +124,67 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
         .unwrap()
         .contains("ALLOWED_SOURCE_CIDRS is malformed"));
 }
+
+#[tokio::test]
+async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_the_secret() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-logged", false).await;
+    let api = RuntimeApi::start().await.unwrap();
+    let log = std::env::temp_dir().join(format!("e2e-logged-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut env = aws_env(endpoint);
+    env.push(("QUEUE_URL".into(), queue.clone()));
+    env.push(("SHARED_SECRET".into(), "hunter2-very-secret".into()));
+    let _function = Function::spawn(
+        &function_binary("artemis"),
+        &api,
+        "artemis",
+        &env,
+        Some(&log),
+    )
+    .unwrap();
+
+    let accepted =
+        Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secret");
+    assert_eq!(
+        invoke(&api, &accepted.event(Door::RestV1)).await["statusCode"],
+        202
+    );
+    let invalid = Call::post("/hooks/artemis", "{\"customerId\": \"not a number\"}")
+        .query("token", "hunter2-very-secret");
+    assert_eq!(
+        invoke(&api, &invalid.event(Door::HttpV2)).await["statusCode"],
+        400
+    );
+    let refused =
+        Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secreT");
+    assert_eq!(
+        invoke(&api, &refused.event(Door::HttpV2)).await["statusCode"],
+        401
+    );
+
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        !logs.contains("hunter2"),
+        "the secret never reaches a log line:\n{logs}"
+    );
+    let record = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .find_map(|line| {
+            line["fields"]["unqueued_request"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .expect("one error record holds the request");
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record["body"], "{\"customerId\": \"not a number\"}");
+    assert_eq!(record["query"]["token"], "[redacted]");
+    assert_eq!(record["status"], 400);
+    assert_eq!(
+        drain(&client, &queue).await.len(),
+        1,
+        "only the valid event was queued"
+    );
+}

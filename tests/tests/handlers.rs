@@ -615,3 +615,58 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
         started.elapsed()
     );
 }
+
+// Bad input never panics a function: every one of these gets a 4xx problem response.
+#[tokio::test]
+async fn hostile_input_gets_a_4xx_never_a_panic() {
+    let stack = Stack::new(false).await;
+    let deep = "[".repeat(10_000) + &"]".repeat(10_000);
+    let deep_object = "{\"a\":".repeat(10_000) + "1" + &"}".repeat(10_000);
+    let huge = format!(
+        "{{\"customerId\": 1, \"message\": \"{}\"}}",
+        "x".repeat(300_000)
+    );
+    let bodies: Vec<Vec<u8>> = vec![
+        deep.into_bytes(),
+        deep_object.into_bytes(),
+        huge.into_bytes(),
+        Vec::new(),
+        vec![0u8; 64],
+        vec![0xff; 1024],
+        b"null".to_vec(),
+        b"\"just a string\"".to_vec(),
+        b"{\"customerId\": 1e999}".to_vec(),
+        b"{\"customerId\": NaN}".to_vec(),
+        b"{\"customerId\": -0.0, \"status\": {\"nested\": [true]}}".to_vec(),
+        "{\"customerReferenceId\": \"\u{0000}\u{202e}\"}"
+            .as_bytes()
+            .to_vec(),
+    ];
+    for provider in [Provider::Artemis, Provider::Amlyze] {
+        let app = stack.app(provider, &[]);
+        for body in &bodies {
+            for headers in [true, false] {
+                let mut call = artemis("");
+                call.body = body.clone();
+                if !headers {
+                    call.headers.clear();
+                }
+                let answer = send(&app, &call, Door::RestV1).await;
+                assert!(
+                    (400..500).contains(&answer.status),
+                    "{provider:?} headers={headers}: {}",
+                    answer.status
+                );
+                assert!(answer.body["errors"]
+                    .as_array()
+                    .is_some_and(|e| !e.is_empty()));
+            }
+        }
+    }
+    assert!(stack.queued().await.is_empty());
+    assert_eq!(
+        stack.quarantined().await.len(),
+        2 * bodies.len() * 2,
+        "every refused request was kept"
+    );
+}

@@ -4,8 +4,10 @@
 //!   local-stack --replay   replay every fixture in events/, print what was
 //!                          answered and what landed where, then stop
 //!                          (exit 1 if any outcome differs from the manifest)
-//!   local-stack            serve http://127.0.0.1:$PORT/hooks/{artemis,amlyze}
-//!                          (HTTP API 2.0 events) until Ctrl-C
+//!   local-stack            serve http://127.0.0.1:$PORT until Ctrl-C:
+//!                          /hooks/{artemis,amlyze} as HTTP API 2.0 events, and
+//!                          the Lambda Invoke API (/2015-03-31/functions/NAME/invocations)
+//!                          for raw events from events/ (`cargo lambda invoke`)
 //!
 //! With AWS_ENDPOINT_URL set, that SQS endpoint is used instead of a new moto.
 
@@ -204,6 +206,12 @@ async fn front_door(
     request: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
+    if let Some(name) = path
+        .strip_prefix("/2015-03-31/functions/")
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+    {
+        return Ok(invoke_api(&stack, name, request).await);
+    }
     let function = if path.starts_with("/hooks/artemis") || path.starts_with("/artemis") {
         "artemis"
     } else if path.starts_with("/hooks/amlyze") || path.starts_with("/amlyze") {
@@ -301,12 +309,44 @@ async fn front_door(
     Ok(response)
 }
 
+/// The Lambda Invoke API (`cargo lambda invoke`, `aws lambda invoke
+/// --endpoint-url`): the body is a raw event, the answer the function's
+/// response document.
+async fn invoke_api(
+    stack: &Stack,
+    name: &str,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Full<Bytes>> {
+    let respond = |status: u16, body: Vec<u8>| {
+        let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() =
+            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+        response
+    };
+    if name != "artemis" && name != "amlyze" {
+        return respond(
+            404,
+            format!("no function {name:?}; there are artemis and amlyze\n").into_bytes(),
+        );
+    }
+    let event = request
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    match stack.function(name).invoke(&event, INVOKE_TIMEOUT).await {
+        Ok(document) => respond(200, document),
+        Err(error) => respond(502, error.into_bytes()),
+    }
+}
+
 async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("port {port}: {e}"))?;
     eprintln!(
-        "\nListening on http://127.0.0.1:{port}\n  curl -i -X POST http://127.0.0.1:{port}/hooks/artemis -H 'content-type: application/json' --data @events/bodies/artemis-insert.json\n  make replay URL=http://127.0.0.1:{port}\nCtrl-C stops everything."
+        "\nListening on http://127.0.0.1:{port}\n  curl -i -X POST http://127.0.0.1:{port}/hooks/artemis -H 'content-type: application/json' --data @events/bodies/artemis-insert.json\n  make replay URL=http://127.0.0.1:{port}\n  cargo lambda invoke artemis --invoke-address 127.0.0.1 --invoke-port {port} --data-file events/artemis-insert.rest-v1.json\nCtrl-C stops everything."
     );
     loop {
         tokio::select! {
