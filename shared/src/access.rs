@@ -96,10 +96,7 @@ mod tests {
     #[test]
     fn allowlist_names_every_bad_entry() {
         let err = Allowlist::parse("10.0.0.0/8, nope, 1.2.3.4/33").unwrap_err();
-        assert!(
-            err.contains("\"nope\"") && err.contains("\"1.2.3.4/33\""),
-            "{err}"
-        );
+        assert!(err.contains("\"nope\"") && err.contains("\"1.2.3.4/33\""), "{err}");
     }
 
     #[test]

@@ -60,10 +60,7 @@ pub struct CustomerUpdated {
 impl CustomerUpdated {
     /// Validates event data; `prefix` is the path of the data in the request
     /// (`""` in binary mode, `data` or `[i].data` otherwise).
-    pub fn from_value(
-        value: &Value,
-        prefix: &str,
-    ) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
+    pub fn from_value(value: &Value, prefix: &str) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
         let Value::Object(object) = value else {
             let field = if prefix.is_empty() { "body" } else { prefix };
             return Err(vec![FieldError::new(
@@ -72,12 +69,9 @@ impl CustomerUpdated {
             )]);
         };
         let mut fields = Fields::new(object, prefix);
-        let id = aliased(
-            &mut fields,
-            "customerExternalID",
-            "customerExternalId",
-            |f, k| f.string(k, Presence::Optional),
-        );
+        let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| {
+            f.string(k, Presence::Optional)
+        });
         let customer_external_id = match id {
             Some(id) if id.is_empty() => {
                 fields.error("customerExternalID", "must not be empty");
@@ -106,8 +100,7 @@ impl CustomerUpdated {
         let errors = fields.finish();
         match customer_external_id {
             Some(customer_external_id) if errors.is_empty() => {
-                let (updated_at, updated) =
-                    updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
+                let (updated_at, updated) = updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
                 let data = Self {
                     customer_external_id,
                     sanctioned,
@@ -193,11 +186,7 @@ impl Names {
 }
 
 /// Validates and normalizes one Amlyze request, in whichever mode it came.
-pub fn parse(
-    headers: &HeaderMap,
-    body: &[u8],
-    received: OffsetDateTime,
-) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
+pub fn parse(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -239,11 +228,7 @@ fn from_batch(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, 
     }
 }
 
-fn from_structured(
-    value: &Value,
-    prefix: &str,
-    received: OffsetDateTime,
-) -> Result<CloudEvent, Vec<FieldError>> {
+fn from_structured(value: &Value, prefix: &str, received: OffsetDateTime) -> Result<CloudEvent, Vec<FieldError>> {
     let Value::Object(object) = value else {
         let field = if prefix.is_empty() { "body" } else { prefix };
         return Err(vec![FieldError::new(
@@ -264,9 +249,7 @@ fn from_structured(
     let datacontenttype = fields.string("datacontenttype", Presence::Optional);
     let mut extensions = Map::new();
     for (name, value) in object {
-        if name == "data_base64"
-            || (!OWN_ATTRIBUTES.contains(&name.as_str()) && is_attribute_name(name))
-        {
+        if name == "data_base64" || (!OWN_ATTRIBUTES.contains(&name.as_str()) && is_attribute_name(name)) {
             extensions.insert(name.clone(), value.clone());
         } else if !OWN_ATTRIBUTES.contains(&name.as_str()) {
             fields.error(
@@ -295,10 +278,7 @@ fn from_structured(
             // Check the data too, so that every problem is reported at once.
             let mut errors = errors;
             if kind.as_deref() == Some(CUSTOMER_UPDATED) {
-                if let Some(Err(found)) = data
-                    .as_ref()
-                    .map(|d| CustomerUpdated::from_value(d, &names.data))
-                {
+                if let Some(Err(found)) = data.as_ref().map(|d| CustomerUpdated::from_value(d, &names.data)) {
                     errors.extend(found);
                 }
             }
@@ -318,20 +298,9 @@ const HEADERS: &[(&str, &str)] = &[
 ];
 
 /// A `Ce-*` header's value, percent-decoded as the CloudEvents HTTP binding requires.
-fn header_attribute(
-    headers: &HeaderMap,
-    header: &str,
-    required: bool,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let label = HEADERS
-        .iter()
-        .find(|(h, _)| *h == header)
-        .map_or(header, |(_, l)| l);
-    match headers
-        .get(header)
-        .map(|v| percent_decode(v.as_bytes()).decode_utf8())
-    {
+fn header_attribute(headers: &HeaderMap, header: &str, required: bool, errors: &mut Vec<FieldError>) -> Option<String> {
+    let label = HEADERS.iter().find(|(h, _)| *h == header).map_or(header, |(_, l)| l);
+    match headers.get(header).map(|v| percent_decode(v.as_bytes()).decode_utf8()) {
         Some(Ok(text)) if !text.is_empty() => Some(text.into_owned()),
         Some(Ok(_)) if required => {
             errors.push(FieldError::new(label, "must not be empty"));
@@ -343,21 +312,14 @@ fn header_attribute(
             None
         }
         None if required => {
-            errors.push(FieldError::new(
-                label,
-                "header is required (CloudEvents binary mode)",
-            ));
+            errors.push(FieldError::new(label, "header is required (CloudEvents binary mode)"));
             None
         }
         None => None,
     }
 }
 
-fn from_binary(
-    headers: &HeaderMap,
-    body: &[u8],
-    received: OffsetDateTime,
-) -> Result<CloudEvent, Vec<FieldError>> {
+fn from_binary(headers: &HeaderMap, body: &[u8], received: OffsetDateTime) -> Result<CloudEvent, Vec<FieldError>> {
     let mut errors = Vec::new();
     let specversion = header_attribute(headers, "ce-specversion", true, &mut errors);
     let id = header_attribute(headers, "ce-id", true, &mut errors);
@@ -392,18 +354,17 @@ fn from_binary(
             None
         }
     });
-    let data =
-        if body.iter().all(u8::is_ascii_whitespace) && kind.as_deref() != Some(CUSTOMER_UPDATED) {
-            None
-        } else {
-            match parse_strict(body) {
-                Ok(value) => Some(value),
-                Err(found) => {
-                    errors.extend(found);
-                    None
-                }
+    let data = if body.iter().all(u8::is_ascii_whitespace) && kind.as_deref() != Some(CUSTOMER_UPDATED) {
+        None
+    } else {
+        match parse_strict(body) {
+            Ok(value) => Some(value),
+            Err(found) => {
+                errors.extend(found);
+                None
             }
-        };
+        }
+    };
     let names = Names::binary();
     match (specversion, id, source, kind) {
         (Some(_), Some(id), Some(source), Some(kind)) if errors.is_empty() => {
@@ -446,20 +407,10 @@ fn finish(
         extensions,
     } = attributes;
     let (data, subject, time, datacontenttype) = if kind == CUSTOMER_UPDATED {
-        let (customer, updated) = customer_data(
-            datacontenttype.as_deref(),
-            data.as_ref(),
-            subject.as_deref(),
-            names,
-        )?;
+        let (customer, updated) = customer_data(datacontenttype.as_deref(), data.as_ref(), subject.as_deref(), names)?;
         let subject = Some(customer.customer_external_id.clone());
         let data = serde_json::to_value(&customer).unwrap_or(Value::Null);
-        (
-            Some(data),
-            subject,
-            time.or(updated),
-            "application/json".to_owned(),
-        )
+        (Some(data), subject, time.or(updated), "application/json".to_owned())
     } else {
         (
             data,
@@ -583,10 +534,7 @@ mod tests {
         assert_eq!(event.source, "customer");
         assert_eq!(event.kind, CUSTOMER_UPDATED);
         assert_eq!(event.subject.as_deref(), Some(SUBJECT));
-        assert_eq!(
-            event.time, "2026-03-10T12:53:45.85Z",
-            "Ce-Time, normalized to UTC"
-        );
+        assert_eq!(event.time, "2026-03-10T12:53:45.85Z", "Ce-Time, normalized to UTC");
         assert_eq!(event.receivedtime, "2026-11-23T10:00:00Z");
         assert_eq!(event.provider, "amlyze");
         let data = event.data.unwrap();
@@ -611,7 +559,8 @@ mod tests {
 
     #[test]
     fn absent_flags_stay_null_never_false() {
-        let body = r#"{"customerExternalId":"82deaa92-d559-40bd-96b7-053341a08e28","sanctioned":false,"extraField":[1]}"#;
+        let body =
+            r#"{"customerExternalId":"82deaa92-d559-40bd-96b7-053341a08e28","sanctioned":false,"extraField":[1]}"#;
         let data = one(&binary_headers(&[]), body).data.unwrap();
         assert_eq!(data["sanctioned"], false);
         for flag in [
@@ -622,11 +571,7 @@ mod tests {
             "status",
             "updatedAt",
         ] {
-            assert_eq!(
-                data.get(flag),
-                Some(&Value::Null),
-                "{flag} present and null"
-            );
+            assert_eq!(data.get(flag), Some(&Value::Null), "{flag} present and null");
         }
         assert_eq!(
             data["customerExternalID"], SUBJECT,
@@ -650,10 +595,7 @@ mod tests {
     fn percent_encoded_headers_are_decoded() {
         let body = EXAMPLE.replace(SUBJECT, "café");
         let event = one(
-            &binary_headers(&[
-                ("ce-subject", "caf%C3%A9"),
-                ("ce-source", "https%3A%2F%2Famlyze"),
-            ]),
+            &binary_headers(&[("ce-subject", "caf%C3%A9"), ("ce-source", "https%3A%2F%2Famlyze")]),
             &body,
         );
         assert_eq!(event.subject.as_deref(), Some("café"));
@@ -695,10 +637,7 @@ mod tests {
 
     #[test]
     fn missing_customer_and_conflicting_aliases() {
-        assert_eq!(
-            errors(&binary_headers(&[]), "{}"),
-            ["customerExternalID: is required"]
-        );
+        assert_eq!(errors(&binary_headers(&[]), "{}"), ["customerExternalID: is required"]);
         let both = r#"{"customerExternalID":"a","customerExternalId":"b"}"#;
         assert_eq!(
             errors(&binary_headers(&[("ce-subject", "")]), both),
@@ -712,10 +651,7 @@ mod tests {
         let headers = binary_headers(&[("ce-type", "com.amlyze.case.closed"), ("ce-subject", "")]);
         let event = one(&headers, r#"{"caseId": 7, "anything": {"goes": true}}"#);
         assert_eq!(event.kind, "com.amlyze.case.closed");
-        assert_eq!(
-            event.data.unwrap(),
-            json!({"caseId": 7, "anything": {"goes": true}})
-        );
+        assert_eq!(event.data.unwrap(), json!({"caseId": 7, "anything": {"goes": true}}));
         assert_eq!(event.subject, None);
         let empty = one(&headers, "");
         assert_eq!(empty.data, None);
@@ -724,17 +660,11 @@ mod tests {
     #[test]
     fn extension_headers_are_carried_over() {
         let event = one(
-            &binary_headers(&[
-                ("ce-traceparent", "00-abc-def-01"),
-                ("ce-provider", "spoofed"),
-            ]),
+            &binary_headers(&[("ce-traceparent", "00-abc-def-01"), ("ce-provider", "spoofed")]),
             EXAMPLE,
         );
         assert_eq!(event.extensions["traceparent"], "00-abc-def-01");
-        assert_eq!(
-            event.provider, "amlyze",
-            "our own attributes are not overwritten"
-        );
+        assert_eq!(event.provider, "amlyze", "our own attributes are not overwritten");
         assert!(!event.extensions.contains_key("provider"));
     }
 
@@ -819,10 +749,7 @@ mod tests {
     #[test]
     fn dedupe_key_comes_from_source_and_id() {
         let a = one(&binary_headers(&[]), EXAMPLE);
-        let b = one(
-            &binary_headers(&[("ce-time", "2027-01-01T00:00:00Z")]),
-            EXAMPLE,
-        );
+        let b = one(&binary_headers(&[("ce-time", "2027-01-01T00:00:00Z")]), EXAMPLE);
         assert_eq!(a.dedupekey, b.dedupekey);
         let c = one(&binary_headers(&[("ce-source", "other")]), EXAMPLE);
         assert_ne!(a.dedupekey, c.dedupekey);

@@ -113,10 +113,7 @@ impl Callback {
             specversion: "1.0".to_owned(),
             id: uuid_shaped(&dedupekey),
             source: "artemis".to_owned(),
-            kind: format!(
-                "co.cynopsis.artemis.customer.{}",
-                self.action.as_str().to_lowercase()
-            ),
+            kind: format!("co.cynopsis.artemis.customer.{}", self.action.as_str().to_lowercase()),
             subject: Some(self.customer_reference_id.clone()),
             time: received.clone(),
             datacontenttype: "application/json".to_owned(),
@@ -202,10 +199,7 @@ mod tests {
         let changed = event(&UPDATE.replace("CLEARED", "REJECTED"));
         assert_ne!(first.id, changed.id);
         let message_only = event(&UPDATE.replace("\"message\": null", "\"message\": \"note\""));
-        assert_eq!(
-            first.id, message_only.id,
-            "message is not part of the dedupe key"
-        );
+        assert_eq!(first.id, message_only.id, "message is not part of the dedupe key");
     }
 
     #[test]
@@ -283,10 +277,7 @@ mod tests {
 
     #[test]
     fn body_level_problems() {
-        assert_eq!(
-            errors("[1,2]"),
-            ["body: must be a JSON object, not an array"]
-        );
+        assert_eq!(errors("[1,2]"), ["body: must be a JSON object, not an array"]);
         assert!(errors("{\"customerId\":")[0].starts_with("body: not valid JSON"));
         let duplicated = INSERT.replacen("\"status\"", "\"status\": \"REJECTED\", \"status\"", 1);
         assert_eq!(

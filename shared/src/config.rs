@@ -74,9 +74,7 @@ impl QueueUrl {
         }
         let path = uri.path().trim_end_matches('/');
         if path.is_empty() {
-            return Err(malformed(
-                "the URL names no queue (expected …/ACCOUNT_ID/QUEUE_NAME)",
-            ));
+            return Err(malformed("the URL names no queue (expected …/ACCOUNT_ID/QUEUE_NAME)"));
         }
         Ok(Self {
             url: text.to_owned(),
@@ -105,15 +103,8 @@ impl Config {
 
     /// Reads settings through `lookup`; an empty value counts as unset for the
     /// optional settings (so a blank template parameter turns a feature off).
-    pub fn from_lookup(
-        provider: Provider,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
-        let optional = |var: &str| {
-            lookup(var)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+    pub fn from_lookup(provider: Provider, lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let optional = |var: &str| lookup(var).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
 
         let queue = match optional("QUEUE_URL") {
             Some(url) => QueueUrl::parse("QUEUE_URL", &url)?,
@@ -141,7 +132,9 @@ impl Config {
                 _ => {
                     return Err(ConfigError::Malformed {
                         var: "MAX_BODY_BYTES",
-                        reason: format!("expected a whole number of bytes from 1 to {MAX_MAX_BODY_BYTES}, got {text:?}"),
+                        reason: format!(
+                            "expected a whole number of bytes from 1 to {MAX_MAX_BODY_BYTES}, got {text:?}"
+                        ),
                     })
                 }
             },
@@ -151,9 +144,7 @@ impl Config {
             if rate != "*" && rate.parse::<u32>().is_err() {
                 return Err(ConfigError::Malformed {
                     var: "WEBHOOK_ALLOWED_RATE",
-                    reason: format!(
-                        "expected * or a whole number of requests per minute, got {rate:?}"
-                    ),
+                    reason: format!("expected * or a whole number of requests per minute, got {rate:?}"),
                 });
             }
         }
@@ -175,35 +166,23 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(Provider::Artemis, |k| vars.get(k).cloned())
     }
 
-    const QUEUE: (&str, &str) = (
-        "QUEUE_URL",
-        "https://sqs.eu-west-1.amazonaws.com/123456789012/events",
-    );
+    const QUEUE: (&str, &str) = ("QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/events");
 
     #[test]
     fn minimal_config_has_defaults() {
         let config = config(&[QUEUE]).unwrap();
         assert!(!config.queue.fifo);
         assert_eq!(config.max_body_bytes, 262_144);
-        assert!(
-            config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none()
-        );
+        assert!(config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none());
     }
 
     #[test]
     fn fifo_is_detected_from_the_url() {
-        let config = config(&[(
-            "QUEUE_URL",
-            "http://127.0.0.1:5000/123456789012/events.fifo",
-        )])
-        .unwrap();
+        let config = config(&[("QUEUE_URL", "http://127.0.0.1:5000/123456789012/events.fifo")]).unwrap();
         assert!(config.queue.fifo);
     }
 
@@ -216,14 +195,8 @@ mod tests {
         for (vars, var) in [
             (vec![("QUEUE_URL", "not a url")], "QUEUE_URL"),
             (vec![("QUEUE_URL", "ftp://host/1/q")], "QUEUE_URL"),
-            (
-                vec![("QUEUE_URL", "https://sqs.amazonaws.com/")],
-                "QUEUE_URL",
-            ),
-            (
-                vec![QUEUE, ("QUARANTINE_QUEUE_URL", "queue")],
-                "QUARANTINE_QUEUE_URL",
-            ),
+            (vec![("QUEUE_URL", "https://sqs.amazonaws.com/")], "QUEUE_URL"),
+            (vec![QUEUE, ("QUARANTINE_QUEUE_URL", "queue")], "QUARANTINE_QUEUE_URL"),
             (
                 vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "10.0.0.0/8, 300.1.1.1/32")],
                 "ALLOWED_SOURCE_CIDRS",
@@ -231,10 +204,7 @@ mod tests {
             (vec![QUEUE, ("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "0")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "2000000")], "MAX_BODY_BYTES"),
-            (
-                vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")],
-                "WEBHOOK_ALLOWED_RATE",
-            ),
+            (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
         ] {
             let message = config(&vars).unwrap_err().to_string();
             assert!(message.starts_with(var), "{message} should name {var}");

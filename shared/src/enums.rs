@@ -123,24 +123,14 @@ mod tests {
 
     #[test]
     fn known_values_round_trip() {
-        for text in [
-            "DRAFT",
-            "PENDING",
-            "CLEARED",
-            "REQUIRE_UPDATE",
-            "REJECTED",
-            "ACCEPTED",
-        ] {
+        for text in ["DRAFT", "PENDING", "CLEARED", "REQUIRE_UPDATE", "REJECTED", "ACCEPTED"] {
             let status = CustomerStatus::parse(text);
             assert!(status.is_known(), "{text}");
             assert_eq!(status.as_str(), text);
         }
         assert_eq!(RiskRating::parse("MEDIUM_HIGH"), RiskRating::MediumHigh);
         assert_eq!(RiskLevel::parse("EXTREME"), RiskLevel::Extreme);
-        assert_eq!(
-            ScreeningStatus::parse("SUSPENDED"),
-            ScreeningStatus::Suspended
-        );
+        assert_eq!(ScreeningStatus::parse("SUSPENDED"), ScreeningStatus::Suspended);
     }
 
     #[test]

@@ -54,10 +54,7 @@ pub const OWN_ATTRIBUTES: &[&str] = &[
 
 /// Whether `name` is a valid CloudEvents attribute name (`[a-z0-9]+`).
 pub fn is_attribute_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// Lower-case hex SHA-256 of the canonical JSON array of `parts`: unambiguous
@@ -113,10 +110,7 @@ pub fn group_id(provider: Option<Provider>, customer: &str) -> String {
     if plain.len() <= 128 && plain.bytes().all(|b| b.is_ascii_graphic()) {
         plain
     } else {
-        format!(
-            "{name}:sha256:{}",
-            hex(&Sha256::digest(customer.as_bytes()))
-        )
+        format!("{name}:sha256:{}", hex(&Sha256::digest(customer.as_bytes())))
     }
 }
 
@@ -130,19 +124,13 @@ mod tests {
         let a = dedupe_key(&[json!("artemis"), json!(1), json!("a|b"), json!("c")]);
         let b = dedupe_key(&[json!("artemis"), json!(1), json!("a"), json!("b|c")]);
         assert_ne!(a, b);
-        assert_eq!(
-            a,
-            dedupe_key(&[json!("artemis"), json!(1), json!("a|b"), json!("c")])
-        );
+        assert_eq!(a, dedupe_key(&[json!("artemis"), json!(1), json!("a|b"), json!("c")]));
         assert_eq!(a.len(), 64);
     }
 
     #[test]
     fn group_ids_stay_within_sqs_rules() {
-        assert_eq!(
-            group_id(Some(Provider::Artemis), "CUST-1"),
-            "artemis:CUST-1"
-        );
+        assert_eq!(group_id(Some(Provider::Artemis), "CUST-1"), "artemis:CUST-1");
         let accented = group_id(Some(Provider::Amlyze), "café");
         assert!(
             accented.starts_with("amlyze:sha256:") && accented.is_ascii(),

@@ -45,17 +45,18 @@ impl App {
     }
 }
 
+/// Events SQS accepted: their ids and SQS message ids, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub ids: Vec<String>,
+    pub message_ids: Vec<String>,
+    pub batch: bool,
+}
+
 /// What a successful request gets back.
 enum Reply {
-    Accepted {
-        ids: Vec<String>,
-        message_ids: Vec<String>,
-        batch: bool,
-    },
-    Preflight {
-        origin: String,
-        rate: String,
-    },
+    Accepted(Accepted),
+    Preflight { origin: String, rate: String },
 }
 
 /// Handles one HTTP request end to end. Never fails: every outcome is a response.
@@ -66,11 +67,11 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let provider = app.config.provider.name();
     let outcome = process(app, &incoming, received).await;
     match outcome {
-        Ok(Reply::Accepted {
+        Ok(Reply::Accepted(Accepted {
             ids,
             message_ids,
             batch,
-        }) => {
+        })) => {
             tracing::info!(provider, status = 202, event_ids = ?ids, message_ids = ?message_ids, elapsed_ms = started.elapsed().as_millis() as u64, "accepted");
             let body = if batch {
                 json!({ "ids": ids })
@@ -106,11 +107,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     }
 }
 
-async fn process(
-    app: &App,
-    incoming: &Incoming,
-    received: OffsetDateTime,
-) -> Result<Reply, Rejection> {
+async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
     let config = &app.config;
     if let Some(allowlist) = &config.allowlist {
         if !allowlist.permits(incoming.source_addr()) {
@@ -152,6 +149,13 @@ async fn process(
             return Err(Rejection::UnsupportedMediaType(text.into_owned()));
         }
     }
+    accept(app, incoming, received).await.map(Reply::Accepted)
+}
+
+/// Validates, normalizes and enqueues a request that passed the gates (also
+/// used to recover requests from logs).
+pub async fn accept(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Accepted, Rejection> {
+    let config = &app.config;
     let events = parse(config.provider, incoming, received).map_err(Rejection::Invalid)?;
     let batch = config.provider == Provider::Amlyze
         && incoming.header("content-type").map(media_type).as_deref() == Some(amlyze::BATCH);
@@ -159,7 +163,7 @@ async fn process(
     match app.publisher.publish(&config.queue, &messages).await {
         Ok(message_ids) => {
             let ids = messages.into_iter().map(|m| m.event.id).collect();
-            Ok(Reply::Accepted {
+            Ok(Accepted {
                 ids,
                 message_ids,
                 batch,
@@ -188,10 +192,7 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
     }
     let origin = incoming.header("webhook-request-origin")?.trim();
     let origin = if origin.is_empty() { "*" } else { origin };
-    let rate = config
-        .allowed_rate
-        .clone()
-        .unwrap_or_else(|| "*".to_owned());
+    let rate = config.allowed_rate.clone().unwrap_or_else(|| "*".to_owned());
     Some(Reply::Preflight {
         origin: origin.to_owned(),
         rate,
@@ -200,7 +201,8 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
 
 /// Quarantines a refused request; when that is impossible, logs one error
 /// record holding the whole request so it can be recovered from the logs.
-async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, received: OffsetDateTime) {
+/// Returns whether the quarantine queue took it.
+pub async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, received: OffsetDateTime) -> bool {
     let record = QuarantineRecord::new(
         app.config.provider.name(),
         format_utc(received),
@@ -213,7 +215,7 @@ async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, received: O
         Some(queue) => match app.publisher.quarantine(queue, &record).await {
             Ok(message_id) => {
                 tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
-                return;
+                return true;
             }
             Err(err) => err.to_string(),
         },
@@ -225,6 +227,7 @@ async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, received: O
         unqueued_request = %record.to_json(),
         "request could not be queued or quarantined; the whole request is in this record"
     );
+    false
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {

@@ -30,9 +30,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
         path: String::new(),
         duplicates: &duplicates,
     };
-    let parsed = seed
-        .deserialize(&mut de)
-        .and_then(|value| de.end().map(|()| value));
+    let parsed = seed.deserialize(&mut de).and_then(|value| de.end().map(|()| value));
     match parsed {
         Ok(value) => {
             let duplicates = duplicates.into_inner();
@@ -41,16 +39,11 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
             } else {
                 Err(duplicates
                     .into_iter()
-                    .map(|path| {
-                        FieldError::new(path, "this key appears more than once in the same object")
-                    })
+                    .map(|path| FieldError::new(path, "this key appears more than once in the same object"))
                     .collect())
             }
         }
-        Err(err) => Err(vec![FieldError::new(
-            "body",
-            format!("not valid JSON: {err}"),
-        )]),
+        Err(err) => Err(vec![FieldError::new("body", format!("not valid JSON: {err}"))]),
     }
 }
 
@@ -238,7 +231,10 @@ impl<'v> Fields<'v> {
                     None
                 }
                 None => {
-                    self.error(key, "must be an integer that fits in 64 bits, written without fraction or exponent");
+                    self.error(
+                        key,
+                        "must be an integer that fits in 64 bits, written without fraction or exponent",
+                    );
                     None
                 }
             },
@@ -296,8 +292,7 @@ mod tests {
 
     #[test]
     fn duplicated_keys_are_reported_by_path_every_one() {
-        let errors = parse_strict(br#"{"a":1,"a":2,"b":{"c":true,"c":false},"d":[{"e":1,"e":1}]}"#)
-            .unwrap_err();
+        let errors = parse_strict(br#"{"a":1,"a":2,"b":{"c":true,"c":false},"d":[{"e":1,"e":1}]}"#).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "b.c", "d[0].e"]);
     }
@@ -306,38 +301,25 @@ mod tests {
     fn syntax_errors_name_the_body() {
         let errors = parse_strict(b"{\"a\":").unwrap_err();
         assert_eq!(errors[0].field, "body");
-        assert!(
-            errors[0].message.contains("not valid JSON"),
-            "{}",
-            errors[0].message
-        );
+        assert!(errors[0].message.contains("not valid JSON"), "{}", errors[0].message);
         assert_eq!(
             parse_strict(b"  ").unwrap_err()[0].message,
             "the body is empty; expected a JSON document"
         );
-        assert!(
-            parse_strict(b"{} {}").is_err(),
-            "trailing content is refused"
-        );
+        assert!(parse_strict(b"{} {}").is_err(), "trailing content is refused");
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         let errors = parse_strict(deep.as_bytes()).unwrap_err();
-        assert!(
-            errors[0].message.contains("recursion limit"),
-            "{}",
-            errors[0].message
-        );
+        assert!(errors[0].message.contains("recursion limit"), "{}", errors[0].message);
     }
 
     #[test]
     fn big_integers_are_exact_and_floats_are_not_integers() {
-        let value = parse_strict(
-            br#"{"id":18446744073709551615,"f":1.0,"e":1e3,"big":18446744073709551616,"neg":-1}"#,
-        )
-        .unwrap();
+        let value = parse_strict(br#"{"id":18446744073709551615,"f":1.0,"e":1e3,"big":18446744073709551616,"neg":-1}"#)
+            .unwrap();
         let object = value.as_object().unwrap();
         let mut fields = Fields::new(object, "");
         assert_eq!(fields.unsigned("id", Presence::Required), Some(u64::MAX));

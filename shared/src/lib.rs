@@ -18,6 +18,7 @@ pub mod json;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;
+pub mod recover;
 pub mod request;
 pub mod timestamp;
 

@@ -73,10 +73,7 @@ impl Rejection {
     pub fn keeps_request(&self) -> bool {
         matches!(
             self,
-            Self::PayloadTooLarge { .. }
-                | Self::UnsupportedMediaType(_)
-                | Self::Invalid(_)
-                | Self::Unavailable(_)
+            Self::PayloadTooLarge { .. } | Self::UnsupportedMediaType(_) | Self::Invalid(_) | Self::Unavailable(_)
         )
     }
 

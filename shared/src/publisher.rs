@@ -74,11 +74,7 @@ impl Publisher {
 
     /// Sends the events in order; returns their SQS message ids. Stops at the
     /// first failure (the caller answers 5xx: nothing is reported accepted).
-    pub async fn publish(
-        &self,
-        queue: &QueueUrl,
-        messages: &[Outbound],
-    ) -> Result<Vec<String>, PublishError> {
+    pub async fn publish(&self, queue: &QueueUrl, messages: &[Outbound]) -> Result<Vec<String>, PublishError> {
         let sends = async {
             let mut ids = Vec::with_capacity(messages.len());
             for message in messages {
@@ -91,11 +87,7 @@ impl Publisher {
             .unwrap_or(Err(PublishError::Timeout(PUBLISH_BUDGET)))
     }
 
-    async fn send_event(
-        &self,
-        queue: &QueueUrl,
-        message: &Outbound,
-    ) -> Result<String, PublishError> {
+    async fn send_event(&self, queue: &QueueUrl, message: &Outbound) -> Result<String, PublishError> {
         let event = &message.event;
         let mut request = self
             .client
@@ -124,17 +116,9 @@ impl Publisher {
     }
 
     /// Puts a refused request in quarantine.
-    pub async fn quarantine(
-        &self,
-        queue: &QueueUrl,
-        record: &QuarantineRecord,
-    ) -> Result<String, PublishError> {
+    pub async fn quarantine(&self, queue: &QueueUrl, record: &QuarantineRecord) -> Result<String, PublishError> {
         let body = record.to_json();
-        let mut request = self
-            .client
-            .send_message()
-            .queue_url(&queue.url)
-            .message_body(&body);
+        let mut request = self.client.send_message().queue_url(&queue.url).message_body(&body);
         if let Some(attribute) = string_attribute(&record.provider) {
             request = request.message_attributes("provider", attribute);
         }

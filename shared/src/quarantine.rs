@@ -118,9 +118,7 @@ impl QuarantineRecord {
     /// The body bytes as received (decoding base64 when needed).
     pub fn body_bytes(&self) -> Option<Vec<u8>> {
         match self.body_encoding.as_deref() {
-            Some("base64") => base64::engine::general_purpose::STANDARD
-                .decode(&self.body)
-                .ok(),
+            Some("base64") => base64::engine::general_purpose::STANDARD.decode(&self.body).ok(),
             _ => Some(self.body.clone().into_bytes()),
         }
     }
@@ -180,14 +178,7 @@ mod tests {
     #[test]
     fn binary_bodies_are_base64() {
         let bytes = [0xff, 0xfe, 0x00, 0x41];
-        let record = QuarantineRecord::new(
-            "amlyze",
-            "t".into(),
-            &incoming(&bytes),
-            400,
-            "invalid-event",
-            vec![],
-        );
+        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), 400, "invalid-event", vec![]);
         assert_eq!(record.body_encoding.as_deref(), Some("base64"));
         assert_eq!(record.body_bytes().unwrap(), bytes);
         assert!(record.to_json().contains("\"bodyEncoding\":\"base64\""));

@@ -25,11 +25,7 @@ impl Incoming {
         let source_ip = source_ip(&request);
         let query = request
             .query_string_parameters_ref()
-            .map(|q| {
-                q.iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect()
-            })
+            .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
             .unwrap_or_default();
         let (parts, body) = request.into_parts();
         let body = match body {
@@ -52,9 +48,7 @@ impl Incoming {
 
     /// The caller's address, parsed; `None` when absent or malformed.
     pub fn source_addr(&self) -> Option<IpAddr> {
-        self.source_ip
-            .as_deref()
-            .and_then(|ip| ip.trim().parse().ok())
+        self.source_ip.as_deref().and_then(|ip| ip.trim().parse().ok())
     }
 
     /// A header's value when it is visible ASCII.
@@ -63,10 +57,7 @@ impl Incoming {
     }
 
     pub fn query(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -83,8 +74,7 @@ pub fn media_type(content_type: &str) -> String {
 /// `application/json` or any `+json` type (which covers the CloudEvents
 /// `application/cloudevents+json` and `application/cloudevents-batch+json`).
 pub fn is_json_media_type(media_type: &str) -> bool {
-    media_type == "application/json"
-        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
+    media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 /// The source address from the request context: `identity.sourceIp` (REST),
@@ -96,9 +86,7 @@ fn source_ip(request: &Request) -> Option<String> {
         RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
         RequestContext::WebSocket(context) => context.identity.source_ip.clone(),
-        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => {
-            rightmost_forwarded_for(request.headers())
-        }
+        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => rightmost_forwarded_for(request.headers()),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -116,10 +104,7 @@ mod tests {
 
     #[test]
     fn json_media_types() {
-        assert_eq!(
-            media_type("Application/JSON; charset=utf-8"),
-            "application/json"
-        );
+        assert_eq!(media_type("Application/JSON; charset=utf-8"), "application/json");
         for yes in [
             "application/json",
             "application/cloudevents+json",
@@ -142,14 +127,8 @@ mod tests {
     fn forwarded_for_takes_the_load_balancers_entry() {
         let mut headers = HeaderMap::new();
         headers.append("x-forwarded-for", "6.6.6.6, 10.0.0.1".parse().unwrap());
-        headers.append(
-            "x-forwarded-for",
-            "1.1.1.1,  198.51.100.4 ".parse().unwrap(),
-        );
-        assert_eq!(
-            rightmost_forwarded_for(&headers).as_deref(),
-            Some("198.51.100.4")
-        );
+        headers.append("x-forwarded-for", "1.1.1.1,  198.51.100.4 ".parse().unwrap());
+        assert_eq!(rightmost_forwarded_for(&headers).as_deref(), Some("198.51.100.4"));
         assert_eq!(rightmost_forwarded_for(&HeaderMap::new()), None);
     }
 }

@@ -6,17 +6,13 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 timestamp; the error is a message for the sender.
 pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
-    let refused =
-        || format!("must be an RFC 3339 timestamp such as 2026-03-10T12:53:45.85Z, not {text:?}");
+    let refused = || format!("must be an RFC 3339 timestamp such as 2026-03-10T12:53:45.85Z, not {text:?}");
     let upper = text.to_ascii_uppercase();
     // More than nine fractional digits carries no meaning beyond nanoseconds:
     // keep the first nine.
     let normalized = match upper.find('.') {
         Some(dot) => {
-            let digits = upper[dot + 1..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
+            let digits = upper[dot + 1..].bytes().take_while(u8::is_ascii_digit).count();
             if digits > 9 {
                 format!("{}{}", &upper[..dot + 10], &upper[dot + 1 + digits..])
             } else {
@@ -62,12 +58,7 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_rfc_3339() {
-        for bad in [
-            "2026-03-10",
-            "yesterday",
-            "2026-13-10T12:00:00Z",
-            "2026-03-10T12:00:00",
-        ] {
+        for bad in ["2026-03-10", "yesterday", "2026-13-10T12:00:00Z", "2026-03-10T12:00:00"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

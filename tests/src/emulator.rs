@@ -112,10 +112,7 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     response
 }
 
-async fn route(
-    state: Arc<State>,
-    request: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let method = request.method().clone();
     let path = request.uri().path().trim_start_matches(PREFIX).to_owned();
     let body = request
@@ -135,10 +132,8 @@ async fn route(
                         .lock()
                         .await
                         .insert(invocation.id.clone(), invocation.reply);
-                    let deadline = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .unwrap_or_default()
-                        + Duration::from_secs(30);
+                    let deadline =
+                        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(30);
                     let mut response = reply(StatusCode::OK, invocation.event);
                     let headers = response.headers_mut();
                     headers.insert(
@@ -157,7 +152,9 @@ async fn route(
                     );
                     headers.insert(
                         "lambda-runtime-trace-id",
-                        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1".parse().expect("ascii"),
+                        "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+                            .parse()
+                            .expect("ascii"),
                     );
                     response
                 }
@@ -212,10 +209,7 @@ impl Function {
             .stdin(Stdio::null())
             .kill_on_drop(true);
         if let Some(path) = log {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
+            let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             command.stdout(file.try_clone()?).stderr(file);
         }
         Ok(Function {

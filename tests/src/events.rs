@@ -8,9 +8,7 @@ use serde_json::{json, Map, Value};
 fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -135,14 +133,9 @@ impl Call {
         match door {
             Door::RestV1 => {
                 let headers = self.header_map(&[]);
-                let multi: Map<String, Value> = headers
-                    .iter()
-                    .map(|(k, v)| (k.clone(), json!([v])))
-                    .collect();
+                let multi: Map<String, Value> = headers.iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
                 let multi_query = match self.query_map() {
-                    Value::Object(q) => {
-                        Value::Object(q.into_iter().map(|(k, v)| (k, json!([v]))).collect())
-                    }
+                    Value::Object(q) => Value::Object(q.into_iter().map(|(k, v)| (k, json!([v]))).collect()),
                     other => other,
                 };
                 json!({
@@ -203,7 +196,6 @@ impl Call {
 
     /// The `lambda_http` request for this call behind `door`.
     pub fn request(&self, door: Door) -> lambda_http::Request {
-        lambda_http::request::from_str(&self.event(door).to_string())
-            .expect("a valid Lambda HTTP event")
+        lambda_http::request::from_str(&self.event(door).to_string()).expect("a valid Lambda HTTP event")
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod emulator;
 pub mod events;
+pub mod faults;
 pub mod manifest;
 pub mod moto;
 pub mod sqs;

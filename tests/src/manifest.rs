@@ -28,14 +28,11 @@ impl Fixture {
 
 /// The `events/` folder of the workspace.
 pub fn events_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("events")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("events")
 }
 
 pub fn load() -> Vec<Fixture> {
-    let text =
-        std::fs::read_to_string(events_dir().join("manifest.json")).expect("events/manifest.json");
+    let text = std::fs::read_to_string(events_dir().join("manifest.json")).expect("events/manifest.json");
     let entries: Vec<Value> = serde_json::from_str(&text).expect("manifest is a JSON array");
     entries
         .iter()

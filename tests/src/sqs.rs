@@ -22,11 +22,7 @@ pub async fn client(endpoint: &str) -> Client {
 pub async fn create_queue(client: &Client, prefix: &str, fifo: bool) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let name = format!(
-        "{prefix}-{}-{n}{}",
-        std::process::id(),
-        if fifo { ".fifo" } else { "" }
-    );
+    let name = format!("{prefix}-{}-{n}{}", std::process::id(), if fifo { ".fifo" } else { "" });
     let mut request = client.create_queue().queue_name(name);
     if fifo {
         request = request.attributes(QueueAttributeName::FifoQueue, "true");
@@ -91,12 +87,8 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
                     .into_iter()
                     .filter_map(|(k, v)| v.string_value.map(|s| (k, s)))
                     .collect(),
-                group_id: system
-                    .get(&MessageSystemAttributeName::MessageGroupId)
-                    .cloned(),
-                deduplication_id: system
-                    .get(&MessageSystemAttributeName::MessageDeduplicationId)
-                    .cloned(),
+                group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
+                deduplication_id: system.get(&MessageSystemAttributeName::MessageDeduplicationId).cloned(),
             });
         }
     }

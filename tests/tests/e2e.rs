@@ -57,8 +57,7 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         env.push(("QUEUE_URL".into(), queue.clone()));
         env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
         let log = log_dir.join(format!("e2e-{name}-{}.log", std::process::id()));
-        let _function =
-            Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
+        let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
 
         let accepted = invoke(&api, &call.event(Door::HttpV2)).await;
         assert_eq!(accepted["statusCode"], 202, "{name}: {accepted}");
@@ -69,11 +68,7 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         assert_eq!(queued[0].json()["provider"], name);
 
         // A REST v1 event through the same warm process, this time invalid.
-        let invalid = invoke(
-            &api,
-            &Call::post(&call.path, "{\"broken\":").event(Door::RestV1),
-        )
-        .await;
+        let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(Door::RestV1)).await;
         assert_eq!(invalid["statusCode"], 400, "{name}: {invalid}");
         let kept = drain(&client, &quarantine).await;
         assert_eq!(kept.len(), 1, "{name}");
@@ -94,14 +89,7 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
     let _ = std::fs::remove_file(&log);
     let mut env = aws_env("http://127.0.0.1:9");
     env.push(("MAX_BODY_BYTES".into(), "200".into()));
-    let mut function = Function::spawn(
-        &function_binary("artemis"),
-        &api,
-        "artemis",
-        &env,
-        Some(&log),
-    )
-    .unwrap();
+    let mut function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
         .await
         .expect("the function stops at init")
@@ -113,8 +101,7 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
     let api = RuntimeApi::start().await.unwrap();
     env.push(("QUEUE_URL".into(), "http://127.0.0.1:9/1/q".into()));
     env.push(("ALLOWED_SOURCE_CIDRS".into(), "10.0.0.0/33".into()));
-    let mut function =
-        Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, Some(&log)).unwrap();
+    let mut function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, Some(&log)).unwrap();
     let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
         .await
         .unwrap()
@@ -136,33 +123,15 @@ async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_t
     let mut env = aws_env(endpoint);
     env.push(("QUEUE_URL".into(), queue.clone()));
     env.push(("SHARED_SECRET".into(), "hunter2-very-secret".into()));
-    let _function = Function::spawn(
-        &function_binary("artemis"),
-        &api,
-        "artemis",
-        &env,
-        Some(&log),
-    )
-    .unwrap();
+    let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
 
-    let accepted =
-        Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secret");
-    assert_eq!(
-        invoke(&api, &accepted.event(Door::RestV1)).await["statusCode"],
-        202
-    );
-    let invalid = Call::post("/hooks/artemis", "{\"customerId\": \"not a number\"}")
-        .query("token", "hunter2-very-secret");
-    assert_eq!(
-        invoke(&api, &invalid.event(Door::HttpV2)).await["statusCode"],
-        400
-    );
-    let refused =
-        Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secreT");
-    assert_eq!(
-        invoke(&api, &refused.event(Door::HttpV2)).await["statusCode"],
-        401
-    );
+    let accepted = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secret");
+    assert_eq!(invoke(&api, &accepted.event(Door::RestV1)).await["statusCode"], 202);
+    let invalid =
+        Call::post("/hooks/artemis", "{\"customerId\": \"not a number\"}").query("token", "hunter2-very-secret");
+    assert_eq!(invoke(&api, &invalid.event(Door::HttpV2)).await["statusCode"], 400);
+    let refused = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secreT");
+    assert_eq!(invoke(&api, &refused.event(Door::HttpV2)).await["statusCode"], 401);
 
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(
@@ -172,19 +141,85 @@ async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_t
     let record = logs
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-        .find_map(|line| {
-            line["fields"]["unqueued_request"]
-                .as_str()
-                .map(str::to_owned)
-        })
+        .find_map(|line| line["fields"]["unqueued_request"].as_str().map(str::to_owned))
         .expect("one error record holds the request");
     let record: Value = serde_json::from_str(&record).unwrap();
     assert_eq!(record["body"], "{\"customerId\": \"not a number\"}");
     assert_eq!(record["query"]["token"], "[redacted]");
     assert_eq!(record["status"], 400);
-    assert_eq!(
-        drain(&client, &queue).await.len(),
-        1,
-        "only the valid event was queued"
+    assert_eq!(drain(&client, &queue).await.len(), 1, "only the valid event was queued");
+}
+
+#[tokio::test]
+async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-recovered", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-recovered-quarantine", false).await;
+    let log = std::env::temp_dir().join(format!("e2e-recover-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+
+    // SQS unreachable and no quarantine queue: everything ends in the log.
+    let closed = format!("http://127.0.0.1:{}", harness::moto::free_port());
+    let mut env = aws_env(&closed);
+    env.push(("QUEUE_URL".into(), format!("{closed}/123456789012/events")));
+    let amlyze = Call::post("/hooks/amlyze", AMLYZE)
+        .header("ce-id", "recover-1")
+        .header("ce-source", "customer")
+        .header("ce-type", "com.amlyze.customer.updated")
+        .header("ce-specversion", "1.0");
+    let mut artemis_direct_id = None;
+    for (name, calls) in [
+        (
+            "artemis",
+            vec![
+                Call::post("/hooks/artemis", INSERT),
+                Call::post("/hooks/artemis", "{\"customerId\": true}"),
+            ],
+        ),
+        ("amlyze", vec![amlyze]),
+    ] {
+        let api = RuntimeApi::start().await.unwrap();
+        let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
+        for call in calls {
+            let answer = invoke(&api, &call.event(Door::HttpV2)).await;
+            assert!(
+                answer["statusCode"] == 503 || answer["statusCode"] == 400,
+                "{name}: {answer}"
+            );
+        }
+        if name == "artemis" {
+            let parsed = shared::artemis::parse(INSERT.as_bytes(), time::OffsetDateTime::now_utc()).unwrap();
+            artemis_direct_id = Some(parsed[0].id.clone());
+        }
+    }
+
+    let output = tokio::process::Command::new(function_binary("recover"))
+        .arg(&log)
+        .envs(aws_env(endpoint))
+        .env("QUEUE_URL", &queue)
+        .env("QUARANTINE_QUEUE_URL", &quarantine)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
     );
+    assert!(stdout.contains("2 queued, 1 quarantined, 0 failed"), "{stdout}");
+
+    let queued: Vec<Value> = drain(&client, &queue).await.iter().map(|m| m.json()).collect();
+    let ids: Vec<&str> = queued.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert!(ids.contains(&"recover-1"), "{ids:?}");
+    assert!(
+        ids.contains(&artemis_direct_id.as_deref().unwrap()),
+        "the Artemis id is the one a direct accept gives"
+    );
+    let amlyze_event = queued.iter().find(|e| e["id"] == "recover-1").unwrap();
+    assert_eq!(amlyze_event["data"]["updatedAt"], "2019-12-13T12:01:02.694Z");
+    let kept = drain(&client, &quarantine).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].json()["body"], "{\"customerId\": true}");
 }

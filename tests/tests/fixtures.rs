@@ -30,8 +30,8 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
     let fixtures = manifest::load();
     let mut failures = Vec::new();
     for fixture in &fixtures {
-        let request = lambda_http::request::from_str(&fixture.event())
-            .unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
+        let request =
+            lambda_http::request::from_str(&fixture.event()).unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
         let app = if fixture.function == "artemis" {
             &artemis
         } else {
@@ -43,18 +43,10 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
         let got = (response.status().as_u16(), queued.len(), quarantined.len());
         let expected = (fixture.status, fixture.queued, fixture.quarantined);
         if got != expected {
-            failures.push(format!(
-                "{}: expected {expected:?}, got {got:?}",
-                fixture.file
-            ));
+            failures.push(format!("{}: expected {expected:?}, got {got:?}", fixture.file));
         }
         for message in &queued {
-            assert_eq!(
-                message.json()["provider"],
-                fixture.function,
-                "{}",
-                fixture.file
-            );
+            assert_eq!(message.json()["provider"], fixture.function, "{}", fixture.file);
         }
     }
     assert!(
@@ -72,8 +64,5 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
     let listed: BTreeSet<String> = fixtures.iter().map(|f| f.file.clone()).collect();
     assert_eq!(on_disk, listed);
     let doors: BTreeSet<&str> = fixtures.iter().map(|f| f.front_door.as_str()).collect();
-    assert_eq!(
-        doors,
-        BTreeSet::from(["alb", "function-url", "http-v2", "rest-v1"])
-    );
+    assert_eq!(doors, BTreeSet::from(["alb", "function-url", "http-v2", "rest-v1"]));
 }

@@ -43,8 +43,7 @@ impl Stack {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config =
-            Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
+        let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
         App::new(config, self.client.clone())
     }
 
@@ -72,11 +71,7 @@ async fn send(app: &App, call: &Call, door: Door) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    Answer { status, headers, body }
 }
 
 fn artemis(body: &str) -> Call {
@@ -125,10 +120,7 @@ async fn artemis_insert_through_every_front_door_lands_as_a_cloudevent() {
         assert_eq!(event["dedupekey"].as_str().unwrap().len(), 64);
         assert_eq!(event["time"], event["receivedtime"]);
         assert!(event["time"].as_str().unwrap().ends_with('Z'));
-        assert_eq!(
-            event["data"],
-            serde_json::from_str::<Value>(INSERT).unwrap()
-        );
+        assert_eq!(event["data"], serde_json::from_str::<Value>(INSERT).unwrap());
         let attributes = &queued[0].attributes;
         assert_eq!(attributes["provider"], "artemis");
         assert_eq!(attributes["type"], "co.cynopsis.artemis.customer.insert");
@@ -158,10 +150,7 @@ async fn artemis_put_and_patch_are_accepted_and_ids_are_deterministic() {
         3,
         "a standard queue keeps repeats; consumers dedupe on id"
     );
-    assert_eq!(
-        queued[0].json()["type"],
-        "co.cynopsis.artemis.customer.update"
-    );
+    assert_eq!(queued[0].json()["type"], "co.cynopsis.artemis.customer.update");
 }
 
 // Row: unknown enum values and unknown fields are passed on verbatim; customerId exact beyond 2^53.
@@ -173,10 +162,7 @@ async fn artemis_unknown_values_and_big_ids_land_verbatim() {
         .replace("123456", "9007199254740993")
         .replace("\"PENDING\"", "\"ON_HOLD\"")
         .replace("\"INSERT\"", "\"DELETE\"")
-        .replace(
-            "\"message\": null",
-            "\"message\": null, \"newField\": {\"a\": 1}",
-        );
+        .replace("\"message\": null", "\"message\": null, \"newField\": {\"a\": 1}");
     let answer = send(&app, &artemis(&body), Door::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let queued = stack.queued().await;
@@ -234,17 +220,12 @@ async fn amlyze_structured_batch_and_other_types() {
         structured_event("evt-3"),
         structured_event("evt-4")
     ]);
-    let call = Call::post("/hooks/amlyze", batch.to_string())
-        .header("content-type", "application/cloudevents-batch+json");
+    let call =
+        Call::post("/hooks/amlyze", batch.to_string()).header("content-type", "application/cloudevents-batch+json");
     let answer = send(&app, &call, Door::HttpV2).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.body["ids"], json!(["evt-2", "evt-3", "evt-4"]));
-    let ids: Vec<Value> = stack
-        .queued()
-        .await
-        .iter()
-        .map(|m| m.json()["id"].clone())
-        .collect();
+    let ids: Vec<Value> = stack.queued().await.iter().map(|m| m.json()["id"].clone()).collect();
     assert_eq!(ids, [json!("evt-2"), json!("evt-3"), json!("evt-4")]);
 
     let other = amlyze_binary(r#"{"caseId": 42}"#)
@@ -264,16 +245,9 @@ async fn fifo_queue_groups_per_customer_and_drops_repeats() {
     let artemis_app = stack.app(Provider::Artemis, &[]);
     let amlyze_app = stack.app(Provider::Amlyze, &[]);
     for _ in 0..2 {
+        assert_eq!(send(&artemis_app, &artemis(INSERT), Door::RestV1).await.status, 202);
         assert_eq!(
-            send(&artemis_app, &artemis(INSERT), Door::RestV1)
-                .await
-                .status,
-            202
-        );
-        assert_eq!(
-            send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2)
-                .await
-                .status,
+            send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2).await.status,
             202
         );
     }
@@ -284,10 +258,7 @@ async fn fifo_queue_groups_per_customer_and_drops_repeats() {
         .map(|m| (m.json()["provider"].as_str().unwrap().to_owned(), m))
         .collect();
     let artemis_message = by_provider["artemis"];
-    assert_eq!(
-        artemis_message.group_id.as_deref(),
-        Some("artemis:CUST-000123")
-    );
+    assert_eq!(artemis_message.group_id.as_deref(), Some("artemis:CUST-000123"));
     assert_eq!(
         artemis_message.deduplication_id.as_deref(),
         artemis_message.json()["dedupekey"].as_str()
@@ -304,20 +275,14 @@ async fn fifo_queue_groups_per_customer_and_drops_repeats() {
 #[tokio::test]
 async fn amlyze_answers_the_webhook_preflight() {
     let stack = Stack::new(false).await;
-    for (vars, rate) in [
-        (vec![], "*"),
-        (vec![("WEBHOOK_ALLOWED_RATE", "120")], "120"),
-    ] {
+    for (vars, rate) in [(vec![], "*"), (vec![("WEBHOOK_ALLOWED_RATE", "120")], "120")] {
         let app = stack.app(Provider::Amlyze, &vars);
         let call = Call::post("/hooks/amlyze", "")
             .method("OPTIONS")
             .header("webhook-request-origin", "eventemitter.amlyze.com");
         let answer = send(&app, &call, Door::HttpV2).await;
         assert_eq!(answer.status, 200);
-        assert_eq!(
-            answer.headers["webhook-allowed-origin"],
-            "eventemitter.amlyze.com"
-        );
+        assert_eq!(answer.headers["webhook-allowed-origin"], "eventemitter.amlyze.com");
         assert_eq!(answer.headers["webhook-allowed-rate"], rate);
         assert_eq!(answer.headers["allow"], "POST, OPTIONS");
     }
@@ -368,11 +333,7 @@ async fn oversized_bodies_get_413() {
 async fn non_json_content_types_get_415() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Amlyze, &[]);
-    for content_type in [
-        "text/plain",
-        "application/xml",
-        "application/x-www-form-urlencoded",
-    ] {
+    for content_type in ["text/plain", "application/xml", "application/x-www-form-urlencoded"] {
         let answer = send(
             &app,
             &amlyze_binary(AMLYZE).header("content-type", content_type),
@@ -383,12 +344,7 @@ async fn non_json_content_types_get_415() {
         assert_eq!(answer.body["errors"][0]["field"], "Content-Type");
     }
     // No Content-Type at all is read as JSON.
-    let answer = send(
-        &app,
-        &amlyze_binary(AMLYZE).header("content-type", ""),
-        Door::RestV1,
-    )
-    .await;
+    let answer = send(&app, &amlyze_binary(AMLYZE).header("content-type", ""), Door::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(stack.quarantined().await.len(), 3);
 }
@@ -411,10 +367,7 @@ async fn allowlist_uses_the_front_doors_address() {
             .from_ip("203.0.113.9")
             .header("x-forwarded-for", "198.51.100.20");
         let answer = send(&app, &outsider, door).await;
-        assert_eq!(
-            answer.status, 403,
-            "{door:?}: a spoofed X-Forwarded-For must not pass"
-        );
+        assert_eq!(answer.status, 403, "{door:?}: a spoofed X-Forwarded-For must not pass");
         assert_eq!(answer.body["status"], 403);
     }
     assert_eq!(stack.queued().await.len(), 8);
@@ -441,13 +394,9 @@ async fn shared_secret_in_header_or_query() {
     }
     // A bad payload with a wrong token is a 401, not a 400: it is not ours to keep.
     assert_eq!(
-        send(
-            &app,
-            &amlyze_binary("{").header("x-webhook-token", "nope"),
-            Door::Alb
-        )
-        .await
-        .status,
+        send(&app, &amlyze_binary("{").header("x-webhook-token", "nope"), Door::Alb)
+            .await
+            .status,
         401
     );
     assert_eq!(stack.queued().await.len(), 2);
@@ -598,10 +547,7 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let client = sqs::client(&closed).await;
     let vars: HashMap<&str, String> = [
         ("QUEUE_URL", format!("{closed}/123456789012/events")),
-        (
-            "QUARANTINE_QUEUE_URL",
-            format!("{closed}/123456789012/quarantine"),
-        ),
+        ("QUARANTINE_QUEUE_URL", format!("{closed}/123456789012/quarantine")),
     ]
     .into();
     let config = Config::from_lookup(Provider::Amlyze, |k| vars.get(k).cloned()).unwrap();
@@ -622,10 +568,7 @@ async fn hostile_input_gets_a_4xx_never_a_panic() {
     let stack = Stack::new(false).await;
     let deep = "[".repeat(10_000) + &"]".repeat(10_000);
     let deep_object = "{\"a\":".repeat(10_000) + "1" + &"}".repeat(10_000);
-    let huge = format!(
-        "{{\"customerId\": 1, \"message\": \"{}\"}}",
-        "x".repeat(300_000)
-    );
+    let huge = format!("{{\"customerId\": 1, \"message\": \"{}\"}}", "x".repeat(300_000));
     let bodies: Vec<Vec<u8>> = vec![
         deep.into_bytes(),
         deep_object.into_bytes(),
@@ -638,9 +581,7 @@ async fn hostile_input_gets_a_4xx_never_a_panic() {
         b"{\"customerId\": 1e999}".to_vec(),
         b"{\"customerId\": NaN}".to_vec(),
         b"{\"customerId\": -0.0, \"status\": {\"nested\": [true]}}".to_vec(),
-        "{\"customerReferenceId\": \"\u{0000}\u{202e}\"}"
-            .as_bytes()
-            .to_vec(),
+        "{\"customerReferenceId\": \"\u{0000}\u{202e}\"}".as_bytes().to_vec(),
     ];
     for provider in [Provider::Artemis, Provider::Amlyze] {
         let app = stack.app(provider, &[]);
@@ -657,9 +598,7 @@ async fn hostile_input_gets_a_4xx_never_a_panic() {
                     "{provider:?} headers={headers}: {}",
                     answer.status
                 );
-                assert!(answer.body["errors"]
-                    .as_array()
-                    .is_some_and(|e| !e.is_empty()));
+                assert!(answer.body["errors"].as_array().is_some_and(|e| !e.is_empty()));
             }
         }
     }

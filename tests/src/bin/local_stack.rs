@@ -91,14 +91,16 @@ impl Stack {
             let log = logs.join(format!("{name}.log"));
             let _ = std::fs::remove_file(&log);
             functions.push(
-                Function::spawn(&function_binary(name), &api, name, &env, Some(&log))
-                    .map_err(|e| e.to_string())?,
+                Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).map_err(|e| e.to_string())?,
             );
             apis.push(api);
         }
         let amlyze = apis.pop().ok_or("no amlyze")?;
         let artemis = apis.pop().ok_or("no artemis")?;
-        eprintln!("SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}", logs.display());
+        eprintln!(
+            "SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}",
+            logs.display()
+        );
         Ok(Stack {
             _moto: moto,
             client,
@@ -132,11 +134,7 @@ fn summary(message: &Received) -> String {
             .as_array()
             .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
             .unwrap_or_default();
-        format!(
-            "quarantine  reason={} fields=[{}]",
-            label("reason"),
-            fields.join(", ")
-        )
+        format!("quarantine  reason={} fields=[{}]", label("reason"), fields.join(", "))
     } else {
         format!(
             "queue       type={} subject={} id={}",
@@ -217,9 +215,7 @@ async fn front_door(
     } else if path.starts_with("/hooks/amlyze") || path.starts_with("/amlyze") {
         "amlyze"
     } else {
-        let mut response = hyper::Response::new(Full::new(Bytes::from(
-            "routes: /hooks/artemis, /hooks/amlyze\n",
-        )));
+        let mut response = hyper::Response::new(Full::new(Bytes::from("routes: /hooks/artemis, /hooks/amlyze\n")));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
         return Ok(response);
     };
@@ -283,10 +279,7 @@ async fn front_door(
         .as_u64()
         .and_then(|s| u16::try_from(s).ok())
         .unwrap_or(502);
-    let body = match (
-        document["body"].as_str(),
-        document["isBase64Encoded"].as_bool(),
-    ) {
+    let body = match (document["body"].as_str(), document["isBase64Encoded"].as_bool()) {
         (Some(text), Some(true)) => base64::engine::general_purpose::STANDARD
             .decode(text)
             .unwrap_or_default(),
@@ -294,8 +287,7 @@ async fn front_door(
         (None, _) => Vec::new(),
     };
     let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() =
-        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
     if let Some(map) = document["headers"].as_object() {
         for (name, value) in map {
             if let (Ok(name), Some(Ok(value))) = (
@@ -319,8 +311,7 @@ async fn invoke_api(
 ) -> hyper::Response<Full<Bytes>> {
     let respond = |status: u16, body: Vec<u8>| {
         let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() =
-            hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
+        *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
         response
     };
     if name != "artemis" && name != "amlyze" {
@@ -366,10 +357,7 @@ async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let replay_mode = std::env::args().any(|a| a == "--replay");
-    let port = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(9000);
+    let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(9000);
     let stack = match Stack::start().await {
         Ok(stack) => stack,
         Err(err) => {
@@ -380,11 +368,7 @@ async fn main() -> ExitCode {
     if replay_mode {
         let ok = replay(&stack).await;
         drop(stack);
-        return if ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        };
+        return if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE };
     }
     // When main returns, the runtime drops every task and with them the last
     // reference to the stack: the functions and moto are stopped.
