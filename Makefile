@@ -14,7 +14,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/test/bin:$(TOOLS)/sam/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover load fuzz invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for cur
 
 replay: ## post every fixture's raw HTTP request to URL (default: the local stack)
 	python3 scripts/replay.py $(URL)
+
+load: tools ## 10,000 requests (REQUESTS=…) through both binaries, standard then FIFO queue, reconciled: nothing lost
+	$(CARGO) build --bin artemis --bin amlyze --bin load
+	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4}
 
 recover: ## re-enqueue requests a function logged because no queue took them: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
 	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt"; exit 2; }

@@ -93,3 +93,30 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
         }
     }
 }
+
+/// Receives every message now on the queue once, without deleting (each
+/// stays invisible for 15 minutes); faster than [`drain`] for large counts.
+pub async fn receive_all(client: &Client, queue_url: &str) -> Vec<Received> {
+    let mut all = Vec::new();
+    loop {
+        let output = client
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .visibility_timeout(900)
+            .wait_time_seconds(0)
+            .send()
+            .await
+            .expect("receive_message");
+        let messages = output.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return all;
+        }
+        all.extend(messages.into_iter().map(|m| Received {
+            body: m.body.unwrap_or_default(),
+            attributes: HashMap::new(),
+            group_id: None,
+            deduplication_id: None,
+        }));
+    }
+}

@@ -1,0 +1,32 @@
+//! `make load`: the load run with zero-loss reconciliation, at full size.
+//!
+//!   load [REQUESTS] [CONCURRENCY] [PROCESSES]     (defaults 10000 16 4)
+//!
+//! Runs once against a standard events queue and once against a FIFO one;
+//! exits 1 if anything was lost, duplicated beyond what the senders were
+//! told, or answered other than planned.
+
+use std::process::ExitCode;
+
+use harness::load;
+use harness::Moto;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let requests = args.first().copied().unwrap_or(10_000);
+    let concurrency = args.get(1).copied().unwrap_or(16);
+    let processes = args.get(2).copied().unwrap_or(4);
+    let moto = Moto::start();
+    let mut ok = true;
+    for fifo in [false, true] {
+        let report = load::run(&moto.endpoint, requests, concurrency, processes, fifo).await;
+        report.print(if fifo { "FIFO queue" } else { "standard queue" });
+        ok &= report.zero_loss();
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
