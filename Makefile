@@ -14,7 +14,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/test/bin:$(TOOLS)/sam/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover load fuzz invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover load fuzz bench invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -72,9 +72,21 @@ local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for cur
 replay: ## post every fixture's raw HTTP request to URL (default: the local stack)
 	python3 scripts/replay.py $(URL)
 
+bench: tools ## criterion per-request bench, then cold start, warm latency and memory of the release binaries against floors measured in the same run
+	$(CARGO) bench -p shared --bench per_request
+	$(CARGO) build --release --bin artemis --bin amlyze --bin bare --bin bench
+	FUNCTION_BIN_DIR=$(CURDIR)/target/release $(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-2000}
+	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction; \
+		else echo "deployment sizes: run make build-lambda first"; fi
+
 load: tools ## 10,000 requests (REQUESTS=…) through both binaries, standard then FIFO queue, reconciled: nothing lost
 	$(CARGO) build --bin artemis --bin amlyze --bin load
 	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4}
+
+fuzz: ## each fuzz target for RUNS inputs (default 1,000,000): cargo-fuzz on the nightly toolchain
+	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+	cd fuzz && for target in artemis amlyze; do mkdir -p corpus/$$target && \
+		cargo +nightly fuzz run $$target corpus/$$target seeds/$$target -- -runs=$${RUNS:-1000000} -max_len=4096 || exit 1; done
 
 recover: ## re-enqueue requests a function logged because no queue took them: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
 	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt"; exit 2; }

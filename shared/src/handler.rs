@@ -5,6 +5,7 @@
 //! validation (400), enqueue (202, or 503 when SQS did not take it). A 2xx is
 //! only ever returned after SQS accepted every event of the request.
 
+use std::sync::Mutex;
 use std::time::Instant;
 
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
@@ -15,6 +16,7 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, ConfigError, Provider};
 use crate::envelope::{CloudEvent, Outbound};
+use crate::metrics::{unknown_enum_fields, RecentKeys, RequestMetrics};
 use crate::problem::{FieldError, Rejection};
 use crate::publisher::{sqs_client, Publisher};
 use crate::quarantine::QuarantineRecord;
@@ -23,33 +25,56 @@ use crate::timestamp::format_utc;
 use crate::{amlyze, artemis};
 
 /// Everything a function needs, built once at init.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct App {
     pub config: Config,
     pub publisher: Publisher,
+    /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
+    recent: Mutex<RecentKeys>,
 }
 
 impl App {
     /// Reads the configuration and builds the SQS client. Fails, naming the
     /// variable, when a setting is missing or malformed.
     pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
+        let started = Instant::now();
         let config = Config::from_env(provider)?;
-        Ok(Self::new(config, sqs_client().await))
+        let config_done = started.elapsed();
+        let client = sqs_client().await;
+        tracing::info!(
+            config_us = config_done.as_micros() as u64,
+            sdk_client_us = (started.elapsed() - config_done).as_micros() as u64,
+            "initialized"
+        );
+        Ok(Self::new(config, client))
     }
 
     pub fn new(config: Config, client: aws_sdk_sqs::Client) -> Self {
         Self {
             config,
             publisher: Publisher::new(client),
+            recent: Mutex::new(RecentKeys::new(10_000)),
+        }
+    }
+
+    /// How many of `keys` this instance saw within the last five minutes.
+    fn repeats(&self, keys: &[String]) -> usize {
+        let now = Instant::now();
+        match self.recent.lock() {
+            Ok(mut recent) => keys.iter().filter(|key| recent.repeat(key, now)).count(),
+            Err(_) => 0,
         }
     }
 }
 
-/// Events SQS accepted: their ids and SQS message ids, in order.
+/// Events SQS accepted, in order: ids, SQS message ids, dedupe keys, and the
+/// enum fields whose values this build does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
     pub ids: Vec<String>,
     pub message_ids: Vec<String>,
+    pub dedupe_keys: Vec<String>,
+    pub unknown_enum_fields: Vec<&'static str>,
     pub batch: bool,
 }
 
@@ -60,28 +85,47 @@ enum Reply {
 }
 
 /// Handles one HTTP request end to end. Never fails: every outcome is a response.
+///
+/// Logs one line per request (outcome, status, provider, ids, dedupe keys,
+/// SQS message ids, duration; never payloads) and writes its metrics (EMF).
 pub async fn handle(app: &App, request: Request) -> Response<Body> {
     let started = Instant::now();
     let received = OffsetDateTime::now_utc();
     let incoming = Incoming::from_request(request);
     let provider = app.config.provider.name();
-    let outcome = process(app, &incoming, received).await;
-    match outcome {
-        Ok(Reply::Accepted(Accepted {
-            ids,
-            message_ids,
-            batch,
-        })) => {
-            tracing::info!(provider, status = 202, event_ids = ?ids, message_ids = ?message_ids, elapsed_ms = started.elapsed().as_millis() as u64, "accepted");
-            let body = if batch {
-                json!({ "ids": ids })
-            } else {
-                json!({ "id": ids[0], "messageId": message_ids[0] })
+    let mut metrics = RequestMetrics {
+        provider,
+        ..RequestMetrics::default()
+    };
+    let response = match process(app, &incoming, received).await {
+        Ok(Reply::Accepted(accepted)) => {
+            metrics.accepted = accepted.ids.len();
+            metrics.repeats = app.repeats(&accepted.dedupe_keys);
+            metrics.unknown_enum_fields = accepted.unknown_enum_fields.clone();
+            tracing::info!(
+                outcome = "accepted",
+                status = 202,
+                provider,
+                event_ids = ?accepted.ids,
+                dedupe_keys = ?accepted.dedupe_keys,
+                message_ids = ?accepted.message_ids,
+                unknown_enum_fields = ?accepted.unknown_enum_fields,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "accepted"
+            );
+            let body = match accepted.batch {
+                true => json!({ "ids": accepted.ids }),
+                false => json!({ "id": accepted.ids[0], "messageId": accepted.message_ids[0] }),
             };
             json_response(202, &body)
         }
         Ok(Reply::Preflight { origin, rate }) => {
-            tracing::info!(provider, status = 200, "CloudEvents webhook preflight");
+            tracing::info!(
+                outcome = "preflight",
+                status = 200,
+                provider,
+                "CloudEvents webhook preflight"
+            );
             Response::builder()
                 .status(200)
                 .header("WebHook-Allowed-Origin", origin)
@@ -91,20 +135,27 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
                 .unwrap_or_default()
         }
         Err(rejection) => {
+            metrics.rejected = Some(rejection.reason());
+            metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
             if rejection.keeps_request() {
-                keep(app, &incoming, &rejection, received).await;
+                metrics.quarantined = keep(app, &incoming, &rejection, received).await;
             }
             tracing::warn!(
-                provider,
+                outcome = "rejected",
                 status = rejection.status(),
+                provider,
                 reason = rejection.reason(),
                 problems = rejection.errors().len(),
-                elapsed_ms = started.elapsed().as_millis() as u64,
+                quarantined = metrics.quarantined,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "not accepted"
             );
             rejection.into_response()
         }
-    }
+    };
+    metrics.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    metrics.emit();
+    response
 }
 
 async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
@@ -160,15 +211,18 @@ pub async fn accept(app: &App, incoming: &Incoming, received: OffsetDateTime) ->
     let batch = config.provider == Provider::Amlyze
         && incoming.header("content-type").map(media_type).as_deref() == Some(amlyze::BATCH);
     let messages: Vec<Outbound> = events.into_iter().map(Outbound::new).collect();
-    match app.publisher.publish(&config.queue, &messages).await {
-        Ok(message_ids) => {
-            let ids = messages.into_iter().map(|m| m.event.id).collect();
-            Ok(Accepted {
-                ids,
-                message_ids,
-                batch,
-            })
-        }
+    match app
+        .publisher
+        .publish(&config.queue, &messages, incoming.trace_header.as_deref())
+        .await
+    {
+        Ok(message_ids) => Ok(Accepted {
+            unknown_enum_fields: messages.iter().flat_map(|m| unknown_enum_fields(&m.event)).collect(),
+            dedupe_keys: messages.iter().map(|m| m.event.dedupekey.clone()).collect(),
+            ids: messages.into_iter().map(|m| m.event.id).collect(),
+            message_ids,
+            batch,
+        }),
         Err(err) => Err(Rejection::Unavailable(err.to_string())),
     }
 }

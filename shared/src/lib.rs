@@ -15,6 +15,7 @@ pub mod enums;
 pub mod envelope;
 pub mod handler;
 pub mod json;
+pub mod metrics;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;

@@ -7,7 +7,7 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
 use aws_sdk_sqs::Client;
 
 use crate::config::QueueUrl;
@@ -74,11 +74,16 @@ impl Publisher {
 
     /// Sends the events in order; returns their SQS message ids. Stops at the
     /// first failure (the caller answers 5xx: nothing is reported accepted).
-    pub async fn publish(&self, queue: &QueueUrl, messages: &[Outbound]) -> Result<Vec<String>, PublishError> {
+    pub async fn publish(
+        &self,
+        queue: &QueueUrl,
+        messages: &[Outbound],
+        trace_header: Option<&str>,
+    ) -> Result<Vec<String>, PublishError> {
         let sends = async {
             let mut ids = Vec::with_capacity(messages.len());
             for message in messages {
-                ids.push(self.send_event(queue, message).await?);
+                ids.push(self.send_event(queue, message, trace_header).await?);
             }
             Ok(ids)
         };
@@ -87,7 +92,12 @@ impl Publisher {
             .unwrap_or(Err(PublishError::Timeout(PUBLISH_BUDGET)))
     }
 
-    async fn send_event(&self, queue: &QueueUrl, message: &Outbound) -> Result<String, PublishError> {
+    async fn send_event(
+        &self,
+        queue: &QueueUrl,
+        message: &Outbound,
+        trace_header: Option<&str>,
+    ) -> Result<String, PublishError> {
         let event = &message.event;
         let mut request = self
             .client
@@ -107,6 +117,16 @@ impl Publisher {
             request = request
                 .message_group_id(&message.group_id)
                 .message_deduplication_id(&message.deduplication_id);
+        }
+        let trace = trace_header.filter(|t| !t.is_empty()).and_then(|t| {
+            MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(t)
+                .build()
+                .ok()
+        });
+        if let Some(trace) = trace {
+            request = request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, trace);
         }
         let output = request
             .send()

@@ -148,6 +148,7 @@ mod tests {
             headers,
             source_ip: Some("203.0.113.9".into()),
             body: body.to_vec(),
+            trace_header: None,
         }
     }
 

@@ -74,6 +74,7 @@ pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, Offs
         headers,
         source_ip: record.source_ip.clone(),
         body: record.body_bytes()?,
+        trace_header: None,
     };
     Some((provider, incoming, received))
 }

@@ -18,11 +18,17 @@ pub struct Incoming {
     /// The address as reported (kept for quarantine even when it does not parse).
     pub source_ip: Option<String>,
     pub body: Vec<u8>,
+    /// The X-Ray trace header Lambda handed this invocation, passed on to SQS
+    /// (`AWSTraceHeader`) so a consumer's trace links to the webhook.
+    pub trace_header: Option<String>,
 }
 
 impl Incoming {
     pub fn from_request(request: Request) -> Self {
         let source_ip = source_ip(&request);
+        let trace_header = request
+            .lambda_context_ref()
+            .and_then(|context| context.xray_trace_id.clone());
         let query = request
             .query_string_parameters_ref()
             .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
@@ -43,6 +49,7 @@ impl Incoming {
             headers: parts.headers,
             source_ip,
             body,
+            trace_header,
         }
     }
 

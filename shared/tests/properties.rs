@@ -18,24 +18,34 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<u64>().prop_map(|n| json!(n)),
         any::<i64>().prop_map(|n| json!(n)),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(|f| json!(f)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| json!(f)),
         ".{0,12}".prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map("[a-zA-Z]{1,16}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map("[a-zA-Z]{1,16}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }
 
 /// A field name Artemis documents, or any other.
 fn artemis_key() -> impl Strategy<Value = String> {
-    prop_oneof![prop::sample::select(artemis::FIELDS.to_vec()).prop_map(str::to_owned), "[a-zA-Z]{1,12}"]
+    prop_oneof![
+        prop::sample::select(artemis::FIELDS.to_vec()).prop_map(str::to_owned),
+        "[a-zA-Z]{1,12}"
+    ]
 }
 
 fn enum_text(known: &'static [&'static str]) -> impl Strategy<Value = String> {
-    prop_oneof![prop::sample::select(known.to_vec()).prop_map(str::to_owned), "[A-Z_]{1,12}", ".{1,8}"]
+    prop_oneof![
+        prop::sample::select(known.to_vec()).prop_map(str::to_owned),
+        "[A-Z_]{1,12}",
+        ".{1,8}"
+    ]
 }
 
 /// A valid Artemis callback, with unknown values and extra fields mixed in.

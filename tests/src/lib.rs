@@ -9,6 +9,7 @@ pub mod load;
 pub mod manifest;
 pub mod moto;
 pub mod sqs;
+pub mod stack;
 
 pub use events::{Call, Door};
 pub use moto::Moto;

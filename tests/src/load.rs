@@ -31,7 +31,13 @@ struct Planned {
 /// Request `i` of the mix (the same every run).
 fn plan(i: usize) -> Planned {
     let door = Door::ALL[i % 4];
-    let artemis = |body: String, status: u16| Planned { function: "artemis", call: Call::post("/hooks/artemis", body), door, status, events: usize::from(status == 202) };
+    let artemis = |body: String, status: u16| Planned {
+        function: "artemis",
+        call: Call::post("/hooks/artemis", body),
+        door,
+        status,
+        events: usize::from(status == 202),
+    };
     let amlyze_call = |id: String, body: String| {
         Call::post("/hooks/amlyze", body)
             .header("ce-id", &id)
@@ -39,7 +45,13 @@ fn plan(i: usize) -> Planned {
             .header("ce-type", "com.amlyze.customer.updated")
             .header("ce-specversion", "1.0")
     };
-    let amlyze = |call: Call, status: u16, events: usize| Planned { function: "amlyze", call, door, status, events };
+    let amlyze = |call: Call, status: u16, events: usize| Planned {
+        function: "amlyze",
+        call,
+        door,
+        status,
+        events,
+    };
     let customer = (i / 10) as u64 + 1;
     match i % 10 {
         // A new Artemis customer.
@@ -47,14 +59,31 @@ fn plan(i: usize) -> Planned {
         // The same callback again (Artemis does not retry, but a resend happens): same id.
         1 => artemis(INSERT.replace("123456", &customer.to_string()), 202),
         // Unknown enum values.
-        2 => artemis(INSERT.replace("123456", &customer.to_string()).replace("\"PENDING\"", "\"ON_HOLD\"").replace("\"INSERT\"", "\"UPDATE\""), 202),
+        2 => artemis(
+            INSERT
+                .replace("123456", &customer.to_string())
+                .replace("\"PENDING\"", "\"ON_HOLD\"")
+                .replace("\"INSERT\"", "\"UPDATE\""),
+            202,
+        ),
         // Invalid: wrong types.
         3 => artemis(format!("{{\"customerId\": \"{customer}\", \"load\": {i}}}"), 400),
         4 => amlyze(amlyze_call(format!("load-{customer}"), AMLYZE.to_owned()), 202, 1),
         // Amlyze resends an event: same Ce-Id and source.
         5 => amlyze(amlyze_call(format!("load-{customer}"), AMLYZE.to_owned()), 202, 1),
-        6 => amlyze(amlyze_call(format!("load-unknown-{customer}"), AMLYZE.replace("\"EXTREME\"", "\"SEVERE\"")), 202, 1),
-        7 => amlyze(amlyze_call(format!("load-bad-{customer}"), AMLYZE.replace("true", "\"yes\"")), 400, 0),
+        6 => amlyze(
+            amlyze_call(
+                format!("load-unknown-{customer}"),
+                AMLYZE.replace("\"EXTREME\"", "\"SEVERE\""),
+            ),
+            202,
+            1,
+        ),
+        7 => amlyze(
+            amlyze_call(format!("load-bad-{customer}"), AMLYZE.replace("true", "\"yes\"")),
+            400,
+            0,
+        ),
         8 => {
             let events: Vec<Value> = (0..3)
                 .map(|n| {
@@ -62,7 +91,8 @@ fn plan(i: usize) -> Planned {
                            "type": "com.amlyze.customer.updated", "data": serde_json::from_str::<Value>(AMLYZE).unwrap_or_default()})
                 })
                 .collect();
-            let call = Call::post("/hooks/amlyze", Value::Array(events).to_string()).header("content-type", "application/cloudevents-batch+json");
+            let call = Call::post("/hooks/amlyze", Value::Array(events).to_string())
+                .header("content-type", "application/cloudevents-batch+json");
             amlyze(call, 202, 3)
         }
         _ => artemis(format!("{{\"truncated\": {i}"), 400),
@@ -84,16 +114,36 @@ pub struct Report {
     pub unexpected_messages: usize,
     /// 400 answers whose request is not in quarantine.
     pub rejections_not_quarantined: usize,
+    /// Time spent sending (reading back and reconciling not included).
     pub elapsed: Duration,
 }
 
 impl Report {
+    fn add(&mut self, other: &Report) {
+        self.requests += other.requests;
+        for (status, count) in &other.by_status {
+            *self.by_status.entry(*status).or_default() += count;
+        }
+        self.unexpected_status += other.unexpected_status;
+        self.accepted_events += other.accepted_events;
+        self.distinct_accepted_ids += other.distinct_accepted_ids;
+        self.on_queue += other.on_queue;
+        self.quarantined += other.quarantined;
+        self.lost += other.lost;
+        self.unexpected_messages += other.unexpected_messages;
+        self.rejections_not_quarantined += other.rejections_not_quarantined;
+        self.elapsed += other.elapsed;
+    }
+
     pub fn throughput(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
 
     pub fn zero_loss(&self) -> bool {
-        self.lost == 0 && self.unexpected_messages == 0 && self.rejections_not_quarantined == 0 && self.unexpected_status == 0
+        self.lost == 0
+            && self.unexpected_messages == 0
+            && self.rejections_not_quarantined == 0
+            && self.unexpected_status == 0
     }
 
     pub fn print(&self, label: &str) {
@@ -116,9 +166,33 @@ impl Report {
     }
 }
 
+/// Requests per round: moto slows down as a queue grows (and its FIFO
+/// deduplication scans the whole queue), so a long run is a series of rounds,
+/// each on fresh queues, reconciled on its own and added up.
+pub const ROUND: usize = 2_000;
+
 /// Sends `requests` requests with `concurrency` senders through `processes`
 /// processes of each function, against the SQS at `endpoint`.
 pub async fn run(endpoint: &str, requests: usize, concurrency: usize, processes: usize, fifo: bool) -> Report {
+    let mut total = Report::default();
+    let mut start = 0;
+    while start < requests {
+        let end = (start + ROUND).min(requests);
+        let round = run_round(endpoint, start..end, concurrency, processes, fifo).await;
+        total.add(&round);
+        start = end;
+    }
+    total
+}
+
+async fn run_round(
+    endpoint: &str,
+    range: std::ops::Range<usize>,
+    concurrency: usize,
+    processes: usize,
+    fifo: bool,
+) -> Report {
+    let requests = range.end;
     let client = sqs::client(endpoint).await;
     let queue = sqs::create_queue(&client, "load-events", fifo).await;
     let quarantine = sqs::create_queue(&client, "load-quarantine", false).await;
@@ -147,7 +221,7 @@ pub async fn run(endpoint: &str, requests: usize, concurrency: usize, processes:
         apis.insert(name, api);
     }
 
-    let next = Mutex::new(0usize);
+    let next = Mutex::new(range.start);
     let outcomes = Mutex::new(Vec::with_capacity(requests));
     let started = Instant::now();
     let senders = (0..concurrency).map(|_| async {
@@ -162,8 +236,13 @@ pub async fn run(endpoint: &str, requests: usize, concurrency: usize, processes:
             };
             let planned = plan(i);
             let event = planned.call.event(planned.door).to_string();
-            let outcome = apis[planned.function].invoke(event.as_bytes(), Duration::from_secs(30)).await;
-            let response: Value = outcome.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+            let outcome = apis[planned.function]
+                .invoke(event.as_bytes(), Duration::from_secs(30))
+                .await;
+            let response: Value = outcome
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
             outcomes.lock().await.push((planned, response));
         }
     });
@@ -197,7 +276,11 @@ async fn reconcile(
     elapsed: Duration,
     fifo: bool,
 ) -> Report {
-    let mut report = Report { requests: outcomes.len(), elapsed, ..Report::default() };
+    let mut report = Report {
+        requests: outcomes.len(),
+        elapsed,
+        ..Report::default()
+    };
     // What the senders were told was accepted, id → how many times.
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut rejected_bodies: HashMap<String, usize> = HashMap::new();
@@ -208,7 +291,10 @@ async fn reconcile(
             report.unexpected_status += 1;
         }
         if status == 202 {
-            let body: Value = response["body"].as_str().and_then(|b| serde_json::from_str(b).ok()).unwrap_or_default();
+            let body: Value = response["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or_default();
             let ids: Vec<String> = match body.get("ids") {
                 Some(Value::Array(ids)) => ids.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
                 _ => body["id"].as_str().map(str::to_owned).into_iter().collect(),
@@ -219,17 +305,25 @@ async fn reconcile(
                 report.accepted_events += 1;
             }
         } else if status == 400 {
-            *rejected_bodies.entry(String::from_utf8_lossy(&planned.call.body).into_owned()).or_default() += 1;
+            *rejected_bodies
+                .entry(String::from_utf8_lossy(&planned.call.body).into_owned())
+                .or_default() += 1;
         }
     }
     report.distinct_accepted_ids = accepted.len();
 
     // A FIFO queue hands out no more of a group while one of its messages is
     // in flight, so there every message is deleted as it is read.
-    let messages = if fifo { sqs::drain(client, queue).await } else { sqs::receive_all(client, queue).await };
+    let messages = if fifo {
+        sqs::drain(client, queue).await
+    } else {
+        sqs::receive_all(client, queue).await
+    };
     let mut on_queue: HashMap<String, usize> = HashMap::new();
     for message in messages {
-        *on_queue.entry(message.json()["id"].as_str().unwrap_or_default().to_owned()).or_default() += 1;
+        *on_queue
+            .entry(message.json()["id"].as_str().unwrap_or_default().to_owned())
+            .or_default() += 1;
         report.on_queue += 1;
     }
     for (id, told) in &accepted {
@@ -239,7 +333,11 @@ async fn reconcile(
         report.lost += expected.saturating_sub(found);
         report.unexpected_messages += found.saturating_sub(expected);
     }
-    report.unexpected_messages += on_queue.iter().filter(|(id, _)| !accepted.contains_key(*id)).map(|(_, n)| n).sum::<usize>();
+    report.unexpected_messages += on_queue
+        .iter()
+        .filter(|(id, _)| !accepted.contains_key(*id))
+        .map(|(_, n)| n)
+        .sum::<usize>();
 
     for message in sqs::receive_all(client, quarantine).await {
         report.quarantined += 1;

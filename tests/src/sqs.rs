@@ -42,6 +42,8 @@ pub struct Received {
     pub attributes: HashMap<String, String>,
     pub group_id: Option<String>,
     pub deduplication_id: Option<String>,
+    /// The X-Ray trace header the sender attached (`AWSTraceHeader`).
+    pub trace_header: Option<String>,
 }
 
 impl Received {
@@ -89,6 +91,7 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
                     .collect(),
                 group_id: system.get(&MessageSystemAttributeName::MessageGroupId).cloned(),
                 deduplication_id: system.get(&MessageSystemAttributeName::MessageDeduplicationId).cloned(),
+                trace_header: system.get(&MessageSystemAttributeName::AwsTraceHeader).cloned(),
             });
         }
     }
@@ -117,6 +120,7 @@ pub async fn receive_all(client: &Client, queue_url: &str) -> Vec<Received> {
             attributes: HashMap::new(),
             group_id: None,
             deduplication_id: None,
+            trace_header: None,
         }));
     }
 }

@@ -66,6 +66,11 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         assert_eq!(queued.len(), 1, "{name}");
         assert_eq!(queued[0].json()["id"], body["id"]);
         assert_eq!(queued[0].json()["provider"], name);
+        assert_eq!(
+            queued[0].trace_header.as_deref(),
+            Some(harness::emulator::TRACE_ID),
+            "{name}: the invocation's X-Ray trace id is passed on as AWSTraceHeader"
+        );
 
         // A REST v1 event through the same warm process, this time invalid.
         let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(Door::RestV1)).await;
@@ -75,10 +80,25 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         assert_eq!(kept[0].json()["body"], "{\"broken\":");
 
         let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<Value> = logs.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        let accepted_line = lines
+            .iter()
+            .find(|l| l["fields"]["outcome"] == "accepted")
+            .expect("one line per request");
+        let dedupe_key = queued[0].json()["dedupekey"].as_str().unwrap().to_owned();
+        assert!(accepted_line["fields"]["dedupe_keys"]
+            .as_str()
+            .unwrap()
+            .contains(&dedupe_key));
+        // Metrics in Embedded Metric Format: Accepted for the first request,
+        // Rejected (with its reason) and Quarantined for the second.
+        let emf: Vec<&Value> = lines.iter().filter(|l| l.get("_aws").is_some()).collect();
         assert!(
-            logs.contains("\"accepted\"") || logs.contains("accepted"),
-            "{name} logs the outcome: {logs}"
+            emf.iter().any(|m| m["provider"] == name && m["Accepted"] == 1),
+            "{name}: {logs}"
         );
+        assert!(emf.iter().any(|m| m["reason"] == "invalid-event" && m["Rejected"] == 1));
+        assert!(emf.iter().any(|m| m["Quarantined"] == 1));
     }
 }
 

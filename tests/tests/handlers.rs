@@ -4,10 +4,9 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::Client;
-use harness::sqs::{self, drain, Received};
+use harness::sqs::{self, Received};
+use harness::stack::{send, Stack};
 use harness::{Call, Door, Moto};
-use lambda_http::http::HeaderMap;
 use serde_json::{json, Value};
 use shared::{App, Config, Provider};
 
@@ -15,64 +14,6 @@ const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const UPDATE: &str = include_str!("../../events/bodies/artemis-update.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
 const SUBJECT: &str = "82deaa92-d559-40bd-96b7-053341a08e28";
-
-struct Stack {
-    client: Client,
-    queue: String,
-    quarantine: String,
-}
-
-impl Stack {
-    async fn new(fifo: bool) -> Stack {
-        let client = sqs::client(&Moto::shared().endpoint).await;
-        let queue = sqs::create_queue(&client, "events", fifo).await;
-        let quarantine = sqs::create_queue(&client, "quarantine", false).await;
-        Stack {
-            client,
-            queue,
-            quarantine,
-        }
-    }
-
-    fn app(&self, provider: Provider, vars: &[(&str, &str)]) -> App {
-        let mut all: HashMap<String, String> = [
-            ("QUEUE_URL", self.queue.as_str()),
-            ("QUARANTINE_QUEUE_URL", self.quarantine.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
-        App::new(config, self.client.clone())
-    }
-
-    async fn queued(&self) -> Vec<Received> {
-        drain(&self.client, &self.queue).await
-    }
-
-    async fn quarantined(&self) -> Vec<Value> {
-        drain(&self.client, &self.quarantine)
-            .await
-            .iter()
-            .map(Received::json)
-            .collect()
-    }
-}
-
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
-}
-
-async fn send(app: &App, call: &Call, door: Door) -> Answer {
-    let response = shared::handle(app, call.request(door)).await;
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
-    Answer { status, headers, body }
-}
 
 fn artemis(body: &str) -> Call {
     Call::post("/hooks/artemis", body)

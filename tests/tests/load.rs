@@ -12,6 +12,9 @@ async fn sequential_then_concurrent_load_loses_nothing() {
         assert_eq!(report.requests, requests);
         assert!(report.zero_loss(), "{report:?}");
         assert!(report.accepted_events > 0 && report.quarantined > 0);
-        assert_eq!(report.quarantined, report.by_status.get(&400).copied().unwrap_or_default());
+        assert_eq!(
+            report.quarantined,
+            report.by_status.get(&400).copied().unwrap_or_default()
+        );
     }
 }

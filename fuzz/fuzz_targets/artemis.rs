@@ -1,0 +1,12 @@
+//! Any bytes as an Artemis body: an event or a non-empty list of errors.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use time::OffsetDateTime;
+
+fuzz_target!(|data: &[u8]| {
+    match shared::artemis::parse(data, OffsetDateTime::UNIX_EPOCH) {
+        Ok(events) => assert_eq!(events.len(), 1),
+        Err(errors) => assert!(!errors.is_empty()),
+    }
+});

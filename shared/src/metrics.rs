@@ -1,0 +1,241 @@
+//! CloudWatch metrics in Embedded Metric Format: one JSON document per line
+//! on stdout, which CloudWatch Logs turns into metrics (no API call, no
+//! latency). Namespace `WebhookIntake`:
+//!
+//! | metric | dimensions | meaning |
+//! |---|---|---|
+//! | `Accepted` | provider | events SQS accepted |
+//! | `Rejected` | provider; provider, reason | requests answered 4xx/5xx (reason: `invalid-event`, `forbidden-source`, …) |
+//! | `Quarantined` | provider | requests the quarantine queue took |
+//! | `EnqueueFailures` | provider | requests SQS did not take in time (503) |
+//! | `UnknownEnumValue` | provider, field | a vendor sent an enum value this build does not know (schema drift) |
+//! | `Repeats` | provider | events whose dedupe key this instance saw in the last 5 minutes (what a FIFO queue drops) |
+//! | `Latency` | provider | handler time, milliseconds |
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::amlyze::CUSTOMER_UPDATED;
+use crate::enums::{Action, Additive, CustomerStatus, CustomerType, RiskLevel, RiskRating, ScreeningStatus};
+use crate::envelope::CloudEvent;
+
+pub const NAMESPACE: &str = "WebhookIntake";
+
+/// What one request contributes to the metrics.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RequestMetrics {
+    pub provider: &'static str,
+    pub accepted: usize,
+    pub rejected: Option<&'static str>,
+    pub quarantined: bool,
+    pub enqueue_failed: bool,
+    pub unknown_enum_fields: Vec<&'static str>,
+    pub repeats: usize,
+    pub latency_ms: f64,
+}
+
+fn document(timestamp_ms: i64, dimensions: &[&str], metrics: &[(&str, &str)], values: Value) -> Value {
+    let mut document = values;
+    document["_aws"] = json!({
+        "Timestamp": timestamp_ms,
+        "CloudWatchMetrics": [{
+            "Namespace": NAMESPACE,
+            "Dimensions": [dimensions],
+            "Metrics": metrics.iter().map(|(name, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+        }]
+    });
+    document
+}
+
+impl RequestMetrics {
+    /// The EMF documents for this request: one per dimension set.
+    pub fn documents(&self, timestamp_ms: i64) -> Vec<Value> {
+        let mut documents = vec![document(
+            timestamp_ms,
+            &["provider"],
+            &[
+                ("Accepted", "Count"),
+                ("Rejected", "Count"),
+                ("Quarantined", "Count"),
+                ("EnqueueFailures", "Count"),
+                ("Repeats", "Count"),
+                ("Latency", "Milliseconds"),
+            ],
+            json!({
+                "provider": self.provider,
+                "Accepted": self.accepted,
+                "Rejected": usize::from(self.rejected.is_some()),
+                "Quarantined": usize::from(self.quarantined),
+                "EnqueueFailures": usize::from(self.enqueue_failed),
+                "Repeats": self.repeats,
+                "Latency": self.latency_ms,
+            }),
+        )];
+        if let Some(reason) = self.rejected {
+            documents.push(document(
+                timestamp_ms,
+                &["provider", "reason"],
+                &[("Rejected", "Count")],
+                json!({"provider": self.provider, "reason": reason, "Rejected": 1}),
+            ));
+        }
+        for field in &self.unknown_enum_fields {
+            documents.push(document(
+                timestamp_ms,
+                &["provider", "field"],
+                &[("UnknownEnumValue", "Count")],
+                json!({"provider": self.provider, "field": field, "UnknownEnumValue": 1}),
+            ));
+        }
+        documents
+    }
+
+    /// Writes the documents to stdout, one line each.
+    pub fn emit(&self) {
+        let now = time::OffsetDateTime::now_utc();
+        let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+        let mut out = std::io::stdout().lock();
+        for document in self.documents(timestamp_ms) {
+            let _ = writeln!(out, "{document}");
+        }
+    }
+}
+
+fn unknown<E: Additive>(data: &Value, field: &'static str) -> Option<&'static str> {
+    data.get(field)
+        .and_then(Value::as_str)
+        .filter(|text| !E::parse(text).is_known())
+        .map(|_| field)
+}
+
+/// The enum fields of an event whose value this build does not know.
+pub fn unknown_enum_fields(event: &CloudEvent) -> Vec<&'static str> {
+    let Some(data) = &event.data else { return Vec::new() };
+    let found = match (event.provider.as_str(), event.kind.as_str()) {
+        ("artemis", _) => vec![
+            unknown::<CustomerStatus>(data, "status"),
+            unknown::<RiskRating>(data, "riskRating"),
+            unknown::<Action>(data, "action"),
+            unknown::<CustomerType>(data, "customerType"),
+        ],
+        ("amlyze", CUSTOMER_UPDATED) => {
+            vec![
+                unknown::<RiskLevel>(data, "riskLevel"),
+                unknown::<ScreeningStatus>(data, "status"),
+            ]
+        }
+        _ => Vec::new(),
+    };
+    found.into_iter().flatten().collect()
+}
+
+/// Dedupe keys this instance saw recently (SQS FIFO's window is 5 minutes);
+/// bounded, so a busy instance never grows without limit.
+#[derive(Debug)]
+pub struct RecentKeys {
+    seen: HashMap<String, Instant>,
+    capacity: usize,
+}
+
+pub const REPEAT_WINDOW: Duration = Duration::from_secs(300);
+
+impl RecentKeys {
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: HashMap::new(),
+            capacity,
+        }
+    }
+
+    /// Records `key`; returns whether it was seen within the window.
+    pub fn repeat(&mut self, key: &str, now: Instant) -> bool {
+        let repeated = self
+            .seen
+            .get(key)
+            .is_some_and(|at| now.duration_since(*at) < REPEAT_WINDOW);
+        if self.seen.len() >= self.capacity {
+            self.seen.retain(|_, at| now.duration_since(*at) < REPEAT_WINDOW);
+            if self.seen.len() >= self.capacity {
+                self.seen.clear();
+            }
+        }
+        self.seen.insert(key.to_owned(), now);
+        repeated
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_are_valid_emf() {
+        let metrics = RequestMetrics {
+            provider: "artemis",
+            accepted: 1,
+            rejected: None,
+            unknown_enum_fields: vec!["status", "riskRating"],
+            latency_ms: 3.5,
+            ..RequestMetrics::default()
+        };
+        let documents = metrics.documents(1_795_000_000_000);
+        assert_eq!(documents.len(), 3);
+        let main = &documents[0];
+        assert_eq!(main["_aws"]["Timestamp"], 1_795_000_000_000i64);
+        assert_eq!(main["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+        assert_eq!(
+            main["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider"]])
+        );
+        // Every metric named in the directive has a value in the document.
+        for metric in main["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().unwrap() {
+            assert!(main.get(metric["Name"].as_str().unwrap()).is_some(), "{metric}");
+        }
+        assert_eq!(documents[1]["field"], "status");
+        assert_eq!(documents[1]["UnknownEnumValue"], 1);
+        assert_eq!(documents[2]["field"], "riskRating");
+    }
+
+    #[test]
+    fn rejections_carry_their_reason() {
+        let metrics = RequestMetrics {
+            provider: "amlyze",
+            rejected: Some("invalid-event"),
+            quarantined: true,
+            ..RequestMetrics::default()
+        };
+        let documents = metrics.documents(0);
+        assert_eq!(documents[0]["Rejected"], 1);
+        assert_eq!(documents[0]["Quarantined"], 1);
+        assert_eq!(documents[1]["reason"], "invalid-event");
+        assert_eq!(
+            documents[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["provider", "reason"]])
+        );
+    }
+
+    #[test]
+    fn repeats_are_counted_within_the_window_and_memory_is_bounded() {
+        let mut keys = RecentKeys::new(3);
+        let start = Instant::now();
+        assert!(!keys.repeat("a", start));
+        assert!(keys.repeat("a", start + Duration::from_secs(10)));
+        assert!(!keys.repeat("a", start + REPEAT_WINDOW + Duration::from_secs(11)));
+        for key in ["b", "c", "d", "e"] {
+            keys.repeat(key, start + REPEAT_WINDOW + Duration::from_secs(12));
+        }
+        assert!(keys.seen.len() <= 3);
+    }
+
+    #[test]
+    fn unknown_values_are_found_by_field() {
+        let body = include_str!("../../events/bodies/artemis-insert.json").replace("\"PENDING\"", "\"ON_HOLD\"");
+        let event = crate::artemis::parse(body.as_bytes(), time::OffsetDateTime::UNIX_EPOCH)
+            .unwrap()
+            .remove(0);
+        assert_eq!(unknown_enum_fields(&event), ["status"]);
+    }
+}

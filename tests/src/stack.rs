@@ -1,0 +1,76 @@
+//! A moto-backed events queue and quarantine queue, and apps that use them:
+//! the setting most handler tests need.
+
+use std::collections::HashMap;
+
+use aws_sdk_sqs::Client;
+use lambda_http::http::HeaderMap;
+use serde_json::Value;
+use shared::{App, Config, Provider};
+
+use crate::sqs::{self, drain, Received};
+use crate::{Call, Door, Moto};
+
+pub struct Stack {
+    pub client: Client,
+    pub queue: String,
+    pub quarantine: String,
+}
+
+impl Stack {
+    /// Fresh queues on the shared moto server.
+    pub async fn new(fifo: bool) -> Stack {
+        let client = sqs::client(&Moto::shared().endpoint).await;
+        let queue = sqs::create_queue(&client, "events", fifo).await;
+        let quarantine = sqs::create_queue(&client, "quarantine", false).await;
+        Stack {
+            client,
+            queue,
+            quarantine,
+        }
+    }
+
+    /// An app for `provider` using these queues, plus `vars` (which may override them).
+    pub fn app(&self, provider: Provider, vars: &[(&str, &str)]) -> App {
+        let mut all: HashMap<String, String> = [
+            ("QUEUE_URL", self.queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", self.quarantine.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
+        App::new(config, self.client.clone())
+    }
+
+    /// Every message now on the events queue (deleted as read).
+    pub async fn queued(&self) -> Vec<Received> {
+        drain(&self.client, &self.queue).await
+    }
+
+    /// Every quarantine record now kept (deleted as read).
+    pub async fn quarantined(&self) -> Vec<Value> {
+        drain(&self.client, &self.quarantine)
+            .await
+            .iter()
+            .map(Received::json)
+            .collect()
+    }
+}
+
+/// A handler's response, decoded.
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+/// Runs `call`, as delivered through `door`, through the handler.
+pub async fn send(app: &App, call: &Call, door: Door) -> Answer {
+    let response = shared::handle(app, call.request(door)).await;
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);
+    Answer { status, headers, body }
+}
