@@ -79,9 +79,9 @@ bench: tools ## criterion per-request bench, then cold start, warm latency and m
 	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction; \
 		else echo "deployment sizes: run make build-lambda first"; fi
 
-load: tools ## 10,000 requests (REQUESTS=…) through both binaries, standard then FIFO queue, reconciled: nothing lost
+load: tools ## 10,000 requests (REQUESTS=…) through both binaries on a standard queue, then 2,000 on a FIFO queue, reconciled: nothing lost
 	$(CARGO) build --bin artemis --bin amlyze --bin load
-	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4}
+	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4} $${FIFO_REQUESTS:-2000}
 
 fuzz: ## each fuzz target for RUNS inputs (default 1,000,000): cargo-fuzz on the nightly toolchain
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::enums::{RiskLevel, ScreeningStatus};
 use crate::envelope::{dedupe_key, is_attribute_name, CloudEvent, OWN_ATTRIBUTES};
-use crate::json::{join, parse_strict, type_name, Fields, Presence};
+use crate::json::{expect_object, join, parse_strict, type_name, Fields, Presence};
 use crate::problem::FieldError;
 use crate::request::{is_json_media_type, media_type};
 use crate::timestamp::format_utc;
@@ -61,13 +61,7 @@ impl CustomerUpdated {
     /// Validates event data; `prefix` is the path of the data in the request
     /// (`""` in binary mode, `data` or `[i].data` otherwise).
     pub fn from_value(value: &Value, prefix: &str) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
-        let Value::Object(object) = value else {
-            let field = if prefix.is_empty() { "body" } else { prefix };
-            return Err(vec![FieldError::new(
-                field,
-                format!("must be a JSON object, not {}", type_name(value)),
-            )]);
-        };
+        let object = expect_object(value, prefix, "a JSON object")?;
         let mut fields = Fields::new(object, prefix);
         let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| {
             f.string(k, Presence::Optional)
@@ -229,13 +223,7 @@ fn from_batch(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, 
 }
 
 fn from_structured(value: &Value, prefix: &str, received: OffsetDateTime) -> Result<CloudEvent, Vec<FieldError>> {
-    let Value::Object(object) = value else {
-        let field = if prefix.is_empty() { "body" } else { prefix };
-        return Err(vec![FieldError::new(
-            field,
-            format!("must be a CloudEvent JSON object, not {}", type_name(value)),
-        )]);
-    };
+    let object = expect_object(value, prefix, "a CloudEvent JSON object")?;
     let mut fields = Fields::new(object, prefix);
     let specversion = fields.string("specversion", Presence::Required);
     if specversion.as_deref().is_some_and(|v| v != "1.0") {

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::enums::{Action, Additive, CustomerStatus, CustomerType, RiskRating};
 use crate::envelope::{dedupe_key, CloudEvent};
-use crate::json::{parse_strict, type_name, Fields, Presence};
+use crate::json::{expect_object, parse_strict, Fields, Presence};
 use crate::problem::FieldError;
 use crate::timestamp::format_utc;
 
@@ -44,12 +44,7 @@ impl Callback {
     /// Validates a body, reporting every problem at once.
     pub fn from_body(body: &[u8]) -> Result<Self, Vec<FieldError>> {
         let value = parse_strict(body)?;
-        let Value::Object(object) = &value else {
-            return Err(vec![FieldError::new(
-                "body",
-                format!("must be a JSON object, not {}", type_name(&value)),
-            )]);
-        };
+        let object = expect_object(&value, "", "a JSON object")?;
         let mut fields = Fields::new(object, "");
         let customer_id = fields.unsigned("customerId", Presence::Required);
         let customer_reference_id = fields.string("customerReferenceId", Presence::Required);

@@ -128,6 +128,21 @@ pub fn join(parent: &str, key: &str) -> String {
     }
 }
 
+/// `value` as a JSON object, or the error naming `path` (`body` at the top
+/// level): "must be {what}, not an array".
+pub fn expect_object<'v>(value: &'v Value, path: &str, what: &str) -> Result<&'v Map<String, Value>, Vec<FieldError>> {
+    match value {
+        Value::Object(object) => Ok(object),
+        other => {
+            let field = if path.is_empty() { "body" } else { path };
+            Err(vec![FieldError::new(
+                field,
+                format!("must be {what}, not {}", type_name(other)),
+            )])
+        }
+    }
+}
+
 /// The JSON type of a value, for error messages.
 pub fn type_name(value: &Value) -> &'static str {
     match value {

@@ -178,6 +178,22 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
     Ok(response)
 }
 
+/// The environment for a function against a local SQS at `endpoint` (fixed
+/// credentials, no instance metadata), plus `extra` settings.
+pub fn local_env(endpoint: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    [
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", "local"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ]
+    .iter()
+    .chain(extra)
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 /// A function binary running against a [`RuntimeApi`]; killed when dropped.
 pub struct Function {
     pub child: Child,

@@ -12,7 +12,7 @@ use aws_sdk_sqs::Client;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::emulator::{function_binary, Function, RuntimeApi};
+use crate::emulator::{function_binary, local_env, Function, RuntimeApi};
 use crate::events::{Call, Door};
 use crate::sqs;
 
@@ -196,19 +196,14 @@ async fn run_round(
     let client = sqs::client(endpoint).await;
     let queue = sqs::create_queue(&client, "load-events", fifo).await;
     let quarantine = sqs::create_queue(&client, "load-quarantine", false).await;
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "load"),
-        ("AWS_SECRET_ACCESS_KEY", "load"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_LAMBDA_LOG_LEVEL", "warn"),
-        ("QUEUE_URL", queue.as_str()),
-        ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = local_env(
+        endpoint,
+        &[
+            ("AWS_LAMBDA_LOG_LEVEL", "warn"),
+            ("QUEUE_URL", queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+        ],
+    );
     let log = std::env::temp_dir().join(format!("load-{}.log", std::process::id()));
     let mut functions = Vec::new();
     let mut apis = HashMap::new();

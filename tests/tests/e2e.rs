@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::sqs::{self, drain};
 use harness::{Call, Door, Moto};
 use serde_json::Value;
@@ -12,17 +12,7 @@ const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
 
 fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    [
-        ("AWS_ENDPOINT_URL", endpoint),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
+    local_env(endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
 }
 
 async fn invoke(api: &RuntimeApi, event: &Value) -> Value {

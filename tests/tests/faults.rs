@@ -116,6 +116,7 @@ async fn sqs_slower_than_the_budget_gives_503_in_time() {
     // Longer than one attempt (2 s): every attempt times out.
     rig.proxy.inject(Some(&rig.queue), Fault::Delay(Duration::from_secs(3)));
     let (status, took) = rig.send(INSERT).await;
+    println!("3 s stall on every attempt: answered {status} in {took:?}");
     assert_eq!(status, 503);
     assert!(took < BUDGET, "answered in {took:?}");
     assert_eq!(rig.quarantined().await.len(), 1);
@@ -188,6 +189,7 @@ async fn both_queues_down_gives_503_in_time() {
     let rig = Rig::new().await;
     rig.proxy.inject(None, Fault::Status(503, "ServiceUnavailable"));
     let (status, took) = rig.send(INSERT).await;
+    println!("both queues failing: answered {status} in {took:?}");
     assert_eq!(status, 503);
     assert!(took < BUDGET, "answered in {took:?}");
     assert_eq!(

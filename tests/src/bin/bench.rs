@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::sqs;
 use harness::{Call, Door, Moto};
 
@@ -101,19 +101,14 @@ async fn main() {
     let client = sqs::client(&moto.endpoint).await;
     let queue = sqs::create_queue(&client, "bench-events", false).await;
     let quarantine = sqs::create_queue(&client, "bench-quarantine", false).await;
-    let env: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL", moto.endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "bench"),
-        ("AWS_SECRET_ACCESS_KEY", "bench"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("AWS_LAMBDA_LOG_LEVEL", "error"),
-        ("QUEUE_URL", queue.as_str()),
-        ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let env = local_env(
+        &moto.endpoint,
+        &[
+            ("AWS_LAMBDA_LOG_LEVEL", "error"),
+            ("QUEUE_URL", queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+        ],
+    );
 
     println!("cold start: process spawn → first response ({cold_runs} runs each; moto over loopback HTTP)");
     let bare_cold = cold("bare", &env, cold_runs).await;

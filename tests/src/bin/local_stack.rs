@@ -21,7 +21,7 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use base64::Engine;
 use bytes::Bytes;
-use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::manifest;
 use harness::sqs::{self, drain, Received};
 use harness::Moto;
@@ -60,18 +60,13 @@ impl Stack {
         let quarantine = sqs::create_queue(&client, "webhook-quarantine", false).await;
         let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local");
         std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
-        let mut env: Vec<(String, String)> = [
-            ("AWS_ENDPOINT_URL", endpoint.as_str()),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "local"),
-            ("AWS_SECRET_ACCESS_KEY", "local"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("QUEUE_URL", queue.as_str()),
-            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+        let mut env = local_env(
+            &endpoint,
+            &[
+                ("QUEUE_URL", queue.as_str()),
+                ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+            ],
+        );
         for passed in [
             "ALLOWED_SOURCE_CIDRS",
             "SHARED_SECRET",
