@@ -75,7 +75,7 @@ replay: ## post every fixture's raw HTTP request to URL (default: the local stac
 bench: tools ## criterion per-request bench, then cold start, warm latency and memory of the release binaries against floors measured in the same run
 	$(CARGO) bench -p shared --bench per_request
 	$(CARGO) build --release --bin artemis --bin amlyze --bin bare --bin bench
-	FUNCTION_BIN_DIR=$(CURDIR)/target/release $(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-2000}
+	FUNCTION_BIN_DIR=$(CURDIR)/target/release $(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-500}
 	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction; \
 		else echo "deployment sizes: run make build-lambda first"; fi
 

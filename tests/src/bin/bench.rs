@@ -9,6 +9,7 @@
 //!
 //! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]` (make bench).
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
@@ -54,7 +55,7 @@ async fn cold(name: &str, env: &[(String, String)], runs: usize) -> Vec<Duration
         };
         tokio::task::yield_now().await;
         let started = Instant::now();
-        let function = Function::spawn(&binary, &api, name, env, None).expect("spawn");
+        let function = Function::spawn(&binary, &api, name, env, Some(Path::new("/dev/null"))).expect("spawn");
         let outcome = pending.await.expect("task");
         samples.push(started.elapsed());
         assert!(outcome.is_ok(), "{name}: {outcome:?}");
@@ -63,10 +64,15 @@ async fn cold(name: &str, env: &[(String, String)], runs: usize) -> Vec<Duration
     samples
 }
 
-/// Latency of `runs` invocations in a row on one warm process; and its peak RSS.
-async fn warm(name: &str, env: &[(String, String)], runs: usize) -> (Vec<Duration>, u64) {
+/// Latency of `runs` invocations in a row on one warm process, sending to
+/// its own fresh queue (moto's cost per send grows with the queue's length,
+/// so every phase starts from an empty queue); and its peak RSS.
+async fn warm(name: &str, env: &[(String, String)], queue: &str, runs: usize) -> (Vec<Duration>, u64) {
     let api = RuntimeApi::start().await.expect("runtime API");
-    let function = Function::spawn(&function_binary(name), &api, name, env, None).expect("spawn");
+    let mut env = env.to_vec();
+    env.push(("QUEUE_URL".to_owned(), queue.to_owned()));
+    let quiet = Some(Path::new("/dev/null"));
+    let function = Function::spawn(&function_binary(name), &api, name, &env, quiet).expect("spawn");
     let event = event(name);
     for _ in 0..20 {
         api.invoke(event.as_bytes(), Duration::from_secs(30))
@@ -96,7 +102,7 @@ async fn warm(name: &str, env: &[(String, String)], runs: usize) -> (Vec<Duratio
 async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let cold_runs = args.first().copied().unwrap_or(30);
-    let warm_runs = args.get(1).copied().unwrap_or(2000);
+    let warm_runs = args.get(1).copied().unwrap_or(500);
     let moto = Moto::start();
     let client = sqs::client(&moto.endpoint).await;
     let queue = sqs::create_queue(&client, "bench-events", false).await;
@@ -134,11 +140,12 @@ async fn main() {
     println!("warm latency: {warm_runs} invocations in a row on one process");
     let mut raw = Vec::with_capacity(warm_runs);
     let body = INSERT.repeat(2);
+    let raw_queue = sqs::create_queue(&client, "bench-raw", false).await;
     for i in 0..warm_runs + 20 {
         let started = Instant::now();
         client
             .send_message()
-            .queue_url(&queue)
+            .queue_url(&raw_queue)
             .message_body(&body)
             .send()
             .await
@@ -147,7 +154,7 @@ async fn main() {
             raw.push(started.elapsed());
         }
     }
-    let (bare_warm, bare_rss) = warm("bare", &env, warm_runs).await;
+    let (bare_warm, bare_rss) = warm("bare", &env, &queue, warm_runs).await;
     let floor = percentile(&bare_warm, 0.5) + percentile(&raw, 0.5);
     println!(
         "  {:<24} p50 {:>6.3} ms   p99 {:>6.3} ms",
@@ -164,7 +171,8 @@ async fn main() {
     println!("  {:<24} p50 {:>6.3} ms", "floor (bare + raw send)", ms(floor));
     let mut rss = vec![("bare", bare_rss)];
     for name in ["artemis", "amlyze"] {
-        let (samples, hwm) = warm(name, &env, warm_runs).await;
+        let own_queue = sqs::create_queue(&client, &format!("bench-{name}"), false).await;
+        let (samples, hwm) = warm(name, &env, &own_queue, warm_runs).await;
         let p50 = percentile(&samples, 0.5);
         let ratio = p50.as_secs_f64() / floor.as_secs_f64();
         println!(
