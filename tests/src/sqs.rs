@@ -54,12 +54,25 @@ impl Received {
 
 /// Receives and deletes every message now on the queue.
 pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
+    read(client, queue_url, true).await
+}
+
+/// Receives every message now on the queue once, without deleting (each
+/// stays invisible for 15 minutes); faster than [`drain`] for large counts.
+pub async fn receive_all(client: &Client, queue_url: &str) -> Vec<Received> {
+    read(client, queue_url, false).await
+}
+
+/// Reads until the queue has no visible message left, deleting what it read
+/// when `delete` is set.
+async fn read(client: &Client, queue_url: &str, delete: bool) -> Vec<Received> {
     let mut all = Vec::new();
     loop {
         let output = client
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
+            .visibility_timeout(900)
             .wait_time_seconds(0)
             .message_attribute_names("All")
             .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -74,7 +87,7 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
             continue;
         }
         for message in messages {
-            if let Some(handle) = &message.receipt_handle {
+            if let (true, Some(handle)) = (delete, &message.receipt_handle) {
                 client
                     .delete_message()
                     .queue_url(queue_url)
@@ -97,37 +110,6 @@ pub async fn drain(client: &Client, queue_url: &str) -> Vec<Received> {
                 trace_header: system.get(&MessageSystemAttributeName::AwsTraceHeader).cloned(),
             });
         }
-    }
-}
-
-/// Receives every message now on the queue once, without deleting (each
-/// stays invisible for 15 minutes); faster than [`drain`] for large counts.
-pub async fn receive_all(client: &Client, queue_url: &str) -> Vec<Received> {
-    let mut all = Vec::new();
-    loop {
-        let output = client
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(900)
-            .wait_time_seconds(0)
-            .send()
-            .await
-            .expect("receive_message");
-        let messages = output.messages.unwrap_or_default();
-        if messages.is_empty() {
-            if settled(client, queue_url).await {
-                return all;
-            }
-            continue;
-        }
-        all.extend(messages.into_iter().map(|m| Received {
-            body: m.body.unwrap_or_default(),
-            attributes: HashMap::new(),
-            group_id: None,
-            deduplication_id: None,
-            trace_header: None,
-        }));
     }
 }
 
