@@ -93,6 +93,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// `WebHook-Allowed-Rate` answered to a CloudEvents preflight (`*` when unset).
     pub allowed_rate: Option<String>,
+    /// `SQS_PREWARM`: open the SQS connection during init (default off).
+    pub prewarm: bool,
 }
 
 impl Config {
@@ -148,6 +150,16 @@ impl Config {
                 });
             }
         }
+        let prewarm = match optional("SQS_PREWARM").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => false,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some(other) => {
+                return Err(ConfigError::Malformed {
+                    var: "SQS_PREWARM",
+                    reason: format!("expected true or false, got {other:?}"),
+                })
+            }
+        };
         Ok(Self {
             provider,
             queue,
@@ -156,6 +168,7 @@ impl Config {
             secret,
             max_body_bytes,
             allowed_rate,
+            prewarm,
         })
     }
 }
@@ -178,6 +191,26 @@ mod tests {
         assert!(!config.queue.fifo);
         assert_eq!(config.max_body_bytes, 262_144);
         assert!(config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none());
+        assert!(!config.prewarm);
+    }
+
+    #[test]
+    fn prewarm_is_a_yes_or_no() {
+        for (text, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("on", true),
+            ("false", false),
+            ("0", false),
+            ("", false),
+        ] {
+            assert_eq!(
+                config(&[QUEUE, ("SQS_PREWARM", text)]).unwrap().prewarm,
+                expected,
+                "{text:?}"
+            );
+        }
     }
 
     #[test]
@@ -205,6 +238,7 @@ mod tests {
             (vec![QUEUE, ("MAX_BODY_BYTES", "0")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "2000000")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
+            (vec![QUEUE, ("SQS_PREWARM", "maybe")], "SQS_PREWARM"),
         ] {
             let message = config(&vars).unwrap_err().to_string();
             assert!(message.starts_with(var), "{message} should name {var}");

@@ -41,12 +41,26 @@ impl App {
         let config = Config::from_env(provider)?;
         let config_done = started.elapsed();
         let client = sqs_client().await;
+        let client_done = started.elapsed();
+        let app = Self::new(config, client);
+        if app.config.prewarm {
+            if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
+                // Not fatal: a refusal (say, no sqs:GetQueueAttributes) leaves the
+                // connection open all the same; if SQS is unreachable, the first
+                // request tries again and answers 503 if it must.
+                tracing::warn!(error = %err, "SQS_PREWARM: GetQueueAttributes failed");
+            }
+        }
         tracing::info!(
             config_us = config_done.as_micros() as u64,
-            sdk_client_us = (started.elapsed() - config_done).as_micros() as u64,
+            sdk_client_us = (client_done - config_done).as_micros() as u64,
+            prewarm_us = app
+                .config
+                .prewarm
+                .then(|| (started.elapsed() - client_done).as_micros() as u64),
             "initialized"
         );
-        Ok(Self::new(config, client))
+        Ok(app)
     }
 
     pub fn new(config: Config, client: aws_sdk_sqs::Client) -> Self {

@@ -6,8 +6,11 @@ use std::time::Duration;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_sdk_sqs::config::SharedHttpClient;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::{MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue};
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
+};
 use aws_sdk_sqs::Client;
 
 use crate::config::QueueUrl;
@@ -22,6 +25,8 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// All the sends of one request to the main queue (a batch sends several).
 pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
 pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
+/// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
+pub const PREWARM_BUDGET: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -48,6 +53,37 @@ pub fn sdk_defaults() -> aws_config::ConfigLoader {
     aws_config::defaults(BehaviorVersion::v2026_01_12())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .http_client(https_client())
+}
+
+/// The root CAs of Amazon Trust Services, which every AWS endpoint's
+/// certificate chains to (SQS, and VPC endpoints for it).
+pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+
+/// The SDK's own HTTPS client (hyper, rustls, aws-lc), trusting
+/// [`AMAZON_ROOTS`] only, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` names the
+/// roots to trust (a local HTTPS endpoint with its own CA, or a proxy).
+///
+/// Why not the system's store, as the SDK does by default: reading and parsing
+/// its ~140 certificates was 84 % of the instructions of a cold start's init
+/// (callgrind, BENCHMARKS.md), paid before the first request on every cold
+/// start, for a client that only ever talks to SQS.
+pub fn https_client() -> SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+    {
+        TrustStore::default()
+    } else {
+        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
+    };
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    match TlsContext::builder().with_trust_store(trust).build() {
+        Ok(context) => builder.tls_context(context).build_https(),
+        // Not reachable with these settings; the SDK's default client is the fallback.
+        Err(_) => builder.build_https(),
+    }
 }
 
 fn string_attribute(value: &str) -> Option<MessageAttributeValue> {
@@ -70,6 +106,25 @@ pub struct Publisher {
 impl Publisher {
     pub fn new(client: Client) -> Self {
         Self { client }
+    }
+
+    /// Opens the connection to SQS (credentials, DNS, TCP, TLS with its root
+    /// certificates, signing) during init, where Lambda gives the function a
+    /// full CPU, instead of in the first request. It is one `GetQueueAttributes`
+    /// call whose answer is ignored: a refusal (say, without the
+    /// `sqs:GetQueueAttributes` permission) leaves a warm connection just the same.
+    pub async fn prewarm(&self, queue: &QueueUrl) -> Result<(), PublishError> {
+        let call = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&queue.url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send();
+        match tokio::time::timeout(PREWARM_BUDGET, call).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(PublishError::Sqs(DisplayErrorContext(e).to_string())),
+            Err(_) => Err(PublishError::Timeout(PREWARM_BUDGET)),
+        }
     }
 
     /// Sends the events in order; returns their SQS message ids. Stops at the

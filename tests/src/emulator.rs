@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -42,6 +42,8 @@ struct State {
     queue: Mutex<mpsc::Receiver<Invocation>>,
     pending: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
     init_error: Mutex<Option<String>>,
+    /// When the function first asked for an invocation: the end of its init.
+    first_poll: std::sync::OnceLock<Instant>,
 }
 
 #[derive(Clone)]
@@ -62,6 +64,7 @@ impl RuntimeApi {
             queue: Mutex::new(receiver),
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
+            first_poll: std::sync::OnceLock::new(),
         });
         let serving = state.clone();
         tokio::spawn(async move {
@@ -102,6 +105,12 @@ impl RuntimeApi {
         }
     }
 
+    /// When the function first polled for an invocation, i.e. finished its
+    /// init (Lambda's "Init Duration" ends there).
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.state.first_poll.get().copied()
+    }
+
     /// The error the function reported at init, if any.
     pub async fn init_error(&self) -> Option<String> {
         self.state.init_error.lock().await.clone()
@@ -126,6 +135,7 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let response = match (method, segments.as_slice()) {
         (Method::GET, ["invocation", "next"]) => {
+            let _ = state.first_poll.set(Instant::now());
             let next = state.queue.lock().await.recv().await;
             match next {
                 Some(invocation) => {
@@ -184,6 +194,8 @@ pub fn local_env(endpoint: &str, extra: &[(&str, &str)]) -> Vec<(String, String)
     [
         ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_REGION", "us-east-1"),
+        // Lambda sets both; boto3 reads only this one.
+        ("AWS_DEFAULT_REGION", "us-east-1"),
         ("AWS_ACCESS_KEY_ID", "local"),
         ("AWS_SECRET_ACCESS_KEY", "local"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
@@ -194,13 +206,29 @@ pub fn local_env(endpoint: &str, extra: &[(&str, &str)]) -> Vec<(String, String)
     .collect()
 }
 
+/// Makes a child die with this process, even when this process is killed and
+/// destructors do not run: no stray functions or servers after a test.
+pub fn dies_with_this_process(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 /// A function binary running against a [`RuntimeApi`]; killed when dropped.
 pub struct Function {
     pub child: Child,
 }
 
 impl Function {
-    /// Runs `binary` with the Lambda environment plus `env`; its output goes
+    /// Runs `binary` with the Lambda environment plus `env` (nothing else of
+    /// this process's environment); its output goes
     /// to `log` when given (a file, so a chatty function never blocks on a
     /// full pipe), else to this process's output.
     pub fn spawn(
@@ -211,7 +239,14 @@ impl Function {
         log: Option<&std::path::Path>,
     ) -> std::io::Result<Function> {
         let mut command = Command::new(binary);
+        // Only what Lambda sets, not this machine's environment: a developer's
+        // SSL_CERT_FILE/SSL_CERT_DIR, HOME (profile files) or AWS_PROFILE would
+        // change what the function does at init, and what the benchmarks measure.
         command
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("LANG", "en_US.UTF-8")
+            .env("TZ", ":UTC")
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
@@ -221,18 +256,7 @@ impl Function {
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .kill_on_drop(true);
-        // The function dies with this process, even when this process is
-        // killed and destructors do not run: no stray functions after a test.
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        dies_with_this_process(&mut command);
         if let Some(path) = log {
             let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
             command.stdout(file.try_clone()?).stderr(file);

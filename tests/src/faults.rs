@@ -46,6 +46,7 @@ pub struct FaultProxy {
     pub endpoint: String,
     rules: Arc<Mutex<Vec<Arc<Rule>>>>,
     requests: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl FaultProxy {
@@ -57,12 +58,14 @@ impl FaultProxy {
             endpoint: format!("http://{addr}"),
             rules: Arc::new(Mutex::new(Vec::new())),
             requests: Arc::new(AtomicUsize::new(0)),
+            connections: Arc::new(AtomicUsize::new(0)),
         };
         let upstream = upstream.trim_end_matches('/').to_owned();
         let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
         let state = proxy.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
+                state.connections.fetch_add(1, Ordering::SeqCst);
                 let (state, upstream, client) = (state.clone(), upstream.clone(), client.clone());
                 tokio::spawn(async move {
                     let service = service_fn(move |request| {
@@ -107,6 +110,11 @@ impl FaultProxy {
         self.requests.load(Ordering::SeqCst)
     }
 
+    /// Every connection a client opened to the proxy.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
     async fn handle(
         &self,
         request: Request<Incoming>,
@@ -135,7 +143,13 @@ impl FaultProxy {
             }
             let request = builder.body(Full::new(body.clone())).map_err(std::io::Error::other)?;
             let response = client.request(request).await.map_err(std::io::Error::other)?;
-            let (parts, body) = response.into_parts();
+            let (mut parts, body) = response.into_parts();
+            // Hop-by-hop headers are not forwarded (RFC 9110 7.6.1): moto answers
+            // `Connection: close`, which would otherwise close the client's
+            // connection after every request.
+            for name in ["connection", "keep-alive", "transfer-encoding"] {
+                parts.headers.remove(name);
+            }
             let body = body
                 .collect()
                 .await

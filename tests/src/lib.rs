@@ -9,7 +9,9 @@ pub mod load;
 pub mod manifest;
 pub mod moto;
 pub mod sqs;
+pub mod sqs_stub;
 pub mod stack;
+pub mod tls;
 
 pub use events::{Call, Door};
 pub use moto::Moto;

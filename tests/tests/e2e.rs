@@ -233,3 +233,101 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].json()["body"], "{\"customerId\": true}");
 }
+
+/// Waits until the function has finished its init (polled for work).
+async fn initialized(api: &RuntimeApi) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while api.first_poll().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the function never finished its init"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn sqs_prewarm_opens_the_connection_at_init_and_the_first_request_reuses_it() {
+    use harness::faults::{Fault, FaultProxy};
+    let moto = &Moto::shared().endpoint;
+    let client = sqs::client(moto).await;
+    let queue = sqs::create_queue(&client, "e2e-prewarm", false).await;
+    let event = Call::post("/hooks/artemis", INSERT).event(Door::HttpV2);
+
+    // (prewarm, the SQS answer at init, SQS requests made during init)
+    for (prewarm, refuse, requests_at_init) in [("true", false, 1), ("true", true, 1), ("false", false, 0)] {
+        let proxy = FaultProxy::start(moto).await;
+        if refuse {
+            proxy.inject(None, Fault::Status(403, "AccessDenied"));
+        }
+        let api = RuntimeApi::start().await.unwrap();
+        let mut env = aws_env(&proxy.endpoint);
+        env.push(("QUEUE_URL".into(), queue.clone()));
+        env.push(("SQS_PREWARM".into(), prewarm.into()));
+        let log = std::env::temp_dir().join(format!("e2e-prewarm-{prewarm}-{refuse}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+        initialized(&api).await;
+        let case = format!("SQS_PREWARM={prewarm}, refused: {refuse}");
+        assert_eq!(proxy.requests(), requests_at_init, "{case}");
+        assert_eq!(proxy.connections(), requests_at_init, "{case}");
+
+        proxy.clear();
+        let accepted = invoke(&api, &event).await;
+        assert_eq!(accepted["statusCode"], 202, "{case}: {accepted}");
+        assert_eq!(drain(&client, &queue).await.len(), 1, "{case}");
+        assert_eq!(
+            proxy.connections(),
+            1,
+            "{case}: the first request uses the connection opened at init, if any"
+        );
+
+        let logs = std::fs::read_to_string(&log).unwrap_or_default();
+        let init: Value = logs
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "initialized")
+            .expect("an initialized line");
+        assert_eq!(
+            init["fields"]["prewarm_us"].is_u64(),
+            prewarm == "true",
+            "{case}: {init}"
+        );
+        assert_eq!(
+            logs.contains("SQS_PREWARM"),
+            refuse,
+            "{case}: a refusal is logged, not fatal"
+        );
+    }
+}
+
+#[tokio::test]
+async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_others() {
+    use harness::sqs_stub::SqsStub;
+    let dir = std::env::temp_dir().join(format!("e2e-tls-{}", std::process::id()));
+    let certs = harness::tls::Certificates::make(&dir);
+    let stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).unwrap();
+    let queue = stub.queue_url("e2e-tls");
+    let ca = certs.ca.to_string_lossy().into_owned();
+    let event = Call::post("/hooks/artemis", INSERT).event(Door::HttpV2);
+
+    // Without SSL_CERT_FILE only Amazon Trust Services roots are trusted, so a
+    // certificate from another CA is refused: 503, nothing reported accepted.
+    // With SSL_CERT_FILE naming that CA, the same request is accepted.
+    for (ssl_cert_file, status) in [(None, 503), (Some(ca.as_str()), 202)] {
+        let api = RuntimeApi::start().await.unwrap();
+        let mut env = aws_env(&stub.endpoint);
+        env.push(("QUEUE_URL".into(), queue.clone()));
+        if let Some(file) = ssl_cert_file {
+            env.push(("SSL_CERT_FILE".into(), file.into()));
+        }
+        let log = dir.join(format!("artemis-{status}.log"));
+        let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+        let answer = invoke(&api, &event).await;
+        assert_eq!(
+            answer["statusCode"], status,
+            "SSL_CERT_FILE={ssl_cert_file:?}: {answer}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -4,7 +4,10 @@
 use lambda_http::{run, service_fn, tracing, Error, Request};
 use shared::{App, Provider};
 
-#[tokio::main]
+// One thread: Lambda hands an environment one request at a time (and a
+// fraction of a vCPU), so worker threads only add start-up time and hops
+// between threads (measured in BENCHMARKS.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let app = App::from_env(Provider::Artemis)

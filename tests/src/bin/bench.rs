@@ -1,23 +1,99 @@
 //! Cold start, warm latency and peak memory of the release binaries, each
-//! against a floor measured in the same run on this machine:
+//! against a floor measured in the same run on this machine (make bench):
 //!
-//! - cold start: process spawn → first response, through the Runtime API
-//!   emulator, against moto on loopback; floor: the `bare` function;
-//! - warm latency: one invocation after another; floor: `bare`'s latency plus
-//!   a raw SendMessage from a warm Rust client;
-//! - memory: peak RSS (VmHWM) after a sustained run.
+//! - cold start: process spawn → first 2xx, through the Runtime API emulator,
+//!   against moto on loopback over plain HTTP, and against the SQS stub over
+//!   TLS (a certificate from a throw-away CA); floor: the `bare` function. Split into
+//!   init (spawn → first poll of the Runtime API) and the first invocation.
+//! - warm latency: rounds of one raw `SendMessage` from a warm Rust client and
+//!   one invocation of each function, interleaved (so drift in the SQS server
+//!   hits all alike); floor: bare's latency + the raw send. Against a minimal
+//!   SQS stub (the stable figure) and against moto (~10 ms a send, noisy).
+//! - memory: peak RSS (VmHWM) of each process after the warm runs.
 //!
-//! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]` (make bench).
+//! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]`.
+//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=scripts/python-lambda/bootstrap"`
+//! adds processes to compare (the label's prefix picks the event); they run
+//! in every section.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
-use harness::sqs;
-use harness::{Call, Door, Moto};
+use harness::sqs_stub::SqsStub;
+use harness::{sqs, Call, Door, Moto};
 
 const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../../events/bodies/amlyze-customer-updated.json");
+const WARM_UP: usize = 20;
+
+/// One process to measure: a label, what to run, its event, extra settings.
+#[derive(Clone)]
+struct Variant {
+    label: String,
+    program: PathBuf,
+    event: String,
+    env: Vec<(String, String)>,
+}
+
+impl Variant {
+    fn new(label: &str, program: PathBuf) -> Variant {
+        let call = if label.starts_with("amlyze") {
+            Call::post("/hooks/amlyze", AMLYZE)
+                .header("ce-id", "bench-1")
+                .header("ce-source", "bench")
+                .header("ce-type", "com.amlyze.customer.updated")
+                .header("ce-specversion", "1.0")
+        } else {
+            Call::post("/hooks/artemis", INSERT)
+        };
+        Variant {
+            label: label.to_owned(),
+            program,
+            event: call.event(Door::HttpV2).to_string(),
+            env: Vec::new(),
+        }
+    }
+
+    fn with(mut self, var: &str, value: &str) -> Variant {
+        self.env.push((var.to_owned(), value.to_owned()));
+        self
+    }
+
+    fn is_bare(&self) -> bool {
+        self.label == "bare"
+    }
+}
+
+/// Whether a goal applies to this process (the product's two functions; the
+/// other rows are context).
+fn has_goal(label: &str) -> bool {
+    label == "artemis" || label == "amlyze"
+}
+
+/// bare, artemis, amlyze, then the BENCH_EXTRA processes.
+fn variants() -> Vec<Variant> {
+    let mut list: Vec<Variant> = ["bare", "artemis", "amlyze"]
+        .into_iter()
+        .map(|name| Variant::new(name, function_binary(name)))
+        .collect();
+    for spec in std::env::var("BENCH_EXTRA").unwrap_or_default().split(',') {
+        if let Some((label, path)) = spec.trim().split_once('=') {
+            let mut variant = Variant::new(label.trim(), PathBuf::from(path.trim()));
+            // The Python function's interpreter (make bench-python).
+            if let Ok(python) = std::env::var("BENCH_PYTHON") {
+                variant = variant.with("BENCH_PYTHON", &python);
+            }
+            list.push(variant);
+        }
+    }
+    list
+}
+
+/// Where the processes write their output: BENCH_LOG, else nowhere.
+fn log_path() -> PathBuf {
+    std::env::var("BENCH_LOG").map_or_else(|_| PathBuf::from("/dev/null"), PathBuf::from)
+}
 
 fn percentile(samples: &[Duration], p: f64) -> Duration {
     let mut sorted = samples.to_vec();
@@ -29,73 +105,226 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-fn event(name: &str) -> String {
-    let call = match name {
-        "amlyze" => Call::post("/hooks/amlyze", AMLYZE)
-            .header("ce-id", "bench-1")
-            .header("ce-source", "bench")
-            .header("ce-type", "com.amlyze.customer.updated")
-            .header("ce-specversion", "1.0"),
-        _ => Call::post("/hooks/artemis", INSERT),
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "NOT met"
+    }
+}
+
+/// Panics unless the function answered with a 2xx: a fast 5xx must never
+/// pass for a fast start.
+fn assert_2xx(label: &str, outcome: &harness::emulator::Outcome) {
+    let document: serde_json::Value = match outcome {
+        Ok(bytes) => serde_json::from_slice(bytes).unwrap_or_default(),
+        Err(err) => panic!("{label}: {err}"),
     };
-    call.event(Door::HttpV2).to_string()
+    let status = document["statusCode"].as_u64().unwrap_or_default();
+    assert!((200..300).contains(&status), "{label} answered {document}");
 }
 
-/// Spawn → first response, `runs` times.
-async fn cold(name: &str, env: &[(String, String)], runs: usize) -> Vec<Duration> {
-    let binary = function_binary(name);
-    let mut samples = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        let api = RuntimeApi::start().await.expect("runtime API");
-        let event = event(name);
-        // The invocation waits before the process starts, so /next answers at once.
-        let pending = {
-            let api = api.clone();
-            tokio::spawn(async move { api.invoke(event.as_bytes(), Duration::from_secs(30)).await })
-        };
-        tokio::task::yield_now().await;
-        let started = Instant::now();
-        let function = Function::spawn(&binary, &api, name, env, Some(Path::new("/dev/null"))).expect("spawn");
-        let outcome = pending.await.expect("task");
-        samples.push(started.elapsed());
-        assert!(outcome.is_ok(), "{name}: {outcome:?}");
-        drop(function);
-    }
-    samples
+struct Cold {
+    total: Duration,
+    init: Duration,
 }
 
-/// Latency of `runs` invocations in a row on one warm process, sending to
-/// its own fresh queue (moto's cost per send grows with the queue's length,
-/// so every phase starts from an empty queue); and its peak RSS.
-async fn warm(name: &str, env: &[(String, String)], queue: &str, runs: usize) -> (Vec<Duration>, u64) {
+/// Spawn → first response of one fresh process. The invocation is queued
+/// before the process starts, so its first poll is answered at once.
+async fn cold_once(variant: &Variant, env: &[(String, String)]) -> Cold {
     let api = RuntimeApi::start().await.expect("runtime API");
+    let pending = {
+        let api = api.clone();
+        let event = variant.event.clone();
+        tokio::spawn(async move { api.invoke(event.as_bytes(), Duration::from_secs(30)).await })
+    };
+    tokio::task::yield_now().await;
     let mut env = env.to_vec();
-    env.push(("QUEUE_URL".to_owned(), queue.to_owned()));
-    let quiet = Some(Path::new("/dev/null"));
-    let function = Function::spawn(&function_binary(name), &api, name, &env, quiet).expect("spawn");
-    let event = event(name);
-    for _ in 0..20 {
-        api.invoke(event.as_bytes(), Duration::from_secs(30))
-            .await
-            .expect("warm-up");
-    }
-    let mut samples = Vec::with_capacity(runs);
+    env.extend(variant.env.iter().cloned());
+    let started = Instant::now();
+    let function = Function::spawn(&variant.program, &api, &variant.label, &env, Some(&log_path())).expect("spawn");
+    let outcome = pending.await.expect("task");
+    let total = started.elapsed();
+    assert_2xx(&variant.label, &outcome);
+    let init = api.first_poll().map(|t| t - started).unwrap_or_default();
+    drop(function);
+    Cold { total, init }
+}
+
+/// `runs` cold starts of every variant, interleaved; prints one row each.
+async fn cold_section(title: &str, variants: &[Variant], env: &[(String, String)], runs: usize) -> Vec<(String, f64)> {
+    let mut samples: Vec<Vec<Cold>> = variants.iter().map(|_| Vec::with_capacity(runs)).collect();
     for _ in 0..runs {
-        let started = Instant::now();
-        api.invoke(event.as_bytes(), Duration::from_secs(30))
-            .await
-            .expect("invoke");
-        samples.push(started.elapsed());
+        for (variant, samples) in variants.iter().zip(samples.iter_mut()) {
+            samples.push(cold_once(variant, env).await);
+        }
     }
+    println!("\n{title} ({runs} runs each, interleaved)");
+    println!(
+        "  {:<22} {:>9} {:>9} {:>10} {:>13} {:>10}",
+        "process", "p50 ms", "p90 ms", "init p50", "1st call p50", "over bare"
+    );
+    let bare = percentile(&samples[0].iter().map(|c| c.total).collect::<Vec<_>>(), 0.5);
+    let mut rows = Vec::new();
+    for (variant, samples) in variants.iter().zip(&samples) {
+        let totals: Vec<Duration> = samples.iter().map(|c| c.total).collect();
+        let inits: Vec<Duration> = samples.iter().map(|c| c.init).collect();
+        let calls: Vec<Duration> = samples.iter().map(|c| c.total.saturating_sub(c.init)).collect();
+        let p50 = percentile(&totals, 0.5);
+        let over = ms(p50) - ms(bare);
+        let goal = match (variant.is_bare(), has_goal(&variant.label)) {
+            (true, _) => String::new(),
+            (false, true) => format!("{over:+9.2}   (goal ≤ +12 ms: {})", verdict(over <= 12.0)),
+            (false, false) => format!("{over:+9.2}"),
+        };
+        println!(
+            "  {:<22} {:>9.2} {:>9.2} {:>10.2} {:>13.2} {goal}",
+            variant.label,
+            ms(p50),
+            ms(percentile(&totals, 0.9)),
+            ms(percentile(&inits, 0.5)),
+            ms(percentile(&calls, 0.5)),
+        );
+        rows.push((variant.label.clone(), over));
+    }
+    rows
+}
+
+/// `ApproximateNumberOfMessages` of a queue.
+async fn queue_length(client: &aws_sdk_sqs::Client, queue: &str) -> u64 {
+    let output = client
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .expect("GetQueueAttributes");
+    output
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .cloned()
+        })
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_default()
+}
+
+/// What a warm section measured for one process.
+struct Warm {
+    label: String,
+    p50: Duration,
+    p99: Duration,
+    hwm_kb: u64,
+}
+
+fn vm_hwm_kb(function: &Function) -> u64 {
     let pid = function.child.id().unwrap_or_default();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let hwm_kb = status
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
         .lines()
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
-        .unwrap_or_default();
-    (samples, hwm_kb)
+        .unwrap_or_default()
+}
+
+/// Rounds of one raw send and one invocation of each process, in an order
+/// that rotates every round. Returns the raw send's figures first.
+async fn warm_section(
+    variants: &[Variant],
+    env: &[(String, String)],
+    client: &aws_sdk_sqs::Client,
+    queue: &str,
+    rounds: usize,
+) -> Vec<Warm> {
+    let mut running = Vec::new();
+    for variant in variants {
+        let api = RuntimeApi::start().await.expect("runtime API");
+        let mut env = env.to_vec();
+        env.extend(variant.env.iter().cloned());
+        let function = Function::spawn(&variant.program, &api, &variant.label, &env, Some(&log_path())).expect("spawn");
+        running.push((variant, api, function));
+    }
+    let body = INSERT.repeat(2);
+    let slots = running.len() + 1;
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); slots];
+    for round in 0..WARM_UP + rounds {
+        for k in 0..slots {
+            let slot = (k + round) % slots;
+            let started = Instant::now();
+            if slot == 0 {
+                client
+                    .send_message()
+                    .queue_url(queue)
+                    .message_body(&body)
+                    .send()
+                    .await
+                    .expect("raw send");
+            } else {
+                let (variant, api, _) = &running[slot - 1];
+                let outcome = api.invoke(variant.event.as_bytes(), Duration::from_secs(30)).await;
+                assert_2xx(&variant.label, &outcome);
+            }
+            if round >= WARM_UP {
+                samples[slot].push(started.elapsed());
+            }
+        }
+    }
+    let mut results = vec![Warm {
+        label: "raw SendMessage (Rust)".to_owned(),
+        p50: percentile(&samples[0], 0.5),
+        p99: percentile(&samples[0], 0.99),
+        hwm_kb: 0,
+    }];
+    for ((variant, _, function), samples) in running.iter().zip(&samples[1..]) {
+        results.push(Warm {
+            label: variant.label.clone(),
+            p50: percentile(samples, 0.5),
+            p99: percentile(samples, 0.99),
+            hwm_kb: vm_hwm_kb(function),
+        });
+    }
+    results
+}
+
+/// Prints a warm section; returns each function's p50 / floor.
+fn print_warm(title: &str, rounds: usize, results: &[Warm]) -> Vec<(String, f64)> {
+    println!("\n{title}: {rounds} rounds after {WARM_UP} to warm up, interleaved");
+    let raw = &results[0];
+    let bare = &results[1];
+    let floor = raw.p50 + bare.p50;
+    let mut ratios = Vec::new();
+    for result in results {
+        let ratio = result.p50.as_secs_f64() / floor.as_secs_f64();
+        let goal = if result.label.starts_with("raw") || result.label == "bare" {
+            String::new()
+        } else if has_goal(&result.label) {
+            ratios.push((result.label.clone(), ratio));
+            format!("   p50 / floor = {ratio:.3} (goal ≤ 1.10: {})", verdict(ratio <= 1.10))
+        } else {
+            format!("   p50 / floor = {ratio:.3}")
+        };
+        println!(
+            "  {:<24} p50 {:>7.3} ms   p99 {:>7.3} ms{goal}",
+            result.label,
+            ms(result.p50),
+            ms(result.p99)
+        );
+    }
+    println!("  {:<24} p50 {:>7.3} ms", "floor (bare + raw send)", ms(floor));
+    ratios
+}
+
+/// The criterion medians of the per-request bench, if `cargo bench` ran.
+fn criterion_median_us(name: &str) -> Option<f64> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let dir = std::fs::read_dir(&root)
+        .ok()?
+        .flatten()
+        .find(|entry| entry.file_name().to_string_lossy().starts_with(&name.replace(':', "_")))?;
+    let text = std::fs::read_to_string(dir.path().join("new/estimates.json")).ok()?;
+    let estimates: serde_json::Value = serde_json::from_str(&text).ok()?;
+    estimates["median"]["point_estimate"].as_f64().map(|ns| ns / 1000.0)
 }
 
 #[tokio::main]
@@ -103,94 +332,152 @@ async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     let cold_runs = args.first().copied().unwrap_or(30);
     let warm_runs = args.get(1).copied().unwrap_or(500);
+    let variants = variants();
+    // BENCH_LOG_LEVEL=info (with BENCH_LOG=file) shows each init's breakdown.
+    let level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".to_owned());
+    let quiet = [("AWS_LAMBDA_LOG_LEVEL", level.as_str())];
+
+    // Cold start over plain HTTP, with and without a single root file.
     let moto = Moto::start();
     let client = sqs::client(&moto.endpoint).await;
     let queue = sqs::create_queue(&client, "bench-events", false).await;
-    let quarantine = sqs::create_queue(&client, "bench-quarantine", false).await;
-    let env = local_env(
-        &moto.endpoint,
+    let mut env = local_env(&moto.endpoint, &quiet);
+    env.push(("QUEUE_URL".to_owned(), queue.clone()));
+    let mut http_variants = variants.clone();
+    // What the SDK's default trust store (the system's roots) costs at init.
+    let system_bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if Path::new(system_bundle).exists() {
+        http_variants.push(
+            Variant::new("artemis system roots", function_binary("artemis"))
+                .with("SSL_CERT_FILE", system_bundle)
+                .with("SSL_CERT_DIR", "/etc/ssl/certs"),
+        );
+    }
+    let cold_http = cold_section(
+        "cold start, spawn → first 2xx, moto over loopback HTTP",
+        &http_variants,
+        &env,
+        cold_runs,
+    )
+    .await;
+
+    // Cold start over TLS, against the stub serving HTTPS with a certificate
+    // from a throw-away CA (moto over TLS answers `Connection: close`, so a
+    // connection opened at init could never be reused there).
+    let dir = std::env::temp_dir().join(format!("webhook-bench-tls-{}", std::process::id()));
+    let certs = harness::tls::Certificates::make(&dir);
+    let tls_stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).expect("TLS SQS stub");
+    let ca_path = certs.ca.to_string_lossy().into_owned();
+    let tls_queue = tls_stub.queue_url("bench-events");
+    let tls_env = local_env(
+        &tls_stub.endpoint,
         &[
-            ("AWS_LAMBDA_LOG_LEVEL", "error"),
-            ("QUEUE_URL", queue.as_str()),
-            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+            ("AWS_LAMBDA_LOG_LEVEL", level.as_str()),
+            ("SSL_CERT_FILE", &ca_path),
+            ("AWS_CA_BUNDLE", &ca_path),
+            ("QUEUE_URL", &tls_queue),
         ],
     );
-
-    println!("cold start: process spawn → first response ({cold_runs} runs each; moto over loopback HTTP)");
-    let bare_cold = cold("bare", &env, cold_runs).await;
-    let bare_p50 = percentile(&bare_cold, 0.5);
-    println!(
-        "  {:<8} p50 {:>7.2} ms   p90 {:>7.2} ms",
-        "bare",
-        ms(bare_p50),
-        ms(percentile(&bare_cold, 0.9))
-    );
+    let mut tls_variants = variants.clone();
     for name in ["artemis", "amlyze"] {
-        let samples = cold(name, &env, cold_runs).await;
-        let p50 = percentile(&samples, 0.5);
-        let extra = ms(p50) - ms(bare_p50);
-        println!(
-            "  {name:<8} p50 {:>7.2} ms   p90 {:>7.2} ms   over bare: {extra:+.2} ms (goal ≤ +12 ms: {})",
-            ms(p50),
-            ms(percentile(&samples, 0.9)),
-            if extra <= 12.0 { "met" } else { "NOT met" }
-        );
+        tls_variants
+            .push(Variant::new(&format!("{name} SQS_PREWARM"), function_binary(name)).with("SQS_PREWARM", "true"));
     }
+    let cold_tls = cold_section(
+        "cold start, spawn → first 2xx, SQS stub over loopback TLS (RSA 2048, keep-alive)",
+        &tls_variants,
+        &tls_env,
+        cold_runs,
+    )
+    .await;
+    drop(tls_stub);
+    let _ = std::fs::remove_dir_all(&dir);
 
-    println!("warm latency: {warm_runs} invocations in a row on one process");
-    let mut raw = Vec::with_capacity(warm_runs);
-    let body = INSERT.repeat(2);
-    let raw_queue = sqs::create_queue(&client, "bench-raw", false).await;
-    for i in 0..warm_runs + 20 {
-        let started = Instant::now();
-        client
-            .send_message()
-            .queue_url(&raw_queue)
-            .message_body(&body)
-            .send()
-            .await
-            .expect("send");
-        if i >= 20 {
-            raw.push(started.elapsed());
-        }
-    }
-    let (bare_warm, bare_rss) = warm("bare", &env, &queue, warm_runs).await;
-    let floor = percentile(&bare_warm, 0.5) + percentile(&raw, 0.5);
-    println!(
-        "  {:<24} p50 {:>6.3} ms   p99 {:>6.3} ms",
-        "raw SendMessage (Rust)",
-        ms(percentile(&raw, 0.5)),
-        ms(percentile(&raw, 0.99))
+    // Warm latency against the stub (stable), then against moto (noisy).
+    let stub = SqsStub::start(&function_binary("sqs-stub"), None).expect("SQS stub");
+    let stub_client = sqs::client(&stub.endpoint).await;
+    let stub_queue = stub.queue_url("bench-events");
+    let mut stub_env = local_env(&stub.endpoint, &quiet);
+    stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
+    let stub_results = warm_section(&variants, &stub_env, &stub_client, &stub_queue, warm_runs).await;
+    let senders = variants.iter().filter(|v| !v.is_bare()).count() + 1;
+    assert_eq!(
+        queue_length(&stub_client, &stub_queue).await,
+        (senders * (WARM_UP + warm_runs)) as u64,
+        "every invocation must have sent one message"
     );
+    let stub_ratios = print_warm("warm latency against the SQS stub", warm_runs, &stub_results);
+
+    let moto_rounds = (warm_runs / 2).max(1);
+    let moto_queue = sqs::create_queue(&client, "bench-warm", false).await;
+    let mut moto_env = local_env(&moto.endpoint, &quiet);
+    moto_env.push(("QUEUE_URL".to_owned(), moto_queue.clone()));
+    let moto_results = warm_section(&variants, &moto_env, &client, &moto_queue, moto_rounds).await;
+    let moto_ratios = print_warm("warm latency against moto", moto_rounds, &moto_results);
+
     println!(
-        "  {:<24} p50 {:>6.3} ms   p99 {:>6.3} ms",
-        "bare function",
-        ms(percentile(&bare_warm, 0.5)),
-        ms(percentile(&bare_warm, 0.99))
+        "\npeak memory (VmHWM) after {} invocations against the stub",
+        WARM_UP + warm_runs
     );
-    println!("  {:<24} p50 {:>6.3} ms", "floor (bare + raw send)", ms(floor));
-    let mut rss = vec![("bare", bare_rss)];
-    for name in ["artemis", "amlyze"] {
-        let own_queue = sqs::create_queue(&client, &format!("bench-{name}"), false).await;
-        let (samples, hwm) = warm(name, &env, &own_queue, warm_runs).await;
-        let p50 = percentile(&samples, 0.5);
-        let ratio = p50.as_secs_f64() / floor.as_secs_f64();
-        println!(
-            "  {name:<24} p50 {:>6.3} ms   p99 {:>6.3} ms   p50 / floor = {ratio:.3} (goal ≤ 1.10: {})",
-            ms(p50),
-            ms(percentile(&samples, 0.99)),
-            if ratio <= 1.10 { "met" } else { "NOT met" }
-        );
-        rss.push((name, hwm));
-    }
-    println!("peak memory (VmHWM) after {} invocations", warm_runs + 20);
-    for (name, kb) in rss {
-        let mb = kb as f64 / 1024.0;
-        let goal = if name == "bare" {
-            String::new()
+    for result in &stub_results[1..] {
+        let mb = result.hwm_kb as f64 / 1024.0;
+        let goal = if has_goal(&result.label) {
+            format!("   (goal ≤ 16 MB: {})", verdict(mb <= 16.0))
         } else {
-            format!("   (goal ≤ 16 MB: {})", if mb <= 16.0 { "met" } else { "NOT met" })
+            String::new()
         };
-        println!("  {name:<8} {mb:>6.2} MB{goal}");
+        println!("  {:<24} {mb:>6.2} MB{goal}", result.label);
     }
+
+    // The summary, in the shape of BENCHMARKS.md's table.
+    println!("\n| measure | goal | artemis | amlyze |");
+    println!("|---|---|---|---|");
+    let cell = |rows: &[(String, f64)], name: &str, f: &dyn Fn(f64) -> String| {
+        rows.iter()
+            .find(|(label, _)| label == name)
+            .map(|(_, v)| f(*v))
+            .unwrap_or_else(|| "—".to_owned())
+    };
+    let criterion = |name: &str| {
+        criterion_median_us(name)
+            .map(|us| format!("{us:.2} µs"))
+            .unwrap_or_else(|| "run cargo bench".to_owned())
+    };
+    println!(
+        "| per-request CPU path (criterion median) | ≤ 20 µs | {} | {} |",
+        criterion("artemis: parse"),
+        criterion("amlyze binary mode")
+    );
+    let over = |v: f64| format!("{v:+.2} ms");
+    for (title, rows) in [
+        ("cold start over bare, HTTP (p50)", &cold_http),
+        ("cold start over bare, TLS (p50)", &cold_tls),
+    ] {
+        println!(
+            "| {title} | ≤ +12 ms | {} | {} |",
+            cell(rows, "artemis", &over),
+            cell(rows, "amlyze", &over)
+        );
+    }
+    let ratio = |v: f64| format!("{v:.3} ×");
+    for (title, rows) in [
+        ("warm p50 / (bare + raw send), SQS stub", &stub_ratios),
+        ("warm p50 / (bare + raw send), moto", &moto_ratios),
+    ] {
+        println!(
+            "| {title} | ≤ 1.10 × | {} | {} |",
+            cell(rows, "artemis", &ratio),
+            cell(rows, "amlyze", &ratio)
+        );
+    }
+    let rss: Vec<(String, f64)> = stub_results
+        .iter()
+        .map(|r| (r.label.clone(), r.hwm_kb as f64 / 1024.0))
+        .collect();
+    let mb = |v: f64| format!("{v:.2} MB");
+    println!(
+        "| peak RSS | ≤ 16 MB | {} | {} |",
+        cell(&rss, "artemis", &mb),
+        cell(&rss, "amlyze", &mb)
+    );
 }

@@ -72,7 +72,9 @@ impl Stack {
             "SHARED_SECRET",
             "MAX_BODY_BYTES",
             "WEBHOOK_ALLOWED_RATE",
+            "SQS_PREWARM",
             "RUST_LOG",
+            "AWS_LAMBDA_LOG_LEVEL",
             "AWS_LAMBDA_LOG_FORMAT",
         ] {
             if let Ok(value) = std::env::var(passed) {

@@ -1,0 +1,89 @@
+//! A throw-away certificate authority and a server certificate for
+//! 127.0.0.1 (RSA 2048, as SQS's own), made with the `openssl` command, for
+//! HTTPS on loopback (the SQS stub) in the TLS benchmark and tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Certificates {
+    /// The CA's certificate: what a client must trust (`SSL_CERT_FILE`).
+    pub ca: PathBuf,
+    /// The server's certificate and key.
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Certificates {
+    /// Writes a CA and a server certificate signed by it into `dir`.
+    pub fn make(dir: &Path) -> Certificates {
+        std::fs::create_dir_all(dir).expect("certificate folder");
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("write server.ext");
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=test CA",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+            ],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+                "-out",
+                "server.pem",
+            ],
+        ];
+        for args in steps {
+            let output = Command::new("openssl")
+                .args(args)
+                .current_dir(dir)
+                .output()
+                .expect("the openssl command is needed for HTTPS on loopback");
+            assert!(
+                output.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Certificates {
+            ca: dir.join("ca.pem"),
+            cert: dir.join("server.pem"),
+            key: dir.join("server.key"),
+        }
+    }
+}
