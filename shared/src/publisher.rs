@@ -39,7 +39,17 @@ pub enum PublishError {
 /// Builds the SQS client from the standard AWS settings (region, credentials,
 /// `AWS_ENDPOINT_URL[_SQS]`), with explicit timeouts and bounded retries.
 pub async fn sqs_client() -> Client {
-    Client::new(&sdk_defaults().load().await)
+    let mut loader = sdk_defaults();
+    // Lambda puts the function's credentials in the environment; reading them
+    // from there skips building the rest of the default chain (an STS client
+    // for web identity, profile files): about a quarter of init's instructions.
+    if ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+        .iter()
+        .all(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
+    {
+        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
+    }
+    Client::new(&loader.load().await)
 }
 
 /// The SDK settings every client of this project uses: a pinned behaviour
