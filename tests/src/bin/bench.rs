@@ -394,7 +394,7 @@ async fn main() {
     let level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".to_owned());
     let quiet = [("AWS_LAMBDA_LOG_LEVEL", level.as_str())];
 
-    // Cold start over plain HTTP, with and without a single root file.
+    // Cold start against moto over plain HTTP (the goal as the issue states it).
     let moto = Moto::start();
     let client = sqs::client(&moto.endpoint).await;
     let queue = sqs::create_queue(&client, "bench-events", false).await;
