@@ -28,6 +28,26 @@ pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
 /// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
 pub const PREWARM_BUDGET: Duration = Duration::from_secs(2);
 
+/// Whether an environment variable is set to something.
+fn env_is_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+}
+
+/// An SDK error, with its whole chain of causes.
+fn sqs_error(error: impl std::error::Error + Send + Sync + 'static) -> PublishError {
+    PublishError::Sqs(DisplayErrorContext(error).to_string())
+}
+
+/// Runs `call`, failing with a timeout once `budget` has passed.
+async fn within<T>(
+    budget: Duration,
+    call: impl std::future::Future<Output = Result<T, PublishError>>,
+) -> Result<T, PublishError> {
+    tokio::time::timeout(budget, call)
+        .await
+        .unwrap_or(Err(PublishError::Timeout(budget)))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("SQS did not answer within {0:?}")]
@@ -43,10 +63,7 @@ pub async fn sqs_client() -> Client {
     // Lambda puts the function's credentials in the environment; reading them
     // from there skips building the rest of the default chain (an STS client
     // for web identity, profile files): about a quarter of init's instructions.
-    if ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
-        .iter()
-        .all(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
-    {
+    if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
         loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
     Client::new(&loader.load().await)
@@ -80,10 +97,7 @@ pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem"
 /// start, for a client that only ever talks to SQS.
 pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = if ["SSL_CERT_FILE", "SSL_CERT_DIR"]
-        .iter()
-        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
-    {
+    let trust = if env_is_set("SSL_CERT_FILE") || env_is_set("SSL_CERT_DIR") {
         TrustStore::default()
     } else {
         TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
@@ -130,11 +144,7 @@ impl Publisher {
             .queue_url(&queue.url)
             .attribute_names(QueueAttributeName::QueueArn)
             .send();
-        match tokio::time::timeout(PREWARM_BUDGET, call).await {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(PublishError::Sqs(DisplayErrorContext(e).to_string())),
-            Err(_) => Err(PublishError::Timeout(PREWARM_BUDGET)),
-        }
+        within(PREWARM_BUDGET, async { call.await.map(drop).map_err(sqs_error) }).await
     }
 
     /// Sends the events in order; returns their SQS message ids. Stops at the
@@ -152,9 +162,7 @@ impl Publisher {
             }
             Ok(ids)
         };
-        tokio::time::timeout(PUBLISH_BUDGET, sends)
-            .await
-            .unwrap_or(Err(PublishError::Timeout(PUBLISH_BUDGET)))
+        within(PUBLISH_BUDGET, sends).await
     }
 
     async fn send_event(
@@ -193,10 +201,7 @@ impl Publisher {
         if let Some(trace) = trace {
             request = request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, trace);
         }
-        let output = request
-            .send()
-            .await
-            .map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string()))?;
+        let output = request.send().await.map_err(sqs_error)?;
         Ok(output.message_id.unwrap_or_default())
     }
 
@@ -217,15 +222,8 @@ impl Publisher {
                 .message_group_id(format!("quarantine:{}", record.provider))
                 .message_deduplication_id(digest);
         }
-        let send = async {
-            request
-                .send()
-                .await
-                .map_err(|e| PublishError::Sqs(DisplayErrorContext(e).to_string()))
-        };
-        match tokio::time::timeout(QUARANTINE_BUDGET, send).await {
-            Ok(output) => Ok(output?.message_id.unwrap_or_default()),
-            Err(_) => Err(PublishError::Timeout(QUARANTINE_BUDGET)),
-        }
+        let send = async { request.send().await.map_err(sqs_error) };
+        let output = within(QUARANTINE_BUDGET, send).await?;
+        Ok(output.message_id.unwrap_or_default())
     }
 }

@@ -123,7 +123,7 @@ impl FaultProxy {
     ) -> Result<Response<Full<Bytes>>, std::io::Error> {
         self.requests.fetch_add(1, Ordering::SeqCst);
         let (parts, body) = request.into_parts();
-        let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let body = crate::read_body(body).await;
         let text = String::from_utf8_lossy(&body);
         let rule = {
             let rules = self.rules.lock().expect("rules");

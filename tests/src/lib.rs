@@ -15,3 +15,10 @@ pub mod tls;
 
 pub use events::{Call, Door};
 pub use moto::Moto;
+
+/// The whole body of a request a harness server received (empty if the
+/// client went away mid-body).
+pub async fn read_body(body: hyper::body::Incoming) -> bytes::Bytes {
+    use http_body_util::BodyExt;
+    body.collect().await.map(|b| b.to_bytes()).unwrap_or_default()
+}

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -94,12 +94,7 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
         .and_then(|v| v.strip_prefix("AmazonSQS."))
         .unwrap_or_default()
         .to_owned();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = crate::read_body(request.into_body()).await;
     let input: Value = serde_json::from_slice(&body).unwrap_or_default();
     let queue = input["QueueUrl"].as_str().unwrap_or_default().to_owned();
     let mut counts = match counts.lock() {

@@ -25,7 +25,7 @@ use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::manifest;
 use harness::sqs::{self, drain, Received};
 use harness::Moto;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -241,12 +241,7 @@ async fn front_door(
             (decode(k), Value::String(decode(v)))
         })
         .collect();
-    let body = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let body = harness::read_body(request.into_body()).await;
     let (body, is_base64) = match std::str::from_utf8(&body) {
         Ok(text) => (Value::String(text.to_owned()), false),
         Err(_) => (
@@ -317,12 +312,7 @@ async fn invoke_api(
             format!("no function {name:?}; there are artemis and amlyze\n").into_bytes(),
         );
     }
-    let event = request
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
+    let event = harness::read_body(request.into_body()).await;
     match stack.function(name).invoke(&event, INVOKE_TIMEOUT).await {
         Ok(document) => respond(200, document),
         Err(error) => respond(502, error.into_bytes()),
