@@ -32,11 +32,11 @@ fn per_request(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     c.bench_function("artemis: parse + validate + normalize + serialize", |b| {
         b.iter(|| {
-            let events = artemis::parse(black_box(INSERT.as_bytes()), now).expect("valid");
+            let events = artemis::parse(black_box(INSERT.as_bytes()), now, "req-1").expect("valid");
             events
                 .into_iter()
-                .map(Outbound::new)
-                .map(|m| m.body.len())
+                .map(|event| Outbound::new(event, false, None))
+                .map(|m| m.message.size())
                 .sum::<usize>()
         })
     });
@@ -46,14 +46,18 @@ fn per_request(c: &mut Criterion) {
             let events = amlyze::parse(black_box(&headers), black_box(AMLYZE.as_bytes()), now).expect("valid");
             events
                 .into_iter()
-                .map(Outbound::new)
-                .map(|m| m.body.len())
+                .map(|event| Outbound::new(event, false, None))
+                .map(|m| m.message.size())
                 .sum::<usize>()
         })
     });
     let invalid = br#"{"customerId": "1", "status": 5, "customerType": null}"#;
     c.bench_function("artemis invalid: every error collected", |b| {
-        b.iter(|| artemis::parse(black_box(invalid), now).expect_err("invalid").len())
+        b.iter(|| {
+            artemis::parse(black_box(invalid), now, "req-1")
+                .expect_err("invalid")
+                .len()
+        })
     });
 }
 

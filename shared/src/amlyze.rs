@@ -23,6 +23,10 @@ pub const CUSTOMER_UPDATED: &str = "com.amlyze.customer.updated";
 pub const STRUCTURED: &str = "application/cloudevents+json";
 pub const BATCH: &str = "application/cloudevents-batch+json";
 
+/// The most events one batch-mode request may carry: ten `SendMessageBatch`
+/// calls, well inside the publishing time budget. More is a 400.
+pub const MAX_BATCH_EVENTS: usize = 100;
+
 /// Field names of `com.amlyze.customer.updated` data, with the spellings the
 /// vendor's docs also use (`customerExternalId`, `updateAt`).
 const DATA_FIELDS: &[&str] = &[
@@ -206,8 +210,17 @@ fn from_batch(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, 
     if items.is_empty() {
         return Err(vec![FieldError::new("body", "the batch holds no events")]);
     }
-    let mut events = Vec::with_capacity(items.len());
+    let mut events = Vec::with_capacity(items.len().min(MAX_BATCH_EVENTS));
     let mut errors = Vec::new();
+    if items.len() > MAX_BATCH_EVENTS {
+        errors.push(FieldError::new(
+            "body",
+            format!(
+                "the batch holds {} events; at most {MAX_BATCH_EVENTS} are taken in one request",
+                items.len()
+            ),
+        ));
+    }
     for (index, item) in items.iter().enumerate() {
         match from_structured(item, &format!("[{index}]"), received) {
             Ok(event) => events.push(event),
@@ -728,6 +741,11 @@ mod tests {
             ]
         );
         assert_eq!(errors(&headers, "[]"), ["body: the batch holds no events"]);
+        let too_many = json!(vec![example_event(); MAX_BATCH_EVENTS + 1]).to_string();
+        assert_eq!(
+            errors(&headers, &too_many),
+            ["body: the batch holds 101 events; at most 100 are taken in one request"]
+        );
         assert_eq!(
             errors(&headers, "{}"),
             ["body: a batch must be a JSON array, not an object"]

@@ -99,14 +99,17 @@ impl Callback {
         ])
     }
 
-    /// The queue message: its id is derived from the dedupe key, so the same
-    /// callback twice gives the same id.
-    pub fn into_event(self, received: OffsetDateTime) -> CloudEvent {
+    /// The queue message. Artemis sends no id: the event's id is derived from
+    /// the delivery's `request_id`, so it is unique per delivery (two
+    /// deliveries of equal bodies are two events: a customer can return to an
+    /// earlier state) and the same for the function's own retries and for
+    /// replays of the same request. `dedupekey` stays the vendor's key.
+    pub fn into_event(self, received: OffsetDateTime, request_id: &str) -> CloudEvent {
         let dedupekey = self.dedupe_key();
         let received = format_utc(received);
         CloudEvent {
             specversion: "1.0".to_owned(),
-            id: uuid_shaped(&dedupekey),
+            id: uuid_shaped(&dedupe_key(&[json!("artemis"), json!(request_id)])),
             source: "artemis".to_owned(),
             kind: format!("co.cynopsis.artemis.customer.{}", self.action.as_str().to_lowercase()),
             subject: Some(self.customer_reference_id.clone()),
@@ -121,9 +124,9 @@ impl Callback {
     }
 }
 
-/// Validates and normalizes one Artemis request body.
-pub fn parse(body: &[u8], received: OffsetDateTime) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
-    Ok(vec![Callback::from_body(body)?.into_event(received)])
+/// Validates and normalizes one Artemis request body, delivered as `request_id`.
+pub fn parse(body: &[u8], received: OffsetDateTime, request_id: &str) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
+    Ok(vec![Callback::from_body(body)?.into_event(received, request_id)])
 }
 
 /// The first 128 bits of a hex digest, written as a UUID (8-4-4-4-12).
@@ -148,7 +151,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-23 10:00:00.5 UTC);
 
     fn event(body: &str) -> CloudEvent {
-        parse(body.as_bytes(), NOW).unwrap().remove(0)
+        parse(body.as_bytes(), NOW, "req-1").unwrap().remove(0)
     }
 
     #[test]
@@ -178,23 +181,36 @@ mod tests {
     }
 
     #[test]
-    fn same_callback_twice_gives_the_same_id_and_a_change_a_new_one() {
+    fn ids_are_per_delivery_and_the_dedupe_key_is_the_vendors() {
+        // Regression (issue 9, class 6): the id came from the dedupe key, so a
+        // return to an earlier state within five minutes was dropped by FIFO.
         let first = event(UPDATE);
-        let again = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1))
+        let replay = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1), "req-1")
             .unwrap()
             .remove(0);
-        assert_eq!(first.id, again.id);
-        assert_eq!(first.dedupekey, again.dedupekey);
-        // Field order and whitespace do not matter.
+        assert_eq!(first.id, replay.id, "the same delivery replayed keeps its id");
+        let second = parse(UPDATE.as_bytes(), NOW, "req-2").unwrap().remove(0);
+        assert_ne!(
+            first.id, second.id,
+            "another delivery of an equal body is another event"
+        );
+        assert_eq!(
+            first.dedupekey, second.dedupekey,
+            "the vendor's key: equal for a repeat"
+        );
+        // The key ignores field order, whitespace and the message.
         let mut reordered: Map<String, Value> = serde_json::from_str(UPDATE).unwrap();
         let status = reordered.remove("status").unwrap();
         reordered.insert("status".into(), status);
         let reordered = event(&serde_json::to_string_pretty(&reordered).unwrap());
-        assert_eq!(first.id, reordered.id);
+        assert_eq!(first.dedupekey, reordered.dedupekey);
         let changed = event(&UPDATE.replace("CLEARED", "REJECTED"));
-        assert_ne!(first.id, changed.id);
+        assert_ne!(first.dedupekey, changed.dedupekey);
         let message_only = event(&UPDATE.replace("\"message\": null", "\"message\": \"note\""));
-        assert_eq!(first.id, message_only.id, "message is not part of the dedupe key");
+        assert_eq!(
+            first.dedupekey, message_only.dedupekey,
+            "message is not part of the dedupe key"
+        );
     }
 
     #[test]
@@ -235,7 +251,7 @@ mod tests {
     }
 
     fn errors(body: &str) -> Vec<String> {
-        parse(body.as_bytes(), NOW)
+        parse(body.as_bytes(), NOW, "req-1")
             .unwrap_err()
             .into_iter()
             .map(|e| format!("{}: {}", e.field, e.message))

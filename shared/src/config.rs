@@ -39,8 +39,12 @@ impl Provider {
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
-/// SQS's largest message; a larger body could never be queued.
-pub const MAX_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest `MAX_BODY_BYTES` for which "nothing is lost" holds: an event
+/// can grow up to about fourfold once normalized (`1e15` is written
+/// `1000000000000000.0`; the subject is written twice), and its SQS message
+/// holds 1 MiB; the quarantine record holds the body in base64 (+⅓) beside
+/// up to 100 problems and the headers. So the default is also the maximum.
+pub const MAX_MAX_BODY_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -237,6 +241,9 @@ mod tests {
             (vec![QUEUE, ("MAX_BODY_BYTES", "lots")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "0")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("MAX_BODY_BYTES", "2000000")], "MAX_BODY_BYTES"),
+            // Regression (issue 9, class 4): up to 1 MiB was accepted.
+            (vec![QUEUE, ("MAX_BODY_BYTES", "262145")], "MAX_BODY_BYTES"),
+            (vec![QUEUE, ("MAX_BODY_BYTES", "1048576")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
             (vec![QUEUE, ("SQS_PREWARM", "maybe")], "SQS_PREWARM"),
         ] {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::Provider;
+use crate::limits::{attribute_value, is_sqs_char, sqs_safe_json, Message};
 
 /// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,31 +75,55 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// A message ready for `SendMessage`.
+/// An accepted event and the SQS message that carries it.
 #[derive(Debug, Clone)]
 pub struct Outbound {
     pub event: CloudEvent,
-    pub body: String,
-    /// FIFO only: one group per customer (provider + subject).
-    pub group_id: String,
-    /// FIFO only: derived from the dedupe key (64 characters).
-    pub deduplication_id: String,
+    pub message: Message,
 }
 
 impl Outbound {
-    pub fn new(event: CloudEvent) -> Self {
-        let body = serde_json::to_string(&event).unwrap_or_default();
-        let provider = Provider::from_name(&event.provider);
-        let customer = event.subject.as_deref().unwrap_or(&event.source);
-        let group_id = group_id(provider, customer);
-        let deduplication_id = event.dedupekey.clone();
-        Self {
-            event,
+    /// The message for `event` on a FIFO queue when `fifo`, with the
+    /// invocation's X-Ray `trace_header`. Everything in it is made to SQS's
+    /// rules ([`crate::limits`]); only its size can still be too large, which
+    /// the caller checks.
+    pub fn new(event: CloudEvent, fifo: bool, trace_header: Option<&str>) -> Self {
+        let body = sqs_safe_json(serde_json::to_string(&event).unwrap_or_default());
+        let attributes = [
+            ("provider", Some(&event.provider)),
+            ("type", Some(&event.kind)),
+            ("subject", event.subject.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value?)?)))
+        .collect();
+        let (group_id, deduplication_id) = if fifo {
+            let customer = event.subject.as_deref().unwrap_or(&event.source);
+            let group = group_id(Provider::from_name(&event.provider), customer);
+            (Some(group), Some(fifo_deduplication_id(&event.source, &event.id)))
+        } else {
+            (None, None)
+        };
+        let trace_header = trace_header
+            .filter(|t| !t.is_empty() && t.len() <= 1024 && t.chars().all(is_sqs_char))
+            .map(str::to_owned);
+        let message = Message {
             body,
+            attributes,
             group_id,
             deduplication_id,
-        }
+            trace_header,
+        };
+        Self { event, message }
     }
+}
+
+/// The FIFO `MessageDeduplicationId`: the hex SHA-256 of `source` and `id`, so
+/// SQS drops only a copy of the same delivery (the function's own retry, a
+/// replay, an Amlyze redelivery of the same `Ce-Id`), never a later change
+/// that returns a customer to an earlier state.
+pub fn fifo_deduplication_id(source: &str, id: &str) -> String {
+    dedupe_key(&[Value::from(source), Value::from(id)])
 }
 
 /// `provider:customer` when that is a valid SQS group id (at most 128
@@ -139,6 +164,49 @@ mod tests {
         let long = group_id(Some(Provider::Amlyze), &"x".repeat(200));
         assert!(long.len() <= 128);
         assert_eq!(long, group_id(Some(Provider::Amlyze), &"x".repeat(200)));
+    }
+
+    fn event(subject: &str) -> CloudEvent {
+        CloudEvent {
+            specversion: "1.0".into(),
+            id: "id-1".into(),
+            source: "artemis".into(),
+            kind: "co.cynopsis.artemis.customer.update".into(),
+            subject: Some(subject.into()),
+            time: "2026-11-23T10:00:00Z".into(),
+            datacontenttype: "application/json".into(),
+            data: Some(json!({"customerReferenceId": subject})),
+            provider: "artemis".into(),
+            dedupekey: "k".into(),
+            receivedtime: "2026-11-23T10:00:00Z".into(),
+            extensions: Map::new(),
+        }
+    }
+
+    #[test]
+    fn messages_follow_sqs_rules_whatever_the_subject() {
+        // Regression (issue 9, class 5): control characters and U+FFFE in the
+        // subject went into the `subject` attribute as they were.
+        for subject in ["CUST-1", "a\u{0}b\u{1F}\u{FFFE}\u{FFFF}", "", &"é".repeat(5000)] {
+            for fifo in [false, true] {
+                let outbound = Outbound::new(event(subject), fifo, Some("Root=1-abc"));
+                assert_eq!(outbound.message.violations(fifo), Vec::<String>::new(), "{subject:?}");
+                let back: CloudEvent = serde_json::from_str(&outbound.message.body).unwrap();
+                assert_eq!(back.subject.as_deref(), Some(subject), "the body keeps the exact value");
+            }
+        }
+    }
+
+    #[test]
+    fn fifo_ids_are_per_delivery() {
+        let a = Outbound::new(event("CUST-1"), true, None).message;
+        let mut later = event("CUST-1");
+        later.id = "id-2".into();
+        let b = Outbound::new(later, true, None).message;
+        assert_eq!(a.group_id, b.group_id);
+        assert_ne!(a.deduplication_id, b.deduplication_id);
+        assert_eq!(a.deduplication_id.unwrap().len(), 64);
+        assert!(Outbound::new(event("CUST-1"), false, None).message.group_id.is_none());
     }
 
     #[test]

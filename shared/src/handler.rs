@@ -3,10 +3,15 @@
 //! Order of checks: source allowlist (403), CloudEvents preflight (amlyze,
 //! 200), method (405), shared secret (401), size (413), content type (415),
 //! validation (400), enqueue (202, or 503 when SQS did not take it). A 2xx is
-//! only ever returned after SQS accepted every event of the request.
+//! only ever returned after SQS accepted every event of the request. A panic
+//! anywhere in that pipeline is caught: 500, and the request is kept as for a
+//! 503.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Mutex;
 use std::time::Instant;
+
+use futures_util::FutureExt;
 
 use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::http::Method;
@@ -16,24 +21,26 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, ConfigError, Provider};
 use crate::envelope::{CloudEvent, Outbound};
+use crate::limits::{truncate, Message, MAX_MESSAGE_BYTES};
 use crate::metrics::{unknown_enum_fields, RecentKeys, RequestMetrics};
 use crate::problem::{FieldError, Rejection};
-use crate::publisher::{sqs_client, Publisher};
+use crate::publisher::{sqs_client, Publisher, Queues, Sqs};
 use crate::quarantine::QuarantineRecord;
 use crate::request::{is_json_media_type, media_type, Incoming};
 use crate::timestamp::format_utc;
 use crate::{amlyze, artemis};
 
-/// Everything a function needs, built once at init.
+/// Everything a function needs, built once at init. `Q` is SQS in the
+/// functions, in-memory queues in some tests.
 #[derive(Debug)]
-pub struct App {
+pub struct App<Q = Sqs> {
     pub config: Config,
-    pub publisher: Publisher,
+    pub publisher: Publisher<Q>,
     /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
     recent: Mutex<RecentKeys>,
 }
 
-impl App {
+impl App<Sqs> {
     /// Reads the configuration and builds the SQS client. Fails, naming the
     /// variable, when a setting is missing or malformed.
     pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
@@ -64,9 +71,15 @@ impl App {
     }
 
     pub fn new(config: Config, client: aws_sdk_sqs::Client) -> Self {
+        App::with_queues(config, Sqs::new(client))
+    }
+}
+
+impl<Q: Queues> App<Q> {
+    pub fn with_queues(config: Config, queues: Q) -> Self {
         Self {
             config,
-            publisher: Publisher::new(client),
+            publisher: Publisher::new(queues),
             recent: Mutex::new(RecentKeys::new(10_000)),
         }
     }
@@ -102,7 +115,7 @@ enum Reply {
 ///
 /// Logs one line per request (outcome, status, provider, ids, dedupe keys,
 /// SQS message ids, duration; never payloads) and writes its metrics (EMF).
-pub async fn handle(app: &App, request: Request) -> Response<Body> {
+pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body> {
     let started = Instant::now();
     let received = OffsetDateTime::now_utc();
     let incoming = Incoming::from_request(request);
@@ -111,7 +124,11 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         provider,
         ..RequestMetrics::default()
     };
-    let response = match process(app, &incoming, received).await {
+    let outcome = AssertUnwindSafe(process(app, &incoming, received))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))));
+    let response = match outcome {
         Ok(Reply::Accepted(accepted)) => {
             metrics.accepted = accepted.ids.len();
             metrics.repeats = app.repeats(&accepted.dedupe_keys);
@@ -120,9 +137,10 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
                 outcome = "accepted",
                 status = 202,
                 provider,
-                event_ids = ?accepted.ids,
-                dedupe_keys = ?accepted.dedupe_keys,
-                message_ids = ?accepted.message_ids,
+                request_id = %brief(&incoming.request_id),
+                event_ids = ?brief_list(&accepted.ids),
+                dedupe_keys = ?brief_list(&accepted.dedupe_keys),
+                message_ids = ?brief_list(&accepted.message_ids),
                 unknown_enum_fields = ?accepted.unknown_enum_fields,
                 elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "accepted"
@@ -151,15 +169,17 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
         Err(rejection) => {
             metrics.rejected = Some(rejection.reason());
             metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
-            if rejection.keeps_request() {
+            if rejection.keeps_request(app.config.allowlist.is_some()) {
                 metrics.quarantined = keep(app, &incoming, &rejection, received).await;
             }
             tracing::warn!(
                 outcome = "rejected",
                 status = rejection.status(),
                 provider,
+                request_id = %brief(&incoming.request_id),
                 reason = rejection.reason(),
                 problems = rejection.errors().len(),
+                detail = %brief(&rejection.record_errors().first().map(|e| e.message.clone()).unwrap_or_default()),
                 quarantined = metrics.quarantined,
                 elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "not accepted"
@@ -172,7 +192,7 @@ pub async fn handle(app: &App, request: Request) -> Response<Body> {
     response
 }
 
-async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
+async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
     let config = &app.config;
     if let Some(allowlist) = &config.allowlist {
         if !allowlist.permits(incoming.source_addr()) {
@@ -202,6 +222,47 @@ async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Re
             return Err(Rejection::Unauthorized);
         }
     }
+    replay(app, incoming, received).await.map(Reply::Accepted)
+}
+
+/// The steps after the caller's checks (allowlist, method, secret): size,
+/// content type, validation, enqueueing. What a request that passed those
+/// checks goes through, and what `recover` and `redrive` run a kept request
+/// through again.
+pub async fn replay<Q: Queues>(
+    app: &App<Q>,
+    incoming: &Incoming,
+    received: OffsetDateTime,
+) -> Result<Accepted, Rejection> {
+    let Prepared {
+        events,
+        messages,
+        batch,
+    } = prepare(&app.config, incoming, received)?;
+    match app.publisher.publish(&app.config.queue, &messages).await {
+        Ok(message_ids) => Ok(Accepted {
+            unknown_enum_fields: events.iter().flat_map(unknown_enum_fields).collect(),
+            dedupe_keys: events.iter().map(|e| e.dedupekey.clone()).collect(),
+            ids: events.into_iter().map(|e| e.id).collect(),
+            message_ids,
+            batch,
+        }),
+        Err(err) => Err(Rejection::Unavailable(err.to_string())),
+    }
+}
+
+/// A request that passed every check, ready to enqueue.
+#[derive(Debug)]
+pub struct Prepared {
+    pub events: Vec<CloudEvent>,
+    /// One per event, each checked against SQS's limits.
+    pub messages: Vec<Message>,
+    pub batch: bool,
+}
+
+/// Size, content type, validation and normalization: everything [`replay`]
+/// does but enqueueing (a redrive's dry run stops here).
+pub fn prepare(config: &Config, incoming: &Incoming, received: OffsetDateTime) -> Result<Prepared, Rejection> {
     if incoming.body.len() > config.max_body_bytes {
         return Err(Rejection::PayloadTooLarge {
             size: incoming.body.len(),
@@ -214,30 +275,40 @@ async fn process(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Re
             return Err(Rejection::UnsupportedMediaType(text.into_owned()));
         }
     }
-    accept(app, incoming, received).await.map(Reply::Accepted)
-}
-
-/// Validates, normalizes and enqueues a request that passed the gates (also
-/// used to recover requests from logs).
-pub async fn accept(app: &App, incoming: &Incoming, received: OffsetDateTime) -> Result<Accepted, Rejection> {
-    let config = &app.config;
     let events = parse(config.provider, incoming, received).map_err(Rejection::Invalid)?;
     let batch = config.provider == Provider::Amlyze
         && incoming.header("content-type").map(media_type).as_deref() == Some(amlyze::BATCH);
-    let messages: Vec<Outbound> = events.into_iter().map(Outbound::new).collect();
-    match app
-        .publisher
-        .publish(&config.queue, &messages, incoming.trace_header.as_deref())
-        .await
-    {
-        Ok(message_ids) => Ok(Accepted {
-            unknown_enum_fields: messages.iter().flat_map(|m| unknown_enum_fields(&m.event)).collect(),
-            dedupe_keys: messages.iter().map(|m| m.event.dedupekey.clone()).collect(),
-            ids: messages.into_iter().map(|m| m.event.id).collect(),
-            message_ids,
-            batch,
-        }),
-        Err(err) => Err(Rejection::Unavailable(err.to_string())),
+    let trace_header = incoming.trace_header.as_deref();
+    let (events, messages): (Vec<CloudEvent>, Vec<Message>) = events
+        .into_iter()
+        .map(|event| Outbound::new(event, config.queue.fifo, trace_header))
+        .map(|outbound| (outbound.event, outbound.message))
+        .unzip();
+    for message in &messages {
+        fits_sqs(message, config.queue.fifo)?;
+    }
+    Ok(Prepared {
+        events,
+        messages,
+        batch,
+    })
+}
+
+/// The last check before a message leaves: one SQS would refuse is never
+/// sent. Too large is the sender's (413, kept); anything else is a bug of
+/// this build (500, kept), since messages are made to SQS's rules.
+fn fits_sqs(message: &Message, fifo: bool) -> Result<(), Rejection> {
+    if message.size() > MAX_MESSAGE_BYTES {
+        return Err(Rejection::TooLargeForQueue { size: message.size() });
+    }
+    let violations = message.violations(fifo);
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Rejection::Internal(format!(
+            "a message broke SQS's rules: {}",
+            violations.join("; ")
+        )))
     }
 }
 
@@ -248,7 +319,7 @@ pub fn parse(
     received: OffsetDateTime,
 ) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
     match provider {
-        Provider::Artemis => artemis::parse(&incoming.body, received),
+        Provider::Artemis => artemis::parse(&incoming.body, received, &incoming.request_id),
         Provider::Amlyze => amlyze::parse(&incoming.headers, &incoming.body, received),
     }
 }
@@ -267,18 +338,35 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
     })
 }
 
-/// Quarantines a refused request; when that is impossible, logs one error
-/// record holding the whole request so it can be recovered from the logs.
-/// Returns whether the quarantine queue took it.
-pub async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, received: OffsetDateTime) -> bool {
-    let record = QuarantineRecord::new(
-        app.config.provider.name(),
-        format_utc(received),
-        incoming,
-        rejection.status(),
-        rejection.reason(),
-        rejection.errors(),
-    );
+/// Quarantines a refused request; when that is impossible, logs the whole
+/// request (in numbered parts when it is large) so it can be recovered from
+/// the logs. Returns whether the quarantine queue took it.
+pub async fn keep<Q: Queues>(
+    app: &App<Q>,
+    incoming: &Incoming,
+    rejection: &Rejection,
+    received: OffsetDateTime,
+) -> bool {
+    let kept = AssertUnwindSafe(quarantine_or_log(app, incoming, rejection, received))
+        .catch_unwind()
+        .await;
+    kept.unwrap_or_else(|panic| {
+        tracing::error!(
+            request_id = %brief(&incoming.request_id),
+            panic = %brief(&panic_text(&*panic)),
+            "keeping the request failed"
+        );
+        false
+    })
+}
+
+async fn quarantine_or_log<Q: Queues>(
+    app: &App<Q>,
+    incoming: &Incoming,
+    rejection: &Rejection,
+    received: OffsetDateTime,
+) -> bool {
+    let record = QuarantineRecord::new(app.config.provider.name(), format_utc(received), incoming, rejection);
     let failure = match &app.config.quarantine {
         Some(queue) => match app.publisher.quarantine(queue, &record).await {
             Ok(message_id) => {
@@ -289,13 +377,81 @@ pub async fn keep(app: &App, incoming: &Incoming, rejection: &Rejection, receive
         },
         None => "QUARANTINE_QUEUE_URL is not set".to_owned(),
     };
-    tracing::error!(
-        provider = %record.provider,
-        failure = %failure,
-        unqueued_request = %record.to_json(),
-        "request could not be queued or quarantined; the whole request is in this record"
-    );
+    log_whole_request(&record, &failure);
     false
+}
+
+/// A log record's part of an unqueued request holds at most this many bytes
+/// of the record's JSON. Each part is logged as a JSON string (so it can be
+/// read back from text logs too), and a JSON log line escapes it again: at
+/// most four times as long, which keeps every line under CloudWatch's 256 KiB.
+pub const LOG_PART_BYTES: usize = 60 * 1024;
+
+/// Logs `record` whole: in one `unqueued_request` field, or, when larger than
+/// [`LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
+/// `recover` joins again (`part_of` names the whole; `part`/`parts` number it).
+fn log_whole_request(record: &QuarantineRecord, failure: &str) {
+    let json = record.to_json();
+    let failure = brief(failure);
+    let message = "request could not be queued or quarantined; the whole request is in this record";
+    let parts = split_text(&json, LOG_PART_BYTES);
+    if parts.len() == 1 {
+        tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}");
+        return;
+    }
+    let part_of = &crate::limits::sha256_hex(json.as_bytes())[..32];
+    for (index, part) in parts.iter().enumerate() {
+        let quoted = serde_json::to_string(part).unwrap_or_default();
+        tracing::error!(
+            provider = %record.provider,
+            failure = %failure,
+            part_of,
+            part = index + 1,
+            parts = parts.len(),
+            unqueued_request_part = %quoted,
+            "{message}"
+        );
+    }
+}
+
+/// `text` in pieces of at most `max` bytes, cut on character boundaries.
+pub fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    parts.push(rest);
+    parts
+}
+
+/// A value as logged: at most 256 bytes (ids and keys can be as long as a body).
+fn brief(text: &str) -> String {
+    truncate(text, 256)
+}
+
+/// A list as logged: the first ten, each [`brief`], and how many more.
+fn brief_list(items: &[String]) -> Vec<String> {
+    let mut shown: Vec<String> = items.iter().take(10).map(|item| truncate(item, 128)).collect();
+    if items.len() > 10 {
+        shown.push(format!("(+{} more)", items.len() - 10));
+    }
+    shown
+}
+
+/// The message a panic carried.
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {

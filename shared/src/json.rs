@@ -13,7 +13,7 @@ use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 
 use crate::enums::Additive;
-use crate::problem::FieldError;
+use crate::problem::{FieldError, MAX_FIELD_BYTES};
 
 /// Parses `bytes` as one JSON document. Errors name the field they concern:
 /// `body` for syntax errors, the key's path for a duplicated key.
@@ -27,7 +27,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
     let duplicates = RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let seed = Strict {
-        path: String::new(),
+        path: Path::Root,
         duplicates: &duplicates,
     };
     let parsed = seed.deserialize(&mut de).and_then(|value| de.end().map(|()| value));
@@ -37,20 +37,58 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
             if duplicates.is_empty() {
                 Ok(value)
             } else {
-                Err(duplicates
-                    .into_iter()
-                    .map(|path| FieldError::new(path, "this key appears more than once in the same object"))
-                    .collect())
+                Err(duplicates)
             }
         }
         Err(err) => Err(vec![FieldError::new("body", format!("not valid JSON: {err}"))]),
     }
 }
 
+/// Where a value sits in the document, as a chain of borrowed segments. It is
+/// written out only for a duplicated key, and then at most
+/// [`MAX_FIELD_BYTES`] of it: building a full path string for every value
+/// made a body of many duplicates under one long key cost gigabytes.
+#[derive(Clone, Copy)]
+enum Path<'p> {
+    Root,
+    Key(&'p Path<'p>, &'p str),
+    Index(&'p Path<'p>, usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    /// Appends this path to `out`, stopping once `out` holds the most a field name may.
+    fn write(&self, out: &mut String) {
+        match self {
+            Path::Root => {}
+            Path::Key(parent, key) => {
+                parent.write(out);
+                if out.len() < MAX_FIELD_BYTES {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(&crate::limits::truncate(key, MAX_FIELD_BYTES));
+                }
+            }
+            Path::Index(parent, index) => {
+                parent.write(out);
+                if out.len() < MAX_FIELD_BYTES {
+                    out.push_str(&format!("[{index}]"));
+                }
+            }
+        }
+    }
+}
+
 /// A seed that builds a [`Value`] and records duplicated keys by path.
 struct Strict<'a> {
-    path: String,
-    duplicates: &'a RefCell<Vec<String>>,
+    path: Path<'a>,
+    duplicates: &'a RefCell<Vec<FieldError>>,
 }
 
 impl<'de> DeserializeSeed<'de> for Strict<'_> {
@@ -92,7 +130,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let mut items = Vec::new();
         loop {
             let seed = Strict {
-                path: format!("{}[{}]", self.path, items.len()),
+                path: Path::Index(&self.path, items.len()),
                 duplicates: self.duplicates,
             };
             match seq.next_element_seed(seed)? {
@@ -104,13 +142,16 @@ impl<'de> Visitor<'de> for Strict<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
-            let path = join(&self.path, &key);
+            let path = Path::Key(&self.path, &key);
             let value = map.next_value_seed(Strict {
-                path: path.clone(),
+                path,
                 duplicates: self.duplicates,
             })?;
             if object.contains_key(&key) {
-                self.duplicates.borrow_mut().push(path);
+                self.duplicates.borrow_mut().push(FieldError::new(
+                    path.render(),
+                    "this key appears more than once in the same object",
+                ));
             } else {
                 object.insert(key, value);
             }
@@ -310,6 +351,26 @@ mod tests {
         let errors = parse_strict(br#"{"a":1,"a":2,"b":{"c":true,"c":false},"d":[{"e":1,"e":1}]}"#).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "b.c", "d[0].e"]);
+    }
+
+    #[test]
+    fn many_duplicates_under_a_long_key_cost_little() {
+        // Regression (issue 9, class 2): every duplicate built its full path,
+        // 200 KB each here, gigabytes in all.
+        let long = "k".repeat(200_000);
+        let inner = "\"a\":1,".repeat(8_000);
+        let body = format!(
+            "{{\"{long}\":{{{inner}\"a\":1}}, \"list\":[{}0]}}",
+            "{\"b\":1,\"b\":2},".repeat(2_000)
+        );
+        let errors = parse_strict(body.as_bytes()).unwrap_err();
+        assert_eq!(errors.len(), 8_000 + 2_000);
+        assert!(
+            errors.iter().all(|e| e.field.len() <= MAX_FIELD_BYTES + 8),
+            "field names are bounded"
+        );
+        assert!(errors[0].field.starts_with("kkk"));
+        assert_eq!(errors[8_000].field, "list[0].b");
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! [`envelope`] (the CloudEvents message that lands on the queue),
 //! [`quarantine`] (what lands in quarantine), [`publisher`] (SQS) and
 //! [`problem`] (errors and the one place they become HTTP responses).
+//! [`limits`] holds the platform's limits every outgoing message is made to;
+//! [`memory`] is an in-memory stand-in for SQS that applies them (tests).
+//! [`recover`] and [`redrive`] are the operator tools' logic.
 
 pub mod access;
 pub mod amlyze;
@@ -15,11 +18,14 @@ pub mod enums;
 pub mod envelope;
 pub mod handler;
 pub mod json;
+pub mod limits;
+pub mod memory;
 pub mod metrics;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;
 pub mod recover;
+pub mod redrive;
 pub mod request;
 pub mod timestamp;
 

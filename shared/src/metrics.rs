@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn unknown_values_are_found_by_field() {
         let body = include_str!("../../events/bodies/artemis-insert.json").replace("\"PENDING\"", "\"ON_HOLD\"");
-        let event = crate::artemis::parse(body.as_bytes(), time::OffsetDateTime::UNIX_EPOCH)
+        let event = crate::artemis::parse(body.as_bytes(), time::OffsetDateTime::UNIX_EPOCH, "req-1")
             .unwrap()
             .remove(0);
         assert_eq!(unknown_enum_fields(&event), ["status"]);

@@ -5,6 +5,18 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
+use crate::limits::{truncate, MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES};
+
+/// The most problems a response or a quarantine record lists; `errorsTruncated`
+/// says how many more there were. Keeps every response far below Lambda's
+/// 6 MB and every record within an SQS message.
+pub const MAX_LISTED_PROBLEMS: usize = 100;
+/// A field name in a problem is cut to this many bytes (a duplicated key can
+/// be as long as the body).
+pub const MAX_FIELD_BYTES: usize = 256;
+/// A problem's message is cut to this many bytes (some quote the value).
+pub const MAX_MESSAGE_BYTES: usize = 512;
+
 /// One problem with one named part of the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FieldError {
@@ -13,12 +25,27 @@ pub struct FieldError {
 }
 
 impl FieldError {
+    /// A problem; a field name or message longer than its bound is cut (with `…`).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        let bounded = |text: String, max| {
+            if text.len() <= max {
+                text
+            } else {
+                truncate(&text, max)
+            }
+        };
         Self {
-            field: field.into(),
-            message: message.into(),
+            field: bounded(field.into(), MAX_FIELD_BYTES),
+            message: bounded(message.into(), MAX_MESSAGE_BYTES),
         }
     }
+}
+
+/// The first [`MAX_LISTED_PROBLEMS`] of `errors`, and how many were left out.
+pub fn listed(errors: &[FieldError]) -> (Vec<FieldError>, Option<usize>) {
+    let shown = errors.len().min(MAX_LISTED_PROBLEMS);
+    let left_out = errors.len() - shown;
+    (errors[..shown].to_vec(), (left_out > 0).then_some(left_out))
 }
 
 /// Why a request was not accepted. Expected failures are values, never `Err`
@@ -37,8 +64,17 @@ pub enum Rejection {
     UnsupportedMediaType(String),
     #[error("the request is not a valid event ({} problem(s))", .0.len())]
     Invalid(Vec<FieldError>),
+    /// Valid, but once normalized larger than an SQS message can be.
+    #[error("the event is {size} bytes once normalized, more than an SQS message can hold ({MAX_SQS_MESSAGE_BYTES})")]
+    TooLargeForQueue { size: usize },
+    /// SQS did not take the event in time; the text is the SDK's error, for
+    /// the logs and the quarantine record only, never the response.
     #[error("the event could not be handed to the queue: {0}")]
     Unavailable(String),
+    /// A bug: a panic caught in the pipeline, or a message this build made
+    /// that SQS would refuse. The text is for the logs and the record only.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Rejection {
@@ -50,7 +86,9 @@ impl Rejection {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Invalid(_) => 400,
+            Self::TooLargeForQueue { .. } => 413,
             Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
         }
     }
 
@@ -58,30 +96,47 @@ impl Rejection {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Forbidden => "forbidden-source",
-            Self::Unauthorized => "missing-or-wrong-token",
+            Self::Unauthorized => "unauthorized",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::Invalid(_) => "invalid-event",
+            Self::TooLargeForQueue { .. } => "too-large-for-queue",
             Self::Unavailable(_) => "queue-unavailable",
+            Self::Internal(_) => "internal-error",
         }
     }
 
     /// Whether the request carries a payload that must not be lost, so it is
-    /// quarantined verbatim. Callers refused by the allowlist or the secret are
-    /// not (their requests are not ours to keep), nor wrong methods.
-    pub fn keeps_request(&self) -> bool {
-        matches!(
-            self,
-            Self::PayloadTooLarge { .. } | Self::UnsupportedMediaType(_) | Self::Invalid(_) | Self::Unavailable(_)
-        )
+    /// quarantined verbatim. Callers refused by the allowlist are not (their
+    /// requests are not ours to keep), nor wrong methods; a wrong token is kept
+    /// only behind an allowlist (`allowlisted`), where the caller is most
+    /// likely the vendor after a botched rotation.
+    pub fn keeps_request(&self, allowlisted: bool) -> bool {
+        match self {
+            Self::Forbidden | Self::MethodNotAllowed { .. } => false,
+            Self::Unauthorized => allowlisted,
+            Self::PayloadTooLarge { .. }
+            | Self::UnsupportedMediaType(_)
+            | Self::Invalid(_)
+            | Self::TooLargeForQueue { .. }
+            | Self::Unavailable(_)
+            | Self::Internal(_) => true,
+        }
     }
 
-    /// The problem list: for an invalid event every field error; otherwise
-    /// one entry naming the part of the request at fault.
+    /// The problem list the caller sees: for an invalid event every field
+    /// error; otherwise one entry naming the part of the request at fault.
+    /// Says nothing of the account, queue, role or SDK error.
     pub fn errors(&self) -> Vec<FieldError> {
         match self {
             Self::Invalid(errors) => errors.clone(),
+            Self::TooLargeForQueue { .. } => vec![FieldError::new("body", self.to_string())],
+            Self::Unavailable(_) => vec![FieldError::new(
+                "queue",
+                "the event could not be handed to the queue in time",
+            )],
+            Self::Internal(_) => vec![FieldError::new("request", "the function failed unexpectedly")],
             Self::Forbidden => vec![FieldError::new("sourceIp", self.to_string())],
             Self::Unauthorized => vec![FieldError::new("X-Webhook-Token", self.to_string())],
             Self::MethodNotAllowed { .. } => vec![FieldError::new("method", self.to_string())],
@@ -89,7 +144,16 @@ impl Rejection {
             Self::UnsupportedMediaType(_) => {
                 vec![FieldError::new("Content-Type", self.to_string())]
             }
-            Self::Unavailable(_) => vec![FieldError::new("queue", self.to_string())],
+        }
+    }
+
+    /// The problem list for the quarantine record and the logs: as
+    /// [`Self::errors`], with the internal detail of a 503 or 500.
+    pub fn record_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Unavailable(detail) => vec![FieldError::new("queue", detail.clone())],
+            Self::Internal(detail) => vec![FieldError::new("request", detail.clone())],
+            _ => self.errors(),
         }
     }
 
@@ -101,18 +165,22 @@ impl Rejection {
             Self::PayloadTooLarge { .. } => "Content Too Large",
             Self::UnsupportedMediaType(_) => "Unsupported Media Type",
             Self::Invalid(_) => "Invalid event",
+            Self::TooLargeForQueue { .. } => "Content Too Large",
             Self::Unavailable(_) => "Service Unavailable",
+            Self::Internal(_) => "Internal Server Error",
         }
     }
 
     /// The RFC 9457 problem document for this rejection.
     pub fn problem(&self) -> Problem {
+        let (errors, errors_truncated) = listed(&self.errors());
         Problem {
             kind: format!("urn:webhook-intake:problem:{}", self.reason()),
             title: self.title(),
             status: self.status(),
             detail: self.detail(),
-            errors: self.errors(),
+            errors,
+            errors_truncated,
         }
     }
 
@@ -123,6 +191,9 @@ impl Rejection {
                 errors.len()
             ),
             Self::Unavailable(_) => "The event could not be queued in time; nothing was accepted. Please retry.".to_owned(),
+            Self::Internal(_) => {
+                "The function failed unexpectedly; nothing was accepted. The request was kept for inspection.".to_owned()
+            }
             other => format!("{other}."),
         }
     }
@@ -149,6 +220,9 @@ pub struct Problem {
     pub status: u16,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// How many problems past the first [`MAX_LISTED_PROBLEMS`] were left out.
+    #[serde(rename = "errorsTruncated", skip_serializing_if = "Option::is_none")]
+    pub errors_truncated: Option<usize>,
 }
 
 #[cfg(test)]
@@ -185,10 +259,50 @@ mod tests {
 
     #[test]
     fn only_payload_carrying_rejections_are_kept() {
-        assert!(!Rejection::Forbidden.keeps_request());
-        assert!(!Rejection::Unauthorized.keeps_request());
-        assert!(Rejection::Invalid(vec![]).keeps_request());
-        assert!(Rejection::Unavailable("down".into()).keeps_request());
-        assert!(Rejection::PayloadTooLarge { size: 2, limit: 1 }.keeps_request());
+        assert!(!Rejection::Forbidden.keeps_request(true));
+        assert!(!Rejection::Unauthorized.keeps_request(false));
+        assert!(Rejection::Unauthorized.keeps_request(true));
+        assert!(Rejection::Invalid(vec![]).keeps_request(false));
+        assert!(Rejection::Unavailable("down".into()).keeps_request(false));
+        assert!(Rejection::Internal("bug".into()).keeps_request(false));
+        assert!(Rejection::PayloadTooLarge { size: 2, limit: 1 }.keeps_request(false));
+        assert!(Rejection::TooLargeForQueue { size: 2 }.keeps_request(false));
+    }
+
+    #[test]
+    fn the_error_list_is_capped_and_each_problem_bounded() {
+        // Regression (issue 9, class 3): 130,000 problems made an 11 MB response.
+        let errors = (0..130_000)
+            .map(|i| FieldError::new(format!("[{i}]"), "must be an object"))
+            .collect();
+        let response = Rejection::Invalid(errors).into_response();
+        assert!(response.body().len() < 64 * 1024, "{} bytes", response.body().len());
+        let problem: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(problem["errors"].as_array().unwrap().len(), MAX_LISTED_PROBLEMS);
+        assert_eq!(problem["errorsTruncated"], 130_000 - MAX_LISTED_PROBLEMS);
+        let long = FieldError::new("f".repeat(10_000), "é".repeat(10_000));
+        assert!(long.field.len() <= MAX_FIELD_BYTES + 3 && long.message.len() <= MAX_MESSAGE_BYTES + 3);
+    }
+
+    #[test]
+    fn a_503_or_500_tells_the_caller_nothing_internal() {
+        // Regression (issue 9, class 8): the SDK's error text was in the body.
+        let detail = "QueueDoesNotExist: arn:aws:sqs:eu-west-1:123456789012:events, role intake-role";
+        for rejection in [
+            Rejection::Unavailable(detail.into()),
+            Rejection::Internal(detail.into()),
+        ] {
+            let status = rejection.status();
+            let record = rejection.record_errors();
+            let body = String::from_utf8(rejection.into_response().body().to_vec()).unwrap();
+            assert!(
+                !body.contains("123456789012") && !body.contains("QueueDoesNotExist") && !body.contains("role"),
+                "{status}: {body}"
+            );
+            assert!(
+                record[0].message.contains("QueueDoesNotExist"),
+                "the record keeps the detail"
+            );
+        }
     }
 }

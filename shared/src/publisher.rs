@@ -10,11 +10,12 @@ use aws_sdk_sqs::config::SharedHttpClient;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
+    SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
 
 use crate::config::QueueUrl;
-use crate::envelope::{hex, Outbound};
+use crate::limits::{attribute_value, Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
 use crate::quarantine::QuarantineRecord;
 
 /// Time budgets. Worst case for one request: the main queue's budget, then the
@@ -22,7 +23,8 @@ use crate::quarantine::QuarantineRecord;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_ATTEMPTS: u32 = 3;
-/// All the sends of one request to the main queue (a batch sends several).
+/// All the sends of one request to the main queue (a batch sends several
+/// `SendMessageBatch` calls; at most [`crate::handler::MAX_BATCH_EVENTS`] events).
 pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
 pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
 /// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
@@ -54,6 +56,8 @@ pub enum PublishError {
     Timeout(Duration),
     #[error("SQS refused the message: {0}")]
     Sqs(String),
+    #[error("the message is {0} bytes, more than SQS takes ({MAX_MESSAGE_BYTES})")]
+    TooLarge(usize),
 }
 
 /// Builds the SQS client from the standard AWS settings (region, credentials,
@@ -110,26 +114,101 @@ pub fn https_client() -> SharedHttpClient {
     }
 }
 
-fn string_attribute(value: &str) -> Option<MessageAttributeValue> {
-    // SQS refuses empty attribute values; such an attribute is left out.
-    if value.is_empty() {
-        return None;
+/// Why SQS did not take one entry of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct EntryFailure {
+    pub code: String,
+    pub message: String,
+    /// SQS's word that the entry itself is at fault (retrying it cannot help).
+    pub sender_fault: bool,
+}
+
+/// Per entry of a batch: its SQS message id, or why it was not taken.
+pub type EntryResults = Vec<Result<String, EntryFailure>>;
+
+/// The one thing the pipeline needs from SQS: a `SendMessageBatch`. [`Sqs`]
+/// is the real one; [`crate::memory::MemoryQueues`] keeps messages in memory
+/// and applies SQS's limits, for fast whole-pipeline tests.
+pub trait Queues: Send + Sync + 'static {
+    /// Sends 1–10 entries in one call. `Err` when the call as a whole failed
+    /// (after the SDK's own retries); otherwise one result per entry, in order.
+    fn send_batch(
+        &self,
+        queue: &QueueUrl,
+        entries: &[&Message],
+    ) -> impl std::future::Future<Output = Result<EntryResults, PublishError>> + Send;
+
+    /// Opens the connection during init (`SQS_PREWARM`); nothing by default.
+    fn prewarm(&self, _queue: &QueueUrl) -> impl std::future::Future<Output = Result<(), PublishError>> + Send {
+        async { Ok(()) }
     }
+}
+
+/// Amazon SQS through the AWS SDK.
+#[derive(Debug, Clone)]
+pub struct Sqs {
+    client: Client,
+}
+
+impl Sqs {
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+fn string_value(value: &str) -> Result<MessageAttributeValue, PublishError> {
     MessageAttributeValue::builder()
         .data_type("String")
         .string_value(value)
         .build()
-        .ok()
+        .map_err(sqs_error)
 }
 
-#[derive(Debug, Clone)]
-pub struct Publisher {
-    client: Client,
-}
-
-impl Publisher {
-    pub fn new(client: Client) -> Self {
-        Self { client }
+impl Queues for Sqs {
+    async fn send_batch(&self, queue: &QueueUrl, entries: &[&Message]) -> Result<EntryResults, PublishError> {
+        let mut request = self.client.send_message_batch().queue_url(&queue.url);
+        for (index, message) in entries.iter().enumerate() {
+            let mut entry = SendMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .message_body(&message.body)
+                .set_message_group_id(message.group_id.clone())
+                .set_message_deduplication_id(message.deduplication_id.clone());
+            for (name, value) in &message.attributes {
+                entry = entry.message_attributes(name, string_value(value)?);
+            }
+            if let Some(trace) = &message.trace_header {
+                let trace = MessageSystemAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(trace)
+                    .build()
+                    .map_err(sqs_error)?;
+                entry = entry.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, trace);
+            }
+            request = request.entries(entry.build().map_err(sqs_error)?);
+        }
+        let output = request.send().await.map_err(sqs_error)?;
+        let unanswered = EntryFailure {
+            code: "NoResult".to_owned(),
+            message: "SQS reported neither success nor failure for this entry".to_owned(),
+            sender_fault: false,
+        };
+        let mut results: EntryResults = vec![Err(unanswered); entries.len()];
+        for ok in output.successful {
+            if let Some(slot) = ok.id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+                *slot = Ok(ok.message_id);
+            }
+        }
+        for failed in output.failed {
+            if let Some(slot) = failed.id.parse::<usize>().ok().and_then(|i| results.get_mut(i)) {
+                *slot = Err(EntryFailure {
+                    code: failed.code,
+                    message: failed.message.unwrap_or_default(),
+                    sender_fault: failed.sender_fault,
+                });
+            }
+        }
+        Ok(results)
     }
 
     /// Opens the connection to SQS (credentials, DNS, TCP, TLS with its root
@@ -137,7 +216,7 @@ impl Publisher {
     /// full CPU, instead of in the first request. It is one `GetQueueAttributes`
     /// call whose answer is ignored: a refusal (say, without the
     /// `sqs:GetQueueAttributes` permission) leaves a warm connection just the same.
-    pub async fn prewarm(&self, queue: &QueueUrl) -> Result<(), PublishError> {
+    async fn prewarm(&self, queue: &QueueUrl) -> Result<(), PublishError> {
         let call = self
             .client
             .get_queue_attributes()
@@ -146,84 +225,149 @@ impl Publisher {
             .send();
         within(PREWARM_BUDGET, async { call.await.map(drop).map_err(sqs_error) }).await
     }
+}
 
-    /// Sends the events in order; returns their SQS message ids. Stops at the
-    /// first failure (the caller answers 5xx: nothing is reported accepted).
-    pub async fn publish(
-        &self,
-        queue: &QueueUrl,
-        messages: &[Outbound],
-        trace_header: Option<&str>,
-    ) -> Result<Vec<String>, PublishError> {
-        let sends = async {
-            let mut ids = Vec::with_capacity(messages.len());
-            for message in messages {
-                ids.push(self.send_event(queue, message, trace_header).await?);
-            }
-            Ok(ids)
-        };
-        within(PUBLISH_BUDGET, sends).await
+/// Sends messages in batches, within the time budgets.
+#[derive(Debug, Clone)]
+pub struct Publisher<Q> {
+    queues: Q,
+}
+
+impl<Q: Queues> Publisher<Q> {
+    pub fn new(queues: Q) -> Self {
+        Self { queues }
     }
 
-    async fn send_event(
-        &self,
-        queue: &QueueUrl,
-        message: &Outbound,
-        trace_header: Option<&str>,
-    ) -> Result<String, PublishError> {
-        let event = &message.event;
-        let mut request = self
-            .client
-            .send_message()
-            .queue_url(&queue.url)
-            .message_body(&message.body);
-        for (name, value) in [
-            ("provider", Some(&event.provider)),
-            ("type", Some(&event.kind)),
-            ("subject", event.subject.as_ref()),
-        ] {
-            if let Some(attribute) = value.and_then(|v| string_attribute(v)) {
-                request = request.message_attributes(name, attribute);
-            }
-        }
-        if queue.fifo {
-            request = request
-                .message_group_id(&message.group_id)
-                .message_deduplication_id(&message.deduplication_id);
-        }
-        let trace = trace_header.filter(|t| !t.is_empty()).and_then(|t| {
-            MessageSystemAttributeValue::builder()
-                .data_type("String")
-                .string_value(t)
-                .build()
-                .ok()
-        });
-        if let Some(trace) = trace {
-            request = request.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, trace);
-        }
-        let output = request.send().await.map_err(sqs_error)?;
-        Ok(output.message_id.unwrap_or_default())
+    pub fn queues(&self) -> &Q {
+        &self.queues
     }
 
-    /// Puts a refused request in quarantine.
+    pub async fn prewarm(&self, queue: &QueueUrl) -> Result<(), PublishError> {
+        self.queues.prewarm(queue).await
+    }
+
+    /// Sends every message; returns their SQS message ids, in order. Each
+    /// message must fit SQS's limits (the caller checks).
+    pub async fn publish(&self, queue: &QueueUrl, messages: &[Message]) -> Result<Vec<String>, PublishError> {
+        within(PUBLISH_BUDGET, self.send_all(queue, messages)).await
+    }
+
+    /// Puts a refused request in quarantine; fails when its record is too
+    /// large for one message (the caller then logs it in parts).
     pub async fn quarantine(&self, queue: &QueueUrl, record: &QuarantineRecord) -> Result<String, PublishError> {
         let body = record.to_json();
-        let mut request = self.client.send_message().queue_url(&queue.url).message_body(&body);
-        if let Some(attribute) = string_attribute(&record.provider) {
-            request = request.message_attributes("provider", attribute);
+        let attributes = [("provider", &record.provider), ("reason", &record.reason)]
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value)?)))
+            .collect();
+        let (group_id, deduplication_id) = if queue.fifo {
+            (
+                Some(format!("quarantine:{}", record.provider)),
+                Some(crate::limits::sha256_hex(body.as_bytes())),
+            )
+        } else {
+            (None, None)
+        };
+        let message = Message {
+            body,
+            attributes,
+            group_id,
+            deduplication_id,
+            trace_header: None,
+        };
+        if message.size() > MAX_MESSAGE_BYTES {
+            return Err(PublishError::TooLarge(message.size()));
         }
-        if let Some(attribute) = string_attribute(&record.reason) {
-            request = request.message_attributes("reason", attribute);
+        let ids = within(QUARANTINE_BUDGET, self.send_all(queue, std::slice::from_ref(&message))).await?;
+        Ok(ids.into_iter().next().unwrap_or_default())
+    }
+
+    /// `SendMessageBatch` calls of at most 10 entries and 1 MiB; entries that
+    /// failed for a reason of SQS's own are sent again, up to [`MAX_ATTEMPTS`]
+    /// rounds. Stops at a call that failed whole (the SDK already retried it)
+    /// or an entry SQS refused as faulty.
+    async fn send_all(&self, queue: &QueueUrl, messages: &[Message]) -> Result<Vec<String>, PublishError> {
+        let mut ids: Vec<Option<String>> = vec![None; messages.len()];
+        let mut last_failure = None;
+        for round in 0..MAX_ATTEMPTS {
+            let pending: Vec<usize> = (0..messages.len()).filter(|i| ids[*i].is_none()).collect();
+            if pending.is_empty() {
+                break;
+            }
+            if round > 0 {
+                tokio::time::sleep(RETRY_PAUSE * round).await;
+            }
+            for chunk in batches(&pending, messages) {
+                let entries: Vec<&Message> = chunk.iter().map(|i| &messages[*i]).collect();
+                let results = self.queues.send_batch(queue, &entries).await?;
+                for (index, result) in chunk.iter().zip(results) {
+                    match result {
+                        Ok(id) => ids[*index] = Some(id),
+                        Err(failure) if failure.sender_fault => {
+                            return Err(PublishError::Sqs(format!("SQS refused an entry: {failure}")))
+                        }
+                        Err(failure) => last_failure = Some(failure),
+                    }
+                }
+            }
         }
-        if queue.fifo {
-            use sha2::Digest;
-            let digest = hex(&sha2::Sha256::digest(body.as_bytes()));
-            request = request
-                .message_group_id(format!("quarantine:{}", record.provider))
-                .message_deduplication_id(digest);
+        match ids.into_iter().collect::<Option<Vec<String>>>() {
+            Some(ids) => Ok(ids),
+            None => Err(PublishError::Sqs(format!(
+                "entries still failing after {MAX_ATTEMPTS} rounds: {}",
+                last_failure.map_or_else(String::new, |f| f.to_string())
+            ))),
         }
-        let send = async { request.send().await.map_err(sqs_error) };
-        let output = within(QUARANTINE_BUDGET, send).await?;
-        Ok(output.message_id.unwrap_or_default())
+    }
+}
+
+/// Pause before resending failed entries, times the round number.
+const RETRY_PAUSE: Duration = Duration::from_millis(50);
+
+/// Splits `pending` (indexes into `messages`) into groups SQS takes in one
+/// `SendMessageBatch`: at most 10 entries and 1 MiB, in order.
+fn batches(pending: &[usize], messages: &[Message]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0;
+    for &index in pending {
+        let entry_size = messages[index].size();
+        match groups.last_mut() {
+            Some(group) if group.len() < MAX_BATCH_ENTRIES && size + entry_size <= MAX_BATCH_BYTES => {
+                group.push(index);
+                size += entry_size;
+            }
+            _ => {
+                groups.push(vec![index]);
+                size = entry_size;
+            }
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(size: usize) -> Message {
+        Message {
+            body: "x".repeat(size),
+            ..Message::default()
+        }
+    }
+
+    #[test]
+    fn batches_hold_at_most_ten_entries_and_one_mib() {
+        let small: Vec<Message> = (0..25).map(|_| message(10)).collect();
+        let pending: Vec<usize> = (0..25).collect();
+        let sizes: Vec<usize> = batches(&pending, &small).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        let big: Vec<Message> = (0..5).map(|_| message(400 * 1024)).collect();
+        let groups = batches(&[0, 1, 2, 3, 4], &big);
+        assert_eq!(groups, [vec![0, 1], vec![2, 3], vec![4]]);
+        for group in &groups {
+            let entries: Vec<Message> = group.iter().map(|i| big[*i].clone()).collect();
+            assert!(crate::limits::batch_violations(&entries, false).is_empty());
+        }
     }
 }

@@ -6,7 +6,8 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::problem::FieldError;
+use crate::limits::{sqs_safe_json, MAX_MESSAGE_BYTES};
+use crate::problem::{listed, FieldError, Rejection};
 use crate::request::Incoming;
 
 /// Headers whose values never leave the function.
@@ -16,9 +17,13 @@ pub const REDACTED_HEADERS: &[&str] = &[
     "cookie",
     "set-cookie",
     "proxy-authorization",
+    "x-api-key",
+    "api-key",
+    "x-auth-token",
+    "x-amz-security-token",
 ];
 /// Query parameters whose values never leave the function.
-pub const REDACTED_QUERY: &[&str] = &["token"];
+pub const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
 pub const REDACTED: &str = "[redacted]";
 
 /// One quarantined request.
@@ -27,10 +32,17 @@ pub const REDACTED: &str = "[redacted]";
 pub struct QuarantineRecord {
     pub provider: String,
     pub receivedtime: String,
+    /// The delivery's request id (see [`Incoming::request_id`]): a replay
+    /// rebuilds the same Artemis event id from it.
+    #[serde(default)]
+    pub request_id: String,
     /// The HTTP status the sender was given.
     pub status: u16,
     pub reason: String,
+    /// The first [`crate::problem::MAX_LISTED_PROBLEMS`] problems.
     pub errors: Vec<FieldError>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors_truncated: Option<usize>,
     pub method: String,
     pub path: String,
     pub query: Map<String, Value>,
@@ -51,14 +63,9 @@ pub struct QuarantineRecord {
 pub const MAX_KEPT_BODY: usize = 128 * 1024;
 
 impl QuarantineRecord {
-    pub fn new(
-        provider: &str,
-        receivedtime: String,
-        incoming: &Incoming,
-        status: u16,
-        reason: &str,
-        errors: Vec<FieldError>,
-    ) -> Self {
+    /// The record of `incoming`, refused as `rejection`.
+    pub fn new(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> Self {
+        let (errors, errors_truncated) = listed(&rejection.record_errors());
         let mut headers = Map::new();
         for name in incoming.headers.keys() {
             let value = if REDACTED_HEADERS.contains(&name.as_str()) {
@@ -86,24 +93,25 @@ impl QuarantineRecord {
                 (k.clone(), Value::String(value.to_owned()))
             })
             .collect();
-        let (kept, body_truncated_from) = if status == 413 && incoming.body.len() > MAX_KEPT_BODY {
+        // Only a body over MAX_BODY_BYTES is cut; every other is kept whole.
+        let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. });
+        let (kept, body_truncated_from) = if over_limit && incoming.body.len() > MAX_KEPT_BODY {
             (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
         } else {
             (&incoming.body[..], None)
         };
         let (body, body_encoding) = match std::str::from_utf8(kept) {
             Ok(text) => (text.to_owned(), None),
-            Err(_) => (
-                base64::engine::general_purpose::STANDARD.encode(kept),
-                Some("base64".to_owned()),
-            ),
+            Err(_) => (base64_of(kept), Some("base64".to_owned())),
         };
-        Self {
+        let mut record = Self {
             provider: provider.to_owned(),
             receivedtime,
-            status,
-            reason: reason.to_owned(),
+            request_id: incoming.request_id.clone(),
+            status: rejection.status(),
+            reason: rejection.reason().to_owned(),
             errors,
+            errors_truncated,
             method: incoming.method.to_string(),
             path: incoming.path.clone(),
             query,
@@ -112,7 +120,14 @@ impl QuarantineRecord {
             body,
             body_encoding,
             body_truncated_from,
+        };
+        // Text escaped in JSON can grow sixfold (a body of control characters);
+        // base64 grows by a third: use it when the text would not fit a message.
+        if record.body_encoding.is_none() && record.to_json().len() > MAX_RECORD_BYTES {
+            record.body = base64_of(kept);
+            record.body_encoding = Some("base64".to_owned());
         }
+        record
     }
 
     /// The body bytes as received (decoding base64 when needed).
@@ -123,10 +138,19 @@ impl QuarantineRecord {
         }
     }
 
+    /// The record as JSON text SQS accepts (see [`sqs_safe_json`]).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        sqs_safe_json(serde_json::to_string(self).unwrap_or_default())
     }
 }
+
+fn base64_of(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The most a record's JSON may take so that, with its message attributes, it
+/// fits one SQS message.
+pub const MAX_RECORD_BYTES: usize = MAX_MESSAGE_BYTES - 1024;
 
 #[cfg(test)]
 mod tests {
@@ -149,19 +173,18 @@ mod tests {
             source_ip: Some("203.0.113.9".into()),
             body: body.to_vec(),
             trace_header: None,
+            request_id: "req-9".into(),
         }
+    }
+
+    fn invalid() -> Rejection {
+        Rejection::Invalid(vec![])
     }
 
     #[test]
     fn secrets_are_redacted_and_the_body_kept_verbatim() {
-        let record = QuarantineRecord::new(
-            "artemis",
-            "t".into(),
-            &incoming(b"{\"a\": 1 }"),
-            400,
-            "invalid-event",
-            vec![],
-        );
+        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\": 1 }"), &invalid());
+        assert_eq!(record.request_id, "req-9");
         let json = record.to_json();
         assert!(
             !json.contains("s3cret") && !json.contains("Bearer") && !json.contains("session=1"),
@@ -179,9 +202,26 @@ mod tests {
     #[test]
     fn binary_bodies_are_base64() {
         let bytes = [0xff, 0xfe, 0x00, 0x41];
-        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), 400, "invalid-event", vec![]);
+        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), &invalid());
         assert_eq!(record.body_encoding.as_deref(), Some("base64"));
         assert_eq!(record.body_bytes().unwrap(), bytes);
         assert!(record.to_json().contains("\"bodyEncoding\":\"base64\""));
+    }
+
+    #[test]
+    fn a_body_that_escaping_would_blow_up_is_kept_as_base64_and_fits() {
+        // Regression (issue 9, class 4): 256 KiB of control characters became a
+        // record of 1.5 MiB once JSON-escaped.
+        let body: Vec<u8> = (0..256 * 1024).map(|i| (i % 31 + 1) as u8).collect();
+        let errors = (0..5000)
+            .map(|i| FieldError::new(format!("f{i}\u{1}"), "\u{1}".repeat(600)))
+            .collect();
+        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(&body), &Rejection::Invalid(errors));
+        assert_eq!(record.body_encoding.as_deref(), Some("base64"));
+        assert_eq!(record.body_bytes().unwrap(), body);
+        assert_eq!(record.errors_truncated, Some(4900));
+        assert!(record.to_json().len() <= MAX_RECORD_BYTES, "{}", record.to_json().len());
+        let plain = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\":\"\x01\"}"), &invalid());
+        assert_eq!(plain.body_encoding, None, "a small body stays readable text");
     }
 }

@@ -21,6 +21,11 @@ pub struct Incoming {
     /// The X-Ray trace header Lambda handed this invocation, passed on to SQS
     /// (`AWSTraceHeader`) so a consumer's trace links to the webhook.
     pub trace_header: Option<String>,
+    /// Names this delivery: the front door's request id (REST, HTTP API,
+    /// function URL), else Lambda's invocation id (ALB has none of its own).
+    /// The Artemis event id is derived from it, and quarantine records keep
+    /// it, so a replay of the same request gets the same id.
+    pub request_id: String,
 }
 
 impl Incoming {
@@ -29,6 +34,10 @@ impl Incoming {
         let trace_header = request
             .lambda_context_ref()
             .and_then(|context| context.xray_trace_id.clone());
+        let request_id = front_door_request_id(&request)
+            .or_else(|| request.lambda_context_ref().map(|context| context.request_id.clone()))
+            .filter(|id| !id.is_empty())
+            .unwrap_or_else(local_request_id);
         let query = request
             .query_string_parameters_ref()
             .map(|q| q.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
@@ -50,6 +59,7 @@ impl Incoming {
             source_ip,
             body,
             trace_header,
+            request_id,
         }
     }
 
@@ -97,6 +107,27 @@ fn source_ip(request: &Request) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+fn front_door_request_id(request: &Request) -> Option<String> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV1(context) => context.request_id.clone(),
+        RequestContext::ApiGatewayV2(context) => context.request_id.clone(),
+        _ => None,
+    }
+}
+
+/// A request id for an event that came without one (a hand-made event, no
+/// Lambda context): unique within this machine and time.
+fn local_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    format!(
+        "local-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 fn rightmost_forwarded_for(headers: &HeaderMap) -> Option<String> {

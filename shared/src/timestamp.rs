@@ -24,9 +24,15 @@ pub fn parse(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(&normalized, &Rfc3339).map_err(|_| refused())
 }
 
-/// Formats an instant as RFC 3339 in UTC (`…Z`).
+/// Formats an instant as RFC 3339 in UTC (`…Z`). An instant that UTC cannot
+/// write in RFC 3339's four-digit years (`9999-12-31T23:59:59-05:00` is in
+/// year 10000 in UTC; `0000-01-01T00:00:00+01:00` in year −1) keeps the
+/// sender's offset: still valid RFC 3339, and the same instant.
 pub fn format_utc(at: OffsetDateTime) -> String {
-    at.to_offset(UtcOffset::UTC)
+    let utc = at
+        .checked_to_offset(UtcOffset::UTC)
+        .filter(|utc| (0..=9999).contains(&utc.year()));
+    utc.unwrap_or(at)
         .format(&Rfc3339)
         .unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
@@ -54,6 +60,28 @@ mod tests {
         );
         let long = parse("2026-03-10T12:53:45.123456789123Z").unwrap();
         assert_eq!(long.nanosecond(), 123_456_789);
+    }
+
+    #[test]
+    fn extreme_valid_times_keep_their_offset_instead_of_panicking() {
+        // Regression (issue 9, class 1): `to_offset(UTC)` panicked on these.
+        for text in [
+            "9999-12-31T23:59:59-05:00",
+            "9999-12-31t23:59:59.999999999-23:59",
+            "0000-01-01T00:00:00+01:00",
+        ] {
+            let at = parse(text).unwrap();
+            let written = format_utc(at);
+            assert_eq!(parse(&written).unwrap(), at, "{text} -> {written}");
+        }
+        assert_eq!(
+            format_utc(parse("9999-12-31T23:59:59Z").unwrap()),
+            "9999-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            format_utc(parse("0000-01-01T01:00:00+01:00").unwrap()),
+            "0000-01-01T00:00:00Z"
+        );
     }
 
     #[test]

@@ -111,7 +111,7 @@ proptest! {
 
     #[test]
     fn artemis_any_bytes_are_an_event_or_listed_errors(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        match artemis::parse(&bytes, now()) {
+        match artemis::parse(&bytes, now(), "req-1") {
             Ok(events) => prop_assert_eq!(events.len(), 1),
             Err(errors) => prop_assert!(!errors.is_empty()),
         }
@@ -120,7 +120,7 @@ proptest! {
     #[test]
     fn artemis_any_json_object_is_an_event_or_listed_errors(fields in prop::collection::btree_map(artemis_key(), any_json(), 0..10)) {
         let body = serde_json::to_vec(&fields).unwrap();
-        match artemis::parse(&body, now()) {
+        match artemis::parse(&body, now(), "req-1") {
             Ok(events) => prop_assert_eq!(events.len(), 1),
             Err(errors) => prop_assert!(errors.iter().all(|e| !e.field.is_empty() && !e.message.is_empty())),
         }
@@ -150,8 +150,8 @@ proptest! {
     ) {
         let plain = serde_json::to_string(&callback).unwrap();
         let reordered = write(&callback, &order, spaced);
-        let a = artemis::parse(plain.as_bytes(), now()).unwrap().remove(0);
-        let b = artemis::parse(reordered.as_bytes(), now()).unwrap().remove(0);
+        let a = artemis::parse(plain.as_bytes(), now(), "req-1").unwrap().remove(0);
+        let b = artemis::parse(reordered.as_bytes(), now(), "req-1").unwrap().remove(0);
         prop_assert_eq!(&a.dedupekey, &b.dedupekey);
         prop_assert_eq!(&a.id, &b.id);
         // Every documented field and every extra field, with the values sent.
@@ -160,7 +160,7 @@ proptest! {
 
     #[test]
     fn normalized_events_round_trip_through_json(callback in valid_callback()) {
-        let event = artemis::parse(serde_json::to_string(&callback).unwrap().as_bytes(), now()).unwrap().remove(0);
+        let event = artemis::parse(serde_json::to_string(&callback).unwrap().as_bytes(), now(), "req-1").unwrap().remove(0);
         let text = serde_json::to_string(&event).unwrap();
         let back: CloudEvent = serde_json::from_str(&text).unwrap();
         prop_assert_eq!(back, event);

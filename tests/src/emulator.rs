@@ -4,6 +4,12 @@
 //! `RuntimeApi::start` listens on loopback; `Function::spawn` runs a binary
 //! with `AWS_LAMBDA_RUNTIME_API` pointing at it; `RuntimeApi::invoke` hands an
 //! event to the function and waits for its response.
+//!
+//! It has Lambda's limits, which a home-made emulator otherwise lacks: a
+//! response over 6 MB is refused (the caller gets API Gateway's 502), an
+//! invocation ends at the template's 15 s timeout, and each function runs in
+//! a memory cgroup holding it to the template's 256 MB (where cgroups can be
+//! made; see [`Function::spawn`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -26,6 +32,11 @@ use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 const PREFIX: &str = "/2018-06-01/runtime";
+/// The template's `Timeout` and `MemorySize`.
+pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(15);
+pub const LAMBDA_MEMORY_MB: u64 = 256;
+/// What API Gateway answers when Lambda refused the function's response.
+pub const GATEWAY_502: &str = r#"{"statusCode":502,"headers":{"content-type":"application/json"},"body":"{\"message\": \"Internal server error\"}","isBase64Encoded":false}"#;
 /// The X-Ray trace header the emulator hands every invocation.
 pub const TRACE_ID: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
@@ -86,9 +97,20 @@ impl RuntimeApi {
         })
     }
 
-    /// Invokes the function with `event`; waits at most `timeout`.
+    /// Invokes the function with `event`; waits at most `timeout`, and never
+    /// longer than Lambda's timeout.
     pub async fn invoke(&self, event: &[u8], timeout: Duration) -> Outcome {
-        let id = format!("req-{}", self.counter.fetch_add(1, Ordering::Relaxed));
+        let timeout = timeout.min(LAMBDA_TIMEOUT);
+        // Unique across emulators and runs, as Lambda's request ids are.
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
+        let id = format!(
+            "inv-{}-{nanos}-{}",
+            std::process::id(),
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        );
         let (reply, answer) = oneshot::channel();
         self.sender
             .send(Invocation {
@@ -139,8 +161,7 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
                         .lock()
                         .await
                         .insert(invocation.id.clone(), invocation.reply);
-                    let deadline =
-                        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + Duration::from_secs(30);
+                    let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default() + LAMBDA_TIMEOUT;
                     let mut response = reply(StatusCode::OK, invocation.event);
                     let headers = response.headers_mut();
                     headers.insert(
@@ -164,7 +185,15 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
             }
         }
         (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
-            let outcome = if *kind == "response" {
+            let too_large = body.len() > shared::limits::MAX_RESPONSE_BYTES;
+            let outcome = if too_large {
+                // Lambda refuses it; API Gateway answers its own 502.
+                eprintln!(
+                    "emulator: a response of {} bytes, over Lambda's 6 MB, was refused",
+                    body.len()
+                );
+                Ok(GATEWAY_502.as_bytes().to_vec())
+            } else if *kind == "response" {
                 Ok(body.to_vec())
             } else {
                 Err(String::from_utf8_lossy(&body).into_owned())
@@ -172,7 +201,14 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
             if let Some(sender) = state.pending.lock().await.remove(*id) {
                 let _ = sender.send(outcome);
             }
-            reply(StatusCode::ACCEPTED, "{\"status\":\"OK\"}")
+            if too_large {
+                reply(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "{\"errorType\":\"RequestEntityTooLarge\"}",
+                )
+            } else {
+                reply(StatusCode::ACCEPTED, "{\"status\":\"OK\"}")
+            }
         }
         (Method::POST, ["init", "error"]) => {
             *state.init_error.lock().await = Some(String::from_utf8_lossy(&body).into_owned());
@@ -219,6 +255,75 @@ pub fn dies_with_this_process(command: &mut Command) {
 /// A function binary running against a [`RuntimeApi`]; killed when dropped.
 pub struct Function {
     pub child: Child,
+    /// The memory cgroup holding it to [`LAMBDA_MEMORY_MB`], when one could be made.
+    cgroup: Option<PathBuf>,
+}
+
+/// A memory cgroup (v1) limited to `mb` megabytes, without swap; `None` where
+/// cgroups cannot be made here (not root, no v1 memory controller).
+fn memory_cgroup(mb: u64) -> Option<PathBuf> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let root = PathBuf::from("/sys/fs/cgroup/memory");
+    if !root.join("cgroup.procs").exists() {
+        return None;
+    }
+    let name = format!(
+        "intake-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let dir = root.join(name);
+    std::fs::create_dir(&dir).ok()?;
+    let bytes = (mb * 1024 * 1024).to_string();
+    if std::fs::write(dir.join("memory.limit_in_bytes"), &bytes).is_err() {
+        let _ = std::fs::remove_dir(&dir);
+        return None;
+    }
+    // Where swap accounting exists, swap counts too (Lambda has none).
+    let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), &bytes);
+    Some(dir)
+}
+
+/// Says once per process that functions run without Lambda's memory limit.
+fn warn_no_cgroup() {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    WARNED.call_once(|| {
+        eprintln!("emulator: no memory cgroup could be made; functions run without Lambda's 256 MB limit")
+    });
+}
+
+impl Function {
+    /// The most memory the function's cgroup used, in bytes.
+    pub fn peak_memory(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(self.cgroup.as_ref()?.join("memory.max_usage_in_bytes")).ok()?;
+        text.trim().parse().ok()
+    }
+
+    /// Whether the kernel killed the function for passing its memory limit.
+    pub fn out_of_memory_kills(&self) -> u64 {
+        self.cgroup
+            .as_ref()
+            .and_then(|dir| std::fs::read_to_string(dir.join("memory.oom_control")).ok())
+            .and_then(|text| {
+                text.lines()
+                    .find_map(|l| l.strip_prefix("oom_kill ").and_then(|n| n.trim().parse().ok()))
+            })
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        let Some(dir) = self.cgroup.take() else { return };
+        let _ = self.child.start_kill();
+        // The cgroup can go once the process has left it.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 impl Function {
@@ -233,7 +338,20 @@ impl Function {
         env: &[(String, String)],
         log: Option<&std::path::Path>,
     ) -> std::io::Result<Function> {
-        let mut command = Command::new(binary);
+        let cgroup = memory_cgroup(LAMBDA_MEMORY_MB);
+        let mut command = match &cgroup {
+            // The shell joins the cgroup, then becomes the function.
+            Some(dir) => {
+                let mut command = Command::new("/bin/sh");
+                command.args(["-c", "echo $$ > \"$1/cgroup.procs\" && exec \"$0\""]);
+                command.arg(binary).arg(dir);
+                command
+            }
+            None => {
+                warn_no_cgroup();
+                Command::new(binary)
+            }
+        };
         // Only what Lambda sets, not this machine's environment: a developer's
         // SSL_CERT_FILE/SSL_CERT_DIR, HOME (profile files) or AWS_PROFILE would
         // change what the function does at init, and what the benchmarks measure.
@@ -244,7 +362,7 @@ impl Function {
             .env("TZ", ":UTC")
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", LAMBDA_MEMORY_MB.to_string())
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
@@ -258,6 +376,7 @@ impl Function {
         }
         Ok(Function {
             child: command.spawn()?,
+            cgroup,
         })
     }
 }

@@ -44,6 +44,15 @@ pub struct Call {
     pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
     pub source_ip: String,
+    /// The front door's request id; each event gets a fresh one unless set.
+    pub request_id: Option<String>,
+}
+
+/// A request id as API Gateway gives each delivery: never the same twice.
+fn fresh_request_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    format!("req-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 impl Call {
@@ -55,7 +64,14 @@ impl Call {
             query: Vec::new(),
             body: body.into(),
             source_ip: "203.0.113.9".into(),
+            request_id: None,
         }
+    }
+
+    /// Delivers with this front-door request id (a replay of one delivery).
+    pub fn request_id(mut self, id: &str) -> Self {
+        self.request_id = Some(id.to_owned());
+        self
     }
 
     pub fn method(mut self, method: &str) -> Self {
@@ -130,6 +146,7 @@ impl Call {
     /// The Lambda event this call becomes behind `door`.
     pub fn event(&self, door: Door) -> Value {
         let (body, is_base64) = self.body_fields();
+        let request_id = self.request_id.clone().unwrap_or_else(fresh_request_id);
         match door {
             Door::RestV1 => {
                 let headers = self.header_map(&[]);
@@ -144,7 +161,7 @@ impl Call {
                     "queryStringParameters": self.query_map(), "multiValueQueryStringParameters": multi_query,
                     "pathParameters": null, "stageVariables": null,
                     "requestContext": {
-                        "accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": "req-1",
+                        "accountId": "123456789012", "resourceId": "r1", "stage": "prod", "requestId": request_id,
                         "identity": { "sourceIp": self.source_ip, "userAgent": "test" },
                         "resourcePath": self.path, "httpMethod": self.method, "apiId": "api1",
                         "path": format!("/prod{}", self.path), "protocol": "HTTP/1.1", "requestTimeEpoch": 1795000000000u64
@@ -170,7 +187,7 @@ impl Call {
                     "requestContext": {
                         "accountId": "123456789012", "apiId": "api1", "domainName": domain, "domainPrefix": "api1",
                         "http": { "method": self.method, "path": self.path, "protocol": "HTTP/1.1", "sourceIp": self.source_ip, "userAgent": "test" },
-                        "requestId": "req-1", "routeKey": route, "stage": "$default",
+                        "requestId": request_id, "routeKey": route, "stage": "$default",
                         "time": "23/Nov/2026:10:00:00 +0000", "timeEpoch": 1795000000000u64
                     },
                     "body": body, "isBase64Encoded": is_base64

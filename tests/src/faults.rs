@@ -2,6 +2,12 @@
 //! on loopback. Each rule applies to requests whose body names a queue URL
 //! containing `queue` (SQS's JSON protocol carries `QueueUrl` in the body), or
 //! to every request; requests no rule matches are forwarded unchanged.
+//!
+//! It is also **strict**: moto stores messages real SQS refuses, so every
+//! `SendMessage` and `SendMessageBatch` passing through is checked against the
+//! contract's SQS limits (`shared::limits`). A breach is recorded (see
+//! [`violations`]; the queue readers fail the test on any for their queue)
+//! and refused with SQS's `InvalidParameterValue`, never stored.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,6 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
+use shared::limits::Message;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -157,6 +164,14 @@ impl FaultProxy {
                 .map_err(std::io::Error::other)?;
             Ok::<_, std::io::Error>(Response::from_parts(parts, Full::new(body)))
         };
+        let target = parts
+            .headers
+            .get("x-amz-target")
+            .and_then(|t| t.to_str().ok())
+            .unwrap_or_default();
+        if let Some(breach) = strict_check(target, &body) {
+            return Ok(error(400, "InvalidParameterValue").map(|_| Full::new(Bytes::from(breach))));
+        }
         let Some(rule) = rule else { return forward().await };
         let seen = rule.seen.fetch_add(1, Ordering::SeqCst);
         match &rule.fault {
@@ -186,4 +201,104 @@ fn error(status: u16, code: &str) -> Response<Full<Bytes>> {
     headers.insert("content-type", "application/x-amz-json-1.0".parse().expect("static"));
     headers.insert("x-amzn-query-error", format!("{code};Sender").parse().expect("ascii"));
     response
+}
+
+/// A rule of real SQS that a request broke, with the queue it was for.
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub queue_url: String,
+    pub what: String,
+}
+
+static VIOLATIONS: Mutex<Vec<Violation>> = Mutex::new(Vec::new());
+/// Every message a strict proxy passed on, by queue URL, as it was on the wire.
+static SENT: Mutex<Vec<(String, Message)>> = Mutex::new(Vec::new());
+
+/// The messages sent to `queue_url`, as the SDK put them on the wire. moto
+/// drops what it does not model (the `AWSTraceHeader` of a batch entry), so
+/// this is where a test sees what the function really sent.
+pub fn sent_to(queue_url: &str) -> Vec<Message> {
+    SENT.lock()
+        .map(|sent| {
+            sent.iter()
+                .filter(|(q, _)| q == queue_url)
+                .map(|(_, m)| m.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every breach of SQS's rules any strict proxy in this process saw.
+pub fn violations() -> Vec<Violation> {
+    VIOLATIONS.lock().map(|v| v.clone()).unwrap_or_default()
+}
+
+/// The breaches for one queue.
+pub fn violations_for(queue_url: &str) -> Vec<Violation> {
+    violations().into_iter().filter(|v| v.queue_url == queue_url).collect()
+}
+
+/// Checks a send against the contract's SQS limits; returns the error body to
+/// answer when it breaks one (and records the breach).
+fn strict_check(target: &str, body: &[u8]) -> Option<String> {
+    let batch = match target {
+        "AmazonSQS.SendMessage" => false,
+        "AmazonSQS.SendMessageBatch" => true,
+        _ => return None,
+    };
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let queue_url = request["QueueUrl"].as_str().unwrap_or_default().to_owned();
+    let fifo = queue_url.ends_with(".fifo");
+    let entries: Vec<Message> = if batch {
+        request["Entries"]
+            .as_array()
+            .map(|e| e.iter().map(wire_message).collect())
+            .unwrap_or_default()
+    } else {
+        vec![wire_message(&request)]
+    };
+    let found = if batch {
+        shared::limits::batch_violations(&entries, fifo)
+    } else {
+        entries[0].violations(fifo)
+    };
+    if found.is_empty() {
+        if let Ok(mut sent) = SENT.lock() {
+            sent.extend(entries.into_iter().map(|m| (queue_url.clone(), m)));
+        }
+        return None;
+    }
+    let what = found.join("; ");
+    VIOLATIONS.lock().ok()?.push(Violation {
+        queue_url,
+        what: what.clone(),
+    });
+    Some(serde_json::json!({"__type": "com.amazonaws.sqs#InvalidParameterValue", "message": what}).to_string())
+}
+
+/// A message as the SDK put it on the wire (SQS JSON protocol).
+fn wire_message(entry: &serde_json::Value) -> Message {
+    let text = |key: &str| entry[key].as_str().map(str::to_owned);
+    let attributes = entry["MessageAttributes"]
+        .as_object()
+        .map(|map| {
+            map.iter()
+                .map(|(name, value)| {
+                    (
+                        name.clone(),
+                        value["StringValue"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Message {
+        body: text("MessageBody").unwrap_or_default(),
+        attributes,
+        group_id: text("MessageGroupId"),
+        deduplication_id: text("MessageDeduplicationId"),
+        trace_header: entry["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"]
+            .as_str()
+            .map(str::to_owned),
+    }
 }

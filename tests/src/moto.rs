@@ -9,7 +9,11 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 pub struct Moto {
+    /// The strict front (see [`crate::faults`]): every send is checked against
+    /// real SQS's limits before moto sees it. What tests and tools use.
     pub endpoint: String,
+    /// moto itself, for benchmarks that must not count the extra hop.
+    pub raw_endpoint: String,
     child: Mutex<Child>,
 }
 
@@ -47,7 +51,8 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         Moto {
-            endpoint,
+            endpoint: strict_front(&endpoint),
+            raw_endpoint: endpoint,
             child: Mutex::new(child),
         }
     }
@@ -68,6 +73,26 @@ impl Drop for Moto {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts a strict proxy to `upstream` on a thread of its own (so it outlives
+/// any one test's runtime); returns its endpoint.
+fn strict_front(upstream: &str) -> String {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let upstream = upstream.to_owned();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime for the strict SQS proxy");
+        runtime.block_on(async {
+            let proxy = crate::faults::FaultProxy::start(&upstream).await;
+            let _ = sender.send(proxy.endpoint.clone());
+            std::future::pending::<()>().await
+        })
+    });
+    receiver.recv().expect("the strict SQS proxy started")
 }
 
 pub fn free_port() -> u16 {

@@ -64,8 +64,14 @@ pub async fn receive_all(client: &Client, queue_url: &str) -> Vec<Received> {
 }
 
 /// Reads until the queue has no visible message left, deleting what it read
-/// when `delete` is set.
+/// when `delete` is set. Fails the test if any send to this queue broke a rule
+/// of real SQS (the strict proxy in front of moto refused it).
 async fn read(client: &Client, queue_url: &str, delete: bool) -> Vec<Received> {
+    let violations = crate::faults::violations_for(queue_url);
+    assert!(
+        violations.is_empty(),
+        "sends to {queue_url} broke SQS's rules: {violations:?}"
+    );
     let mut all = Vec::new();
     loop {
         let output = client

@@ -110,6 +110,19 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
                 json!({ "MessageId": format!("00000000-0000-4000-8000-{:012x}", *count) }),
             )
         }
+        "SendMessageBatch" if input["Entries"].is_array() => {
+            let count = counts.entry(queue).or_default();
+            let mut successful = Vec::new();
+            for entry in input["Entries"].as_array().into_iter().flatten() {
+                *count += 1;
+                successful.push(json!({
+                    "Id": entry["Id"],
+                    "MessageId": format!("00000000-0000-4000-8000-{:012x}", *count),
+                    "MD5OfMessageBody": "",
+                }));
+            }
+            reply(StatusCode::OK, json!({ "Successful": successful, "Failed": [] }))
+        }
         "GetQueueAttributes" => {
             let count = counts.get(&queue).copied().unwrap_or_default();
             reply(

@@ -70,9 +70,10 @@ async fn artemis_insert_through_every_front_door_lands_as_a_cloudevent() {
     assert!(stack.quarantined().await.is_empty());
 }
 
-// Row: artemis accepts POST, PUT and PATCH; id is deterministic (same callback twice, same id).
+// Row: artemis accepts POST, PUT and PATCH; the id is unique per delivery and
+// the same for a replay of one delivery; dedupekey is the vendor's key.
 #[tokio::test]
-async fn artemis_put_and_patch_are_accepted_and_ids_are_deterministic() {
+async fn artemis_put_and_patch_are_accepted_and_ids_are_per_delivery() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Artemis, &[]);
     let mut ids = Vec::new();
@@ -82,16 +83,22 @@ async fn artemis_put_and_patch_are_accepted_and_ids_are_deterministic() {
         ids.push(answer.body["id"].clone());
     }
     assert!(
-        ids.iter().all(|id| *id == ids[0]),
-        "the same callback gives the same id: {ids:?}"
+        ids[0] != ids[1] && ids[1] != ids[2],
+        "three deliveries, three ids: {ids:?}"
+    );
+    let replayed = artemis(UPDATE).request_id("delivery-7");
+    let first = send(&app, &replayed, Door::RestV1).await.body["id"].clone();
+    assert_eq!(
+        send(&app, &replayed, Door::HttpV2).await.body["id"],
+        first,
+        "one delivery, one id"
     );
     let queued = stack.queued().await;
-    assert_eq!(
-        queued.len(),
-        3,
-        "a standard queue keeps repeats; consumers dedupe on id"
-    );
+    assert_eq!(queued.len(), 5, "a standard queue keeps every delivery");
     assert_eq!(queued[0].json()["type"], "co.cynopsis.artemis.customer.update");
+    assert!(queued
+        .iter()
+        .all(|m| m.json()["dedupekey"] == queued[0].json()["dedupekey"]));
 }
 
 // Row: unknown enum values and unknown fields are passed on verbatim; customerId exact beyond 2^53.
@@ -181,30 +188,36 @@ async fn amlyze_structured_batch_and_other_types() {
 
 // Row: a FIFO queue gets MessageGroupId per customer and MessageDeduplicationId from the dedupe key; a repeat is dropped.
 #[tokio::test]
-async fn fifo_queue_groups_per_customer_and_drops_repeats() {
+async fn fifo_queue_groups_per_customer_and_drops_only_copies_of_one_delivery() {
     let stack = Stack::new(true).await;
     let artemis_app = stack.app(Provider::Artemis, &[]);
     let amlyze_app = stack.app(Provider::Amlyze, &[]);
+    // Two deliveries of an equal Artemis body are two events; the same delivery
+    // twice (a replay) is one; an Amlyze redelivery of the same Ce-Id is one.
+    for call in [
+        artemis(INSERT),
+        artemis(INSERT).request_id("d-1"),
+        artemis(INSERT).request_id("d-1"),
+    ] {
+        assert_eq!(send(&artemis_app, &call, Door::RestV1).await.status, 202);
+    }
     for _ in 0..2 {
-        assert_eq!(send(&artemis_app, &artemis(INSERT), Door::RestV1).await.status, 202);
         assert_eq!(
             send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2).await.status,
             202
         );
     }
     let queued = stack.queued().await;
-    assert_eq!(queued.len(), 2, "the repeats were deduplicated by SQS");
-    let by_provider: HashMap<String, &Received> = queued
-        .iter()
-        .map(|m| (m.json()["provider"].as_str().unwrap().to_owned(), m))
-        .collect();
-    let artemis_message = by_provider["artemis"];
-    assert_eq!(artemis_message.group_id.as_deref(), Some("artemis:CUST-000123"));
-    assert_eq!(
-        artemis_message.deduplication_id.as_deref(),
-        artemis_message.json()["dedupekey"].as_str()
-    );
-    let amlyze_message = by_provider["amlyze"];
+    assert_eq!(queued.len(), 3, "only copies of one delivery were deduplicated by SQS");
+    let artemis_messages: Vec<&Received> = queued.iter().filter(|m| m.json()["provider"] == "artemis").collect();
+    assert_eq!(artemis_messages.len(), 2);
+    for message in &artemis_messages {
+        let event = message.json();
+        assert_eq!(message.group_id.as_deref(), Some("artemis:CUST-000123"));
+        let expected = shared::envelope::fifo_deduplication_id("artemis", event["id"].as_str().unwrap());
+        assert_eq!(message.deduplication_id.as_deref(), Some(expected.as_str()));
+    }
+    let amlyze_message = queued.iter().find(|m| m.json()["provider"] == "amlyze").unwrap();
     assert_eq!(
         amlyze_message.group_id.as_deref(),
         Some(format!("amlyze:{SUBJECT}").as_str())
@@ -475,10 +488,24 @@ async fn a_queue_that_refuses_gives_503_and_the_request_is_quarantined() {
     let answer = send(&app, &artemis(INSERT), Door::RestV1).await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.body["errors"][0]["field"], "queue");
+    // Regression (issue 9, class 8): the SDK's error (queue name, error code) was in the body.
+    let text = answer.body.to_string();
+    assert!(
+        !text.contains("no-such-queue") && !text.contains("NonExistentQueue") && !text.contains("123456789012"),
+        "the response tells the caller nothing internal: {text}"
+    );
     let kept = stack.quarantined().await;
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["reason"], "queue-unavailable");
     assert_eq!(kept[0]["body"], INSERT);
+    assert!(
+        kept[0]["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("NonExistentQueue"),
+        "the record keeps the SDK's detail: {}",
+        kept[0]["errors"]
+    );
 }
 
 // Row: SQS unreachable → 5xx well inside API Gateway's 29 s (budget: under 10 s).

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use shared::handler::{accept, keep};
+use shared::handler::{keep, replay};
 use shared::problem::Rejection;
 use shared::publisher::sqs_client;
 use shared::recover::{records_in_log, request_of};
@@ -48,12 +48,11 @@ async fn main() -> ExitCode {
                 failed += 1;
                 continue;
             };
-            let app = if provider == Provider::Artemis {
-                &artemis
-            } else {
-                &amlyze
+            let app = match provider {
+                Provider::Artemis => &artemis,
+                Provider::Amlyze => &amlyze,
             };
-            match accept(app, &incoming, received).await {
+            match replay(app, &incoming, received).await {
                 Ok(accepted) => {
                     println!(
                         "queued       {} {} received {}",

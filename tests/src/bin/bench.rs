@@ -396,9 +396,9 @@ async fn main() {
 
     // Cold start against moto over plain HTTP (the goal as the issue states it).
     let moto = Moto::start();
-    let client = sqs::client(&moto.endpoint).await;
+    let client = sqs::client(&moto.raw_endpoint).await;
     let queue = sqs::create_queue(&client, "bench-events", false).await;
-    let mut env = local_env(&moto.endpoint, &quiet);
+    let mut env = local_env(&moto.raw_endpoint, &quiet);
     env.push(("QUEUE_URL".to_owned(), queue.clone()));
     let mut http_variants = variants.clone();
     // What the SDK's default trust store (the system's roots) costs at init.
@@ -412,7 +412,7 @@ async fn main() {
     }
     let moto_queue = MotoQueue {
         client: &client,
-        endpoint: &moto.endpoint,
+        endpoint: &moto.raw_endpoint,
         queue: &queue,
     };
     let cold_http = cold_section(
@@ -474,11 +474,11 @@ async fn main() {
 
     let moto_rounds = warm_runs;
     let moto_queue_url = sqs::create_queue(&client, "bench-warm", false).await;
-    let mut moto_env = local_env(&moto.endpoint, &quiet);
+    let mut moto_env = local_env(&moto.raw_endpoint, &quiet);
     moto_env.push(("QUEUE_URL".to_owned(), moto_queue_url.clone()));
     let warm_moto = MotoQueue {
         client: &client,
-        endpoint: &moto.endpoint,
+        endpoint: &moto.raw_endpoint,
         queue: &moto_queue_url,
     };
     let moto_results = warm_section(

@@ -1,0 +1,126 @@
+//! In-memory queues that behave as SQS does where it matters for "nothing is
+//! lost": every `SendMessageBatch` is checked against the platform's rules
+//! ([`crate::limits`]) and refused, as SQS would, when it breaks one (the
+//! breach is also recorded, for tests to assert there were none); FIFO queues
+//! drop a repeated deduplication id. Lets the whole pipeline run in tests and
+//! fuzzing without a server; scripted failures exercise the retry paths.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
+
+use crate::config::QueueUrl;
+use crate::limits::{batch_violations, Message};
+use crate::publisher::{EntryFailure, EntryResults, PublishError, Queues};
+
+/// What the next `SendMessageBatch` call does instead of succeeding.
+#[derive(Debug, Clone)]
+pub enum Script {
+    /// Entry `n` of the call fails for a reason of SQS's own (retryable).
+    FailEntry(usize),
+    /// The whole call fails (as after the SDK's retries).
+    FailCall,
+    /// The call panics: a stand-in for a bug anywhere in the pipeline.
+    Panic,
+}
+
+#[derive(Default)]
+struct State {
+    queues: HashMap<String, Vec<Message>>,
+    deduplication_ids: HashSet<(String, String)>,
+    violations: Vec<String>,
+    script: VecDeque<Script>,
+    calls: usize,
+    next_id: u64,
+}
+
+#[derive(Default)]
+pub struct MemoryQueues {
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for MemoryQueues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryQueues")
+    }
+}
+
+impl MemoryQueues {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes the next call do `script` (calls take scripts in order).
+    pub fn then(&self, script: Script) {
+        self.state().script.push_back(script);
+    }
+
+    /// Every message `queue` holds, in the order SQS took them.
+    pub fn messages(&self, queue: &str) -> Vec<Message> {
+        self.state().queues.get(queue).cloned().unwrap_or_default()
+    }
+
+    /// Removes and returns every message `queue` holds.
+    pub fn take(&self, queue: &str) -> Vec<Message> {
+        self.state().queues.remove(queue).unwrap_or_default()
+    }
+
+    /// Every rule of SQS's that a sent batch broke (empty when all was well).
+    pub fn violations(&self) -> Vec<String> {
+        self.state().violations.clone()
+    }
+
+    /// How many `SendMessageBatch` calls were made.
+    pub fn calls(&self) -> usize {
+        self.state().calls
+    }
+}
+
+impl Queues for MemoryQueues {
+    async fn send_batch(&self, queue: &QueueUrl, entries: &[&Message]) -> Result<EntryResults, PublishError> {
+        let mut state = self.state();
+        state.calls += 1;
+        let owned: Vec<Message> = entries.iter().map(|m| (*m).clone()).collect();
+        let violations = batch_violations(&owned, queue.fifo);
+        if !violations.is_empty() {
+            let text = violations.join("; ");
+            state.violations.push(format!("{}: {text}", queue.url));
+            return Err(PublishError::Sqs(format!("InvalidParameterValue: {text}")));
+        }
+        let mut fail_entry = None;
+        match state.script.pop_front() {
+            Some(Script::FailCall) => return Err(PublishError::Sqs("scripted failure".to_owned())),
+            Some(Script::Panic) => {
+                drop(state);
+                panic!("scripted panic in SendMessageBatch");
+            }
+            Some(Script::FailEntry(n)) => fail_entry = Some(n),
+            None => {}
+        }
+        let mut results = Vec::with_capacity(owned.len());
+        for (index, message) in owned.into_iter().enumerate() {
+            if fail_entry == Some(index) {
+                results.push(Err(EntryFailure {
+                    code: "InternalError".to_owned(),
+                    message: "scripted entry failure".to_owned(),
+                    sender_fault: false,
+                }));
+                continue;
+            }
+            state.next_id += 1;
+            let id = format!("mem-{}", state.next_id);
+            let repeat = message
+                .deduplication_id
+                .clone()
+                .is_some_and(|dedup| queue.fifo && !state.deduplication_ids.insert((queue.url.clone(), dedup)));
+            if !repeat {
+                state.queues.entry(queue.url.clone()).or_default().push(message);
+            }
+            results.push(Ok(id));
+        }
+        Ok(results)
+    }
+}
