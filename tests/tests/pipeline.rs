@@ -1,0 +1,328 @@
+//! The invariant of "Nothing is lost", over the whole pipeline: arbitrary
+//! method, front door, configuration, headers (every `Ce-*` attribute, with
+//! arbitrary and with valid-but-extreme values) and bodies up to the limit,
+//! through `shared::handle` with in-memory queues that apply SQS's limits.
+//!
+//! For every request: no panic, a response under Lambda's 6 MB, no message
+//! SQS would refuse, and
+//! - 2xx: every event of the request is on the queue, nothing in quarantine;
+//! - 400, 413, 415, 500, 503 (and 401 behind an allowlist): the exact request
+//!   is in quarantine, nothing on the queue;
+//! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
+
+use harness::{Call, Door};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+use shared::limits::MAX_RESPONSE_BYTES;
+use shared::memory::{MemoryQueues, Script};
+use shared::quarantine::QuarantineRecord;
+use shared::{App, Config, Provider};
+
+const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+const FIFO_QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
+const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
+
+#[derive(Debug, Clone)]
+struct Setup {
+    provider: Provider,
+    fifo: bool,
+    allowlist: Option<&'static str>,
+    secret: bool,
+}
+
+fn app(setup: &Setup) -> App<MemoryQueues> {
+    let queue = if setup.fifo { FIFO_QUEUE } else { QUEUE };
+    let config = Config::from_lookup(setup.provider, |var| match var {
+        "QUEUE_URL" => Some(queue.to_owned()),
+        "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
+        "ALLOWED_SOURCE_CIDRS" => setup.allowlist.map(str::to_owned),
+        "SHARED_SECRET" => setup.secret.then(|| "s3cret-token".to_owned()),
+        _ => None,
+    })
+    .expect("a valid configuration");
+    App::with_queues(config, MemoryQueues::new())
+}
+
+/// Valid but extreme strings: control characters, noncharacters, long ones.
+fn extreme_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        ".{0,20}",
+        Just("\u{0}\u{1f}\u{7f}\u{fffe}\u{ffff}\u{d7ff}\u{e000}".to_owned()),
+        (1usize..40_000).prop_map(|n| "é\u{1}\"\\".repeat(n / 4)),
+        Just(String::new()),
+    ]
+}
+
+fn extreme_time() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("9999-12-31T23:59:59-05:00".to_owned()),
+        Just("0000-01-01T00:00:00+23:59".to_owned()),
+        Just("2026-03-10t12:53:45.123456789123z".to_owned()),
+        Just("1970-01-01T00:00:00Z".to_owned()),
+        ".{0,30}",
+    ]
+}
+
+/// A `Ce-*` header value: percent-encoded arbitrary text (the binding's form),
+/// or as is. HTTP has no control characters in header values (API Gateway
+/// refuses such a request before Lambda), so none are sent raw.
+fn header_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        extreme_text().prop_map(|t| t.bytes().map(|b| format!("%{b:02X}")).collect::<String>()),
+        "[ -~]{0,40}",
+        extreme_time(),
+        Just("com.amlyze.customer.updated".to_owned()),
+        Just("1.0".to_owned()),
+    ]
+    .prop_map(|value| value.chars().filter(|c| !c.is_control() || *c == '\t').collect())
+}
+
+fn artemis_body() -> impl Strategy<Value = Vec<u8>> {
+    (
+        extreme_text(),
+        any::<u64>(),
+        prop::sample::select(vec!["PENDING", "CLEARED", "ON_HOLD", ""]),
+        any::<bool>(),
+    )
+        .prop_map(|(text, id, status, number_form)| {
+            let mut body: Value = serde_json::from_str(INSERT).unwrap();
+            body["customerReferenceId"] = json!(text);
+            body["customerId"] = if number_form { json!(id) } else { json!(1e300) };
+            body["status"] = json!(status);
+            body["extra"] = json!([1e15, -0.0, 1.5e-300, text]);
+            body.to_string().into_bytes()
+        })
+}
+
+fn amlyze_data() -> impl Strategy<Value = Value> {
+    (extreme_text(), extreme_time(), any::<Option<bool>>()).prop_map(|(id, time, flag)| {
+        let mut data: Value = serde_json::from_str(AMLYZE).unwrap();
+        data["customerExternalID"] = json!(id);
+        data["updateAt"] = json!(time);
+        data["sanctioned"] = json!(flag);
+        data
+    })
+}
+
+fn structured_event() -> impl Strategy<Value = Value> {
+    (amlyze_data(), extreme_text(), extreme_time(), "[a-z0-9]{1,8}").prop_map(|(data, id, time, extension)| {
+        json!({"specversion": "1.0", "id": id, "source": "customer", "type": "com.amlyze.customer.updated",
+               "time": time, "data": data, extension: "x"})
+    })
+}
+
+fn body() -> impl Strategy<Value = (Vec<u8>, Option<&'static str>)> {
+    prop_oneof![
+        artemis_body().prop_map(|b| (b, Some("application/json"))),
+        amlyze_data().prop_map(|d| (d.to_string().into_bytes(), Some("application/json"))),
+        structured_event().prop_map(|e| (e.to_string().into_bytes(), Some("application/cloudevents+json"))),
+        prop::collection::vec(structured_event(), 0..30).prop_map(|events| (
+            json!(events).to_string().into_bytes(),
+            Some("application/cloudevents-batch+json")
+        )),
+        prop::collection::vec(any::<u8>(), 0..2000).prop_map(|b| (b, None)),
+        (1usize..8).prop_map(|n| (
+            format!("[{}1]", "1,".repeat(n * 16_000)).into_bytes(),
+            Some("application/cloudevents-batch+json")
+        )),
+        prop::sample::select(vec![Some("text/plain"), Some("application/json; charset=utf-8"), None])
+            .prop_map(|t| (b"{\"customerId\":1}".to_vec(), t)),
+    ]
+}
+
+fn request() -> impl Strategy<Value = (Setup, Call, Door)> {
+    let setup = (
+        prop::sample::select(vec![Provider::Artemis, Provider::Amlyze]),
+        any::<bool>(),
+        prop::sample::select(vec![None, Some("203.0.113.0/24"), Some("198.51.100.0/24")]),
+        any::<bool>(),
+    )
+        .prop_map(|(provider, fifo, allowlist, secret)| Setup {
+            provider,
+            fifo,
+            allowlist,
+            secret,
+        });
+    let ce_headers = prop::collection::vec(
+        (
+            prop::sample::select(vec![
+                "ce-id",
+                "ce-source",
+                "ce-type",
+                "ce-specversion",
+                "ce-subject",
+                "ce-time",
+                "ce-traceparent",
+                "ce-Bad_Name",
+            ]),
+            header_value(),
+        ),
+        0..8,
+    );
+    (
+        setup,
+        prop::sample::select(vec!["POST", "PUT", "PATCH", "GET", "OPTIONS", "DELETE"]),
+        prop::sample::select(Door::ALL.to_vec()),
+        body(),
+        ce_headers,
+        prop::sample::select(vec![None, Some("s3cret-token"), Some("wrong")]),
+        any::<bool>(),
+    )
+        .prop_map(|(setup, method, door, (body, content_type), ce, token, preflight)| {
+            let mut call = Call::post("/hooks/x", body).method(method);
+            call.headers.clear();
+            if let Some(content_type) = content_type {
+                call = call.header("content-type", content_type);
+            }
+            for (name, value) in ce {
+                call = call.header(name, &value);
+            }
+            if let Some(token) = token {
+                call = call.header("x-webhook-token", token);
+            }
+            if preflight {
+                call = call.header("webhook-request-origin", "eventemitter.amlyze.com");
+            }
+            (setup, call, door)
+        })
+}
+
+/// Runs one request and checks the invariant; returns the status.
+async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, TestCaseError> {
+    let app = app(setup);
+    let queue = app.config.queue.url.clone();
+    let response = shared::handle(&app, call.request(door)).await;
+    let status = response.status().as_u16();
+    let queues = app.publisher.queues();
+    prop_assert!(
+        response.body().len() <= MAX_RESPONSE_BYTES,
+        "response of {} bytes",
+        response.body().len()
+    );
+    prop_assert_eq!(queues.violations(), Vec::<String>::new());
+    prop_assert!(
+        ![500, 502, 503].contains(&status),
+        "status {} with working queues",
+        status
+    );
+    let queued = queues.take(&queue);
+    let kept = queues.take(QUARANTINE);
+    let keeps = matches!(status, 400 | 413 | 415 | 500 | 503) || (status == 401 && setup.allowlist.is_some());
+    if (200..300).contains(&status) && status != 200 {
+        let answer: Value = serde_json::from_slice(response.body()).unwrap();
+        let ids: Vec<Value> = answer
+            .get("ids")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_else(|| vec![answer["id"].clone()]);
+        prop_assert!(kept.is_empty());
+        if !setup.fifo {
+            prop_assert_eq!(queued.len(), ids.len(), "every event on the queue");
+        }
+        for message in &queued {
+            let event: Value = serde_json::from_str(&message.body).unwrap();
+            prop_assert!(ids.contains(&event["id"]));
+        }
+    } else if keeps {
+        prop_assert!(queued.is_empty(), "nothing queued for a {}", status);
+        prop_assert_eq!(kept.len(), 1, "one quarantine record for a {}", status);
+        let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
+        if call.body.len() > app.config.max_body_bytes && status == 413 {
+            // Beyond MAX_BODY_BYTES the contract keeps the first bytes only.
+            prop_assert_eq!(record.body_truncated_from, Some(call.body.len()));
+        } else {
+            let kept_body = record.body_bytes().unwrap();
+            prop_assert!(
+                kept_body == call.body,
+                "the exact body is kept ({} bytes sent, {} kept, status {})",
+                call.body.len(),
+                kept_body.len(),
+                status
+            );
+        }
+        prop_assert_eq!(&record.method, &call.method);
+        prop_assert_eq!(record.status, status);
+    } else {
+        prop_assert!(queued.is_empty() && kept.is_empty(), "nothing kept for a {}", status);
+    }
+    Ok(status)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nothing_is_lost_whatever_comes_in((setup, call, door) in request()) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(check(&setup, &call, door))?;
+    }
+}
+
+fn setup(provider: Provider) -> Setup {
+    Setup {
+        provider,
+        fifo: false,
+        allowlist: None,
+        secret: false,
+    }
+}
+
+#[tokio::test]
+async fn a_panic_in_the_pipeline_is_a_500_and_the_request_is_kept() {
+    let app = app(&setup(Provider::Artemis));
+    app.publisher.queues().then(Script::Panic);
+    let call = Call::post("/hooks/artemis", INSERT);
+    let response = shared::handle(&app, call.request(Door::RestV1)).await;
+    assert_eq!(response.status(), 500);
+    let problem: Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(problem["type"], "urn:webhook-intake:problem:internal-error");
+    assert!(
+        !problem.to_string().contains("scripted"),
+        "the panic's text stays inside: {problem}"
+    );
+    let kept = app.publisher.queues().take(QUARANTINE);
+    assert_eq!(kept.len(), 1);
+    let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
+    assert_eq!(record.reason, "internal-error");
+    assert_eq!(record.body, INSERT);
+    assert!(
+        record.errors[0].message.contains("scripted panic"),
+        "{:?}",
+        record.errors
+    );
+}
+
+#[tokio::test]
+async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() {
+    let app = app(&setup(Provider::Amlyze));
+    let queues = app.publisher.queues();
+    let events: Vec<Value> = (0..12)
+        .map(|i| json!({"specversion": "1.0", "id": format!("e{i}"), "source": "s", "type": "other"}))
+        .collect();
+    let call = Call::post("/hooks/amlyze", json!(events).to_string())
+        .header("content-type", "application/cloudevents-batch+json");
+    queues.then(Script::FailEntry(3));
+    let response = shared::handle(&app, call.request(Door::HttpV2)).await;
+    assert_eq!(response.status(), 202);
+    assert_eq!(queues.calls(), 3, "10 + 2 entries, then the failed one again");
+    let ids: Vec<String> = queues
+        .take(QUEUE)
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(&m.body).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 12);
+    assert!(ids.contains(&"e3".to_owned()));
+
+    // A call that fails whole (after the SDK's own retries) ends the attempt.
+    queues.then(Script::FailCall);
+    let response = shared::handle(&app, call.request(Door::HttpV2)).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(queues.take(QUARANTINE).len(), 1, "kept for a redrive");
+}
