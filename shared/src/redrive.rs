@@ -111,6 +111,8 @@ pub async fn redrive(
                             .receipt_handle(handle)
                             .send()
                             .await?;
+                    } else {
+                        left_handles.push(handle);
                     }
                     let verb = if apply { "enqueued    " } else { "would enqueue" };
                     report(format!("{verb} {label}: {}", ids.join(",")));
@@ -124,7 +126,7 @@ pub async fn redrive(
             }
         }
     }
-    // What stays is visible again at once, for the next look.
+    // What stays (everything, in a dry run) is visible again at once, for the next look.
     for handle in left_handles {
         client
             .change_message_visibility()

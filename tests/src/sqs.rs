@@ -7,9 +7,17 @@ use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
 
-/// A client with the project's own SDK settings, pointed at `endpoint`.
+/// A client with the project's own SDK settings, pointed at `endpoint`, but
+/// with patient timeouts: it reads large moto queues, whose receives slow down
+/// as they grow (the functions' 5.5 s budget is for one request's sends).
 pub async fn client(endpoint: &str) -> Client {
+    let patient = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .operation_attempt_timeout(std::time::Duration::from_secs(60))
+        .operation_timeout(std::time::Duration::from_secs(180))
+        .build();
     let config = shared::publisher::sdk_defaults()
+        .timeout_config(patient)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
