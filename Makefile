@@ -14,7 +14,7 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/test/bin:$(TOOLS)/sam/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover load fuzz bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover redrive load fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -30,10 +30,11 @@ sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when 
 		python3 -m venv $(TOOLS)/sam && $(TOOLS)/sam/bin/pip install --quiet -r scripts/requirements-sam.txt; }
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-test: tools sam-tools lint validate ## everything CI checks: format, clippy, template lint, unit, integration (moto), fixtures, end-to-end
+test: tools sam-tools lint validate ## everything CI checks: format, clippy, template lint, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
-	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f }' .test-output.log
+	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
+	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
 
 validate: tools sam-tools ## lint the SAM template (cfn-lint and sam validate --lint, offline)
 	cfn-lint template.yaml
@@ -92,10 +93,25 @@ load: tools ## 10,000 requests (REQUESTS=…) through both binaries on a standar
 	$(CARGO) build --bin artemis --bin amlyze --bin load
 	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4} $${FIFO_REQUESTS:-2000}
 
-fuzz: ## each fuzz target for RUNS inputs (default 1,000,000): cargo-fuzz on the nightly toolchain
+FUZZ_TARGETS := artemis amlyze pipeline
+fuzz-tools: ## cargo-fuzz, when missing (needs the nightly toolchain)
 	@command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
-	cd fuzz && for target in artemis amlyze; do mkdir -p corpus/$$target && \
-		cargo +nightly fuzz run $$target corpus/$$target seeds/$$target -- -runs=$${RUNS:-1000000} -max_len=4096 || exit 1; done
+
+fuzz: fuzz-tools ## each fuzz target (the parsers, and the whole pipeline's invariant) for RUNS inputs (default 1,000,000)
+	cd fuzz && for target in $(FUZZ_TARGETS); do mkdir -p corpus/$$target && \
+		cargo +nightly fuzz run --sanitizer none $$target corpus/$$target seeds/$$target -- -runs=$${RUNS:-1000000} -max_len=16384 || exit 1; done
+
+fuzz-smoke: ## each fuzz target for FUZZ_SECONDS (part of make test); says so loudly when nightly is missing
+	@if ! cargo +nightly --version >/dev/null 2>&1; then \
+		echo "!!! FUZZ TARGETS NOT RUN: no nightly toolchain (cargo +nightly); make test ran everything else !!!"; exit 0; fi; \
+	$(MAKE) --no-print-directory fuzz-tools && cd fuzz && for target in $(FUZZ_TARGETS); do mkdir -p corpus/$$target && \
+		cargo +nightly fuzz run --sanitizer none $$target corpus/$$target seeds/$$target -- \
+			-max_total_time=$${FUZZ_SECONDS:-20} -max_len=16384 -print_final_stats=1 > $(CURDIR)/.fuzz-$$target.log 2>&1 || { \
+			tail -40 $(CURDIR)/.fuzz-$$target.log; echo "fuzz target $$target FAILED"; exit 1; }; \
+		echo "fuzz $$target: $$(grep -E '^stat::number_of_executed_units' $(CURDIR)/.fuzz-$$target.log | grep -oE '[0-9]+') inputs in $${FUZZ_SECONDS:-20} s, no failure"; done
+
+redrive: ## run the quarantine queue through the current pipeline: dry run, APPLY=1 to enqueue what passes and delete those records (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
+	$(CARGO) run --quiet --bin redrive -- $(if $(APPLY),--apply,)
 
 recover: ## re-enqueue requests a function logged because no queue took them: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
 	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt"; exit 2; }

@@ -5,6 +5,7 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod invariant;
 pub mod load;
 pub mod manifest;
 pub mod moto;

@@ -7,9 +7,21 @@ use aws_sdk_sqs::config::{Credentials, Region};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use aws_sdk_sqs::Client;
 
-/// A client with the project's own SDK settings, pointed at `endpoint`, but
-/// with patient timeouts: it reads large moto queues, whose receives slow down
-/// as they grow (the functions' 5.5 s budget is for one request's sends).
+/// A client exactly as the functions build theirs (timeouts, retries),
+/// pointed at `endpoint`: for the apps under test.
+pub async fn function_client(endpoint: &str) -> Client {
+    let config = shared::publisher::sdk_defaults()
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await;
+    Client::new(&config)
+}
+
+/// A client for the harness itself (creating, reading, checking queues): the
+/// project's SDK settings with patient timeouts, since receives from a large
+/// moto queue slow down as it grows.
 pub async fn client(endpoint: &str) -> Client {
     let patient = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(std::time::Duration::from_secs(5))

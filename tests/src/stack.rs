@@ -12,7 +12,10 @@ use crate::sqs::{self, drain, Received};
 use crate::{Call, Door, Moto};
 
 pub struct Stack {
+    /// The harness's reader.
     pub client: Client,
+    /// What the apps use: the functions' own SDK settings.
+    pub app_client: Client,
     pub queue: String,
     pub quarantine: String,
 }
@@ -25,6 +28,7 @@ impl Stack {
         let quarantine = sqs::create_queue(&client, "quarantine", false).await;
         Stack {
             client,
+            app_client: sqs::function_client(&Moto::shared().endpoint).await,
             queue,
             quarantine,
         }
@@ -41,7 +45,7 @@ impl Stack {
         .collect();
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
-        App::new(config, self.client.clone())
+        App::new(config, self.app_client.clone())
     }
 
     /// Every message now on the events queue (deleted as read).

@@ -512,7 +512,7 @@ async fn a_queue_that_refuses_gives_503_and_the_request_is_quarantined() {
 #[tokio::test]
 async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let closed = format!("http://127.0.0.1:{}", harness::moto::free_port());
-    let client = sqs::client(&closed).await;
+    let client = sqs::function_client(&closed).await;
     let vars: HashMap<&str, String> = [
         ("QUEUE_URL", format!("{closed}/123456789012/events")),
         ("QUARANTINE_QUEUE_URL", format!("{closed}/123456789012/quarantine")),

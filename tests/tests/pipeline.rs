@@ -10,40 +10,15 @@
 //!   is in quarantine, nothing on the queue;
 //! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
 
+use harness::invariant::{app, check, Setup, QUARANTINE, QUEUE};
 use harness::{Call, Door};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use shared::limits::MAX_RESPONSE_BYTES;
-use shared::memory::{MemoryQueues, Script};
+use shared::memory::Script;
 use shared::quarantine::QuarantineRecord;
-use shared::{App, Config, Provider};
-
-const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
-const FIFO_QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
-const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+use shared::Provider;
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
-
-#[derive(Debug, Clone)]
-struct Setup {
-    provider: Provider,
-    fifo: bool,
-    allowlist: Option<&'static str>,
-    secret: bool,
-}
-
-fn app(setup: &Setup) -> App<MemoryQueues> {
-    let queue = if setup.fifo { FIFO_QUEUE } else { QUEUE };
-    let config = Config::from_lookup(setup.provider, |var| match var {
-        "QUEUE_URL" => Some(queue.to_owned()),
-        "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
-        "ALLOWED_SOURCE_CIDRS" => setup.allowlist.map(str::to_owned),
-        "SHARED_SECRET" => setup.secret.then(|| "s3cret-token".to_owned()),
-        _ => None,
-    })
-    .expect("a valid configuration");
-    App::with_queues(config, MemoryQueues::new())
-}
 
 /// Valid but extreme strings: control characters, noncharacters, long ones.
 fn extreme_text() -> impl Strategy<Value = String> {
@@ -189,74 +164,13 @@ fn request() -> impl Strategy<Value = (Setup, Call, Door)> {
         })
 }
 
-/// Runs one request and checks the invariant; returns the status.
-async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, TestCaseError> {
-    let app = app(setup);
-    let queue = app.config.queue.url.clone();
-    let response = shared::handle(&app, call.request(door)).await;
-    let status = response.status().as_u16();
-    let queues = app.publisher.queues();
-    prop_assert!(
-        response.body().len() <= MAX_RESPONSE_BYTES,
-        "response of {} bytes",
-        response.body().len()
-    );
-    prop_assert_eq!(queues.violations(), Vec::<String>::new());
-    prop_assert!(
-        ![500, 502, 503].contains(&status),
-        "status {} with working queues",
-        status
-    );
-    let queued = queues.take(&queue);
-    let kept = queues.take(QUARANTINE);
-    let keeps = matches!(status, 400 | 413 | 415 | 500 | 503) || (status == 401 && setup.allowlist.is_some());
-    if (200..300).contains(&status) && status != 200 {
-        let answer: Value = serde_json::from_slice(response.body()).unwrap();
-        let ids: Vec<Value> = answer
-            .get("ids")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_else(|| vec![answer["id"].clone()]);
-        prop_assert!(kept.is_empty());
-        if !setup.fifo {
-            prop_assert_eq!(queued.len(), ids.len(), "every event on the queue");
-        }
-        for message in &queued {
-            let event: Value = serde_json::from_str(&message.body).unwrap();
-            prop_assert!(ids.contains(&event["id"]));
-        }
-    } else if keeps {
-        prop_assert!(queued.is_empty(), "nothing queued for a {}", status);
-        prop_assert_eq!(kept.len(), 1, "one quarantine record for a {}", status);
-        let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
-        if call.body.len() > app.config.max_body_bytes && status == 413 {
-            // Beyond MAX_BODY_BYTES the contract keeps the first bytes only.
-            prop_assert_eq!(record.body_truncated_from, Some(call.body.len()));
-        } else {
-            let kept_body = record.body_bytes().unwrap();
-            prop_assert!(
-                kept_body == call.body,
-                "the exact body is kept ({} bytes sent, {} kept, status {})",
-                call.body.len(),
-                kept_body.len(),
-                status
-            );
-        }
-        prop_assert_eq!(&record.method, &call.method);
-        prop_assert_eq!(record.status, status);
-    } else {
-        prop_assert!(queued.is_empty() && kept.is_empty(), "nothing kept for a {}", status);
-    }
-    Ok(status)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn nothing_is_lost_whatever_comes_in((setup, call, door) in request()) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-        runtime.block_on(check(&setup, &call, door))?;
+        runtime.block_on(check(&setup, &call, door)).map_err(TestCaseError::fail)?;
     }
 }
 

@@ -176,7 +176,7 @@ async fn fifo_keeps_a_return_to_an_earlier_state() {
 async fn batches_go_out_in_send_message_batch_calls_of_ten_and_are_capped() {
     let stack = Stack::new(false).await;
     let proxy = FaultProxy::start(&Moto::shared().endpoint).await;
-    let client = sqs::client(&proxy.endpoint).await;
+    let client = sqs::function_client(&proxy.endpoint).await;
     let vars = [
         ("QUEUE_URL", stack.queue.clone()),
         ("QUARANTINE_QUEUE_URL", stack.quarantine.clone()),

@@ -1,0 +1,127 @@
+//! The invariant of "Nothing is lost" for one request through the whole
+//! pipeline (`shared::handle`, real Lambda events for each front door) with
+//! in-memory queues that apply SQS's limits. Shared by the property test
+//! (`tests/pipeline.rs`) and the pipeline fuzz target (`fuzz/`).
+//!
+//! For every request: no panic, a response under Lambda's 6 MB, no message
+//! SQS would refuse, and
+//! - 2xx: every event of the request is on the queue, nothing in quarantine;
+//! - 400, 413, 415, 500, 503 (and 401 behind an allowlist): the exact request
+//!   is in quarantine (for a body over `MAX_BODY_BYTES`, its first bytes),
+//!   nothing on the queue;
+//! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
+
+use serde_json::Value;
+use shared::limits::MAX_RESPONSE_BYTES;
+use shared::memory::MemoryQueues;
+use shared::quarantine::QuarantineRecord;
+use shared::{App, Config, Provider};
+
+use crate::{Call, Door};
+
+pub const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+pub const FIFO_QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
+pub const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+/// The secret a [`Setup`] with `secret` expects.
+pub const SECRET: &str = "s3cret-token";
+
+/// How the function is configured.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub provider: Provider,
+    pub fifo: bool,
+    /// `ALLOWED_SOURCE_CIDRS`; calls come from 203.0.113.9.
+    pub allowlist: Option<&'static str>,
+    pub secret: bool,
+}
+
+/// An app with in-memory queues for `setup`.
+pub fn app(setup: &Setup) -> App<MemoryQueues> {
+    let queue = if setup.fifo { FIFO_QUEUE } else { QUEUE };
+    let config = Config::from_lookup(setup.provider, |var| match var {
+        "QUEUE_URL" => Some(queue.to_owned()),
+        "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
+        "ALLOWED_SOURCE_CIDRS" => setup.allowlist.map(str::to_owned),
+        "SHARED_SECRET" => setup.secret.then(|| SECRET.to_owned()),
+        _ => None,
+    })
+    .expect("a valid configuration");
+    App::with_queues(config, MemoryQueues::new())
+}
+
+fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
+    if condition {
+        Ok(())
+    } else {
+        Err(what())
+    }
+}
+
+/// Runs `call` through `door` and checks the invariant; returns the status.
+pub async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, String> {
+    let app = app(setup);
+    let queue = app.config.queue.url.clone();
+    let response = shared::handle(&app, call.request(door)).await;
+    let status = response.status().as_u16();
+    let queues = app.publisher.queues();
+    let size = response.body().len();
+    ensure(size <= MAX_RESPONSE_BYTES, || format!("a response of {size} bytes"))?;
+    let violations = queues.violations();
+    ensure(violations.is_empty(), || {
+        format!("messages SQS would refuse: {violations:?}")
+    })?;
+    ensure(![500, 502, 503].contains(&status), || {
+        format!("status {status} with working queues")
+    })?;
+    let queued = queues.take(&queue);
+    let kept = queues.take(QUARANTINE);
+    let keeps = matches!(status, 400 | 413 | 415 | 500 | 503) || (status == 401 && setup.allowlist.is_some());
+    if (201..300).contains(&status) {
+        let answer: Value = serde_json::from_slice(response.body()).map_err(|e| e.to_string())?;
+        let ids = match answer.get("ids").and_then(Value::as_array) {
+            Some(ids) => ids.clone(),
+            None => vec![answer["id"].clone()],
+        };
+        ensure(kept.is_empty(), || "a 2xx request in quarantine".to_owned())?;
+        if !setup.fifo {
+            ensure(queued.len() == ids.len(), || {
+                format!("{} of {} events on the queue", queued.len(), ids.len())
+            })?;
+        }
+        for message in &queued {
+            let event: Value = serde_json::from_str(&message.body).map_err(|e| e.to_string())?;
+            ensure(ids.contains(&event["id"]), || {
+                "a queued event the response did not name".to_owned()
+            })?;
+        }
+    } else if keeps {
+        ensure(queued.is_empty(), || format!("something queued for a {status}"))?;
+        ensure(kept.len() == 1, || {
+            format!("{} quarantine records for a {status}", kept.len())
+        })?;
+        let record: QuarantineRecord = serde_json::from_str(&kept[0].body).map_err(|e| e.to_string())?;
+        ensure(record.method == call.method, || "the record's method".to_owned())?;
+        ensure(record.status == status, || "the record's status".to_owned())?;
+        if call.body.len() > app.config.max_body_bytes && status == 413 {
+            // Beyond MAX_BODY_BYTES the contract keeps the first bytes only.
+            ensure(
+                record.body_truncated_from.is_some() || record.body_bytes().as_ref() == Some(&call.body),
+                || "an over-limit body neither kept nor marked truncated".to_owned(),
+            )?;
+        } else {
+            let kept_body = record.body_bytes().unwrap_or_default();
+            ensure(kept_body == call.body, || {
+                format!(
+                    "the body is not kept exactly ({} bytes sent, {} kept, status {status})",
+                    call.body.len(),
+                    kept_body.len()
+                )
+            })?;
+        }
+    } else {
+        ensure(queued.is_empty() && kept.is_empty(), || {
+            format!("something kept for a {status}")
+        })?;
+    }
+    Ok(status)
+}
