@@ -91,7 +91,10 @@ async fn a_batch_of_130000_bad_items_gets_a_small_400_and_a_record_that_fits() {
     let answer = send(&app, &batch(body.clone()), Door::HttpV2).await;
     assert_eq!(answer.status, 400);
     let size = answer.body.to_string().len();
-    assert!(size < 64 * 1024, "{size} bytes, far below Lambda's {MAX_RESPONSE_BYTES}");
+    assert!(
+        size < 64 * 1024,
+        "{size} bytes, far below Lambda's {MAX_RESPONSE_BYTES}"
+    );
     assert_eq!(
         answer.body["errors"][0]["message"],
         "the batch holds 130000 events; at most 100 are taken in one request"
