@@ -446,7 +446,7 @@ fn brief_list(items: &[String]) -> Vec<String> {
 }
 
 /// The message a panic carried.
-fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

@@ -1,6 +1,8 @@
 //! The model crate shared by the `artemis` and `amlyze` webhook functions.
 //!
-//! Reading order: [`handler`] is the whole request → response pipeline; it uses
+//! Reading order: [`runtime`] is the Lambda entry point (the raw event in, the
+//! front door's response out); [`handler`] is the whole request → response
+//! pipeline; it uses
 //! [`request`] (what came in), [`access`] (allowlist and shared secret),
 //! [`artemis`] / [`amlyze`] (vendor models, validation, normalization),
 //! [`envelope`] (the CloudEvents message that lands on the queue),
@@ -27,6 +29,7 @@ pub mod quarantine;
 pub mod recover;
 pub mod redrive;
 pub mod request;
+pub mod runtime;
 pub mod timestamp;
 
 pub use config::{Config, ConfigError, Provider};

@@ -75,6 +75,10 @@ pub enum Rejection {
     /// that SQS would refuse. The text is for the logs and the record only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The Lambda event itself could not be read as any front door's; the
+    /// whole event is kept. The text is for the logs and the record only.
+    #[error("unreadable event: {0}")]
+    UnreadableEvent(String),
 }
 
 impl Rejection {
@@ -88,7 +92,7 @@ impl Rejection {
             Self::Invalid(_) => 400,
             Self::TooLargeForQueue { .. } => 413,
             Self::Unavailable(_) => 503,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::UnreadableEvent(_) => 500,
         }
     }
 
@@ -104,6 +108,7 @@ impl Rejection {
             Self::TooLargeForQueue { .. } => "too-large-for-queue",
             Self::Unavailable(_) => "queue-unavailable",
             Self::Internal(_) => "internal-error",
+            Self::UnreadableEvent(_) => "unreadable-event",
         }
     }
 
@@ -121,7 +126,8 @@ impl Rejection {
             | Self::Invalid(_)
             | Self::TooLargeForQueue { .. }
             | Self::Unavailable(_)
-            | Self::Internal(_) => true,
+            | Self::Internal(_)
+            | Self::UnreadableEvent(_) => true,
         }
     }
 
@@ -136,7 +142,9 @@ impl Rejection {
                 "queue",
                 "the event could not be handed to the queue in time",
             )],
-            Self::Internal(_) => vec![FieldError::new("request", "the function failed unexpectedly")],
+            Self::Internal(_) | Self::UnreadableEvent(_) => {
+                vec![FieldError::new("request", "the function failed unexpectedly")]
+            }
             Self::Forbidden => vec![FieldError::new("sourceIp", self.to_string())],
             Self::Unauthorized => vec![FieldError::new("X-Webhook-Token", self.to_string())],
             Self::MethodNotAllowed { .. } => vec![FieldError::new("method", self.to_string())],
@@ -153,6 +161,7 @@ impl Rejection {
         match self {
             Self::Unavailable(detail) => vec![FieldError::new("queue", detail.clone())],
             Self::Internal(detail) => vec![FieldError::new("request", detail.clone())],
+            Self::UnreadableEvent(detail) => vec![FieldError::new("event", detail.clone())],
             _ => self.errors(),
         }
     }
@@ -167,7 +176,7 @@ impl Rejection {
             Self::Invalid(_) => "Invalid event",
             Self::TooLargeForQueue { .. } => "Content Too Large",
             Self::Unavailable(_) => "Service Unavailable",
-            Self::Internal(_) => "Internal Server Error",
+            Self::Internal(_) | Self::UnreadableEvent(_) => "Internal Server Error",
         }
     }
 
@@ -191,7 +200,7 @@ impl Rejection {
                 errors.len()
             ),
             Self::Unavailable(_) => "The event could not be queued in time; nothing was accepted. Please retry.".to_owned(),
-            Self::Internal(_) => {
+            Self::Internal(_) | Self::UnreadableEvent(_) => {
                 "The function failed unexpectedly; nothing was accepted. The request was kept for inspection.".to_owned()
             }
             other => format!("{other}."),

@@ -63,6 +63,26 @@ impl Incoming {
         }
     }
 
+    /// A Lambda event no front-door format could read, kept whole as the
+    /// body (reason `unreadable-event`): its method when the event names one.
+    pub fn raw_event(event: &[u8], context: &lambda_http::Context) -> Self {
+        let value: serde_json::Value = serde_json::from_slice(event).unwrap_or_default();
+        let method = [&value["httpMethod"], &value["requestContext"]["http"]["method"]]
+            .iter()
+            .find_map(|m| m.as_str().and_then(|m| Method::from_bytes(m.as_bytes()).ok()))
+            .unwrap_or(Method::POST);
+        Self {
+            method,
+            path: String::new(),
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            source_ip: None,
+            body: event.to_vec(),
+            trace_header: context.xray_trace_id.clone(),
+            request_id: context.request_id.clone(),
+        }
+    }
+
     /// The caller's address, parsed; `None` when absent or malformed.
     pub fn source_addr(&self) -> Option<IpAddr> {
         self.source_ip.as_deref().and_then(|ip| ip.trim().parse().ok())

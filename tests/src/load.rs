@@ -56,7 +56,8 @@ fn plan(i: usize) -> Planned {
     match i % 10 {
         // A new Artemis customer.
         0 => artemis(INSERT.replace("123456", &customer.to_string()), 202),
-        // The same callback again (Artemis does not retry, but a resend happens): same id.
+        // The same callback again (Artemis does not retry, but a resend happens):
+        // a new delivery, so a new id with the same dedupekey.
         1 => artemis(INSERT.replace("123456", &customer.to_string()), 202),
         // Unknown enum values.
         2 => artemis(

@@ -505,3 +505,31 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
     );
     assert!(queued.iter().any(|e| e["id"] == "redrive-1"));
 }
+
+// Before the handler: an event lambda_http cannot read was a runtime error
+// (API Gateway: 502) and nothing was kept. Now: 500, the whole event kept.
+#[tokio::test]
+async fn an_unreadable_event_is_answered_500_and_kept_whole_by_the_binary() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-unreadable", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-unreadable-quarantine", false).await;
+    let mut env = aws_env(endpoint);
+    env.push(("QUEUE_URL".into(), queue.clone()));
+    env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
+    let api = RuntimeApi::start().await.unwrap();
+    let _function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, None).unwrap();
+    let mut event = Call::post("/hooks/amlyze", AMLYZE).event(Door::HttpV2);
+    event["rawQueryString"] = Value::from("a=b c|d%");
+    let answer = invoke(&api, &event).await;
+    assert_eq!(answer["statusCode"], 500, "{answer}");
+    let kept = drain(&client, &quarantine).await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].json()["reason"], "unreadable-event");
+    assert_eq!(
+        kept[0].json()["body"],
+        event.to_string(),
+        "the whole event, as Lambda gave it"
+    );
+    assert!(drain(&client, &queue).await.is_empty());
+}

@@ -240,3 +240,37 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
     assert_eq!(response.status(), 503);
     assert_eq!(queues.take(QUARANTINE).len(), 1, "kept for a redrive");
 }
+
+// The entry point before the handler: an event lambda_http cannot read, or
+// whose conversion panics (an HTTP API rawQueryString that is not
+// percent-encoded), was a runtime error (API Gateway: 502) with nothing kept.
+#[tokio::test]
+async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept() {
+    use lambda_http::{Context, LambdaEvent};
+    use serde_json::value::RawValue;
+    let app = app(&setup(Provider::Amlyze));
+    let mut unencoded = Call::post("/hooks/amlyze", AMLYZE).event(Door::HttpV2);
+    unencoded["rawQueryString"] = json!("a=b c|d%");
+    let mut control = Call::post("/hooks/amlyze", AMLYZE).event(Door::RestV1);
+    control["headers"]["ce-id"] = json!("a\u{1}b");
+    for event in [unencoded, control, json!({"hello": "world"})] {
+        let raw = RawValue::from_string(event.to_string()).unwrap();
+        let answer = shared::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+        assert_eq!(answer["statusCode"], 500, "{answer}");
+        let problem: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        assert_eq!(problem["type"], "urn:webhook-intake:problem:unreadable-event");
+        let kept = app.publisher.queues().take(QUARANTINE);
+        assert_eq!(kept.len(), 1);
+        let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
+        assert_eq!(record.reason, "unreadable-event");
+        assert!(
+            record.body_bytes().unwrap() == event.to_string().into_bytes(),
+            "the whole event, exactly"
+        );
+    }
+    // A readable event goes through the same entry point as before.
+    let event = Call::post("/hooks/amlyze", "{}").method("GET").event(Door::Alb);
+    let raw = RawValue::from_string(event.to_string()).unwrap();
+    let answer = shared::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+    assert_eq!(answer["statusCode"], 405, "{answer}");
+}

@@ -1,8 +1,8 @@
 //! The amlyze webhook function: reads its configuration, builds the SQS client
-//! once, then serves every request through [`shared::handle`].
+//! once, then serves every invocation through [`shared::runtime`].
 
-use lambda_http::{run, service_fn, tracing, Error, Request};
-use shared::{App, Provider};
+use lambda_http::{tracing, Error};
+use shared::Provider;
 
 // One thread: Lambda hands an environment one request at a time (and a
 // fraction of a vCPU), so worker threads only add start-up time and hops
@@ -10,12 +10,5 @@ use shared::{App, Provider};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    let app = App::from_env(Provider::Amlyze)
-        .await
-        .inspect_err(|err| tracing::error!("configuration error: {err}"))?;
-    let app = &app;
-    run(service_fn(move |request: Request| async move {
-        Ok::<_, Error>(shared::handle(app, request).await)
-    }))
-    .await
+    shared::runtime::run(Provider::Amlyze).await
 }
