@@ -381,6 +381,20 @@ impl Function {
     }
 }
 
+/// Fails unless every record of a function's log (one per line) fits
+/// CloudWatch Logs' limit for one record.
+pub fn assert_log_records_fit(log: &std::path::Path) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    for line in text.lines() {
+        assert!(
+            line.len() <= shared::limits::MAX_LOG_RECORD_BYTES,
+            "{}: a log record of {} bytes, over CloudWatch's 256 KiB",
+            log.display(),
+            line.len()
+        );
+    }
+}
+
 /// The path of a workspace binary (`artemis`, `amlyze`), building it first
 /// (a no-op when it is up to date). `FUNCTION_BIN_DIR` overrides the folder.
 pub fn function_binary(name: &str) -> PathBuf {

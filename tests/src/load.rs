@@ -245,6 +245,7 @@ async fn run_round(
     futures_join_all(senders).await;
     let elapsed = started.elapsed();
     drop(functions);
+    crate::emulator::assert_log_records_fit(&log);
 
     reconcile(&client, &queue, &quarantine, outcomes.into_inner(), elapsed, fifo).await
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::emulator::{assert_log_records_fit, function_binary, local_env, Function, RuntimeApi};
 use harness::sqs::{self, drain};
 use harness::{Call, Door, Moto};
 use serde_json::Value;
@@ -145,6 +145,7 @@ async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_t
     let refused = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secreT");
     assert_eq!(invoke(&api, &refused.event(Door::HttpV2)).await["statusCode"], 401);
 
+    assert_log_records_fit(&log);
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(
         !logs.contains("hunter2"),
@@ -203,8 +204,8 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
             );
         }
     }
+    assert_log_records_fit(&log);
     let logs = std::fs::read_to_string(&log).unwrap();
-    assert_log_records_fit(&logs);
     assert!(
         logs.contains("unqueued_request_part"),
         "the large request was logged in parts"
@@ -246,17 +247,6 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
         kept.iter().any(|r| r["body"] == big.as_str()),
         "the large request, rebuilt exactly from its parts"
     );
-}
-
-/// Every log record a function wrote fits CloudWatch's limit for one record.
-fn assert_log_records_fit(logs: &str) {
-    for line in logs.lines() {
-        assert!(
-            line.len() <= shared::limits::MAX_LOG_RECORD_BYTES,
-            "a log record of {} bytes, over CloudWatch's 256 KiB",
-            line.len()
-        );
-    }
 }
 
 /// Waits until the function has finished its init (polled for work).
@@ -401,7 +391,7 @@ async fn hostile_bodies_stay_within_lambdas_memory_and_time() {
         peaks.extend(function.peak_memory());
     }
     println!("peak memory of the functions' cgroups: {peaks:?} bytes");
-    assert_log_records_fit(&std::fs::read_to_string(&log).unwrap());
+    assert_log_records_fit(&log);
     let kept: Vec<Value> = drain(&client, &quarantine).await.iter().map(|m| m.json()).collect();
     let summary: Vec<(Value, Value, usize)> = kept
         .iter()
@@ -471,6 +461,7 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
         }
         command.output()
     };
+    assert_log_records_fit(&log);
     let dry = redrive(false).await.unwrap();
     let stdout = String::from_utf8_lossy(&dry.stdout);
     assert!(dry.status.success(), "{stdout}{}", String::from_utf8_lossy(&dry.stderr));

@@ -354,7 +354,31 @@ async fn shared_secret_in_header_or_query() {
         401
     );
     assert_eq!(stack.queued().await.len(), 2);
-    assert!(stack.quarantined().await.is_empty());
+    assert!(
+        stack.quarantined().await.is_empty(),
+        "without an allowlist, strangers cannot fill the quarantine"
+    );
+
+    // Behind an allowlist a wrong token is most likely the vendor after a
+    // botched rotation: kept, token redacted, reason `unauthorized`.
+    let app = stack.app(
+        Provider::Amlyze,
+        &[
+            ("SHARED_SECRET", "correct horse"),
+            ("ALLOWED_SOURCE_CIDRS", "203.0.113.0/24"),
+        ],
+    );
+    let rotated = amlyze_binary(AMLYZE)
+        .header("x-webhook-token", "old horse")
+        .query("token", "old horse");
+    assert_eq!(send(&app, &rotated, Door::RestV1).await.status, 401);
+    let kept = stack.quarantined().await;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0]["reason"], "unauthorized");
+    assert_eq!(kept[0]["status"], 401);
+    assert_eq!(kept[0]["body"], AMLYZE);
+    assert!(!kept[0].to_string().contains("old horse"), "the token is redacted");
+    assert!(stack.queued().await.is_empty());
 }
 
 // Row: 400 for every kind of invalid input, problem JSON listing every problem, quarantined verbatim.
