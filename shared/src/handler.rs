@@ -178,8 +178,8 @@ pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body>
                 provider,
                 request_id = %brief(&incoming.request_id),
                 reason = rejection.reason(),
-                problems = rejection.errors().len(),
-                detail = %brief(&rejection.record_errors().first().map(|e| e.message.clone()).unwrap_or_default()),
+                problems = rejection.problem_count(),
+                detail = %brief(&rejection.listed_errors(true).0.first().map(|e| e.message.clone()).unwrap_or_default()),
                 quarantined = metrics.quarantined,
                 elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "not accepted"

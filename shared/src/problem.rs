@@ -166,6 +166,25 @@ impl Rejection {
         }
     }
 
+    /// How many problems there are.
+    pub fn problem_count(&self) -> usize {
+        match self {
+            Self::Invalid(errors) => errors.len(),
+            _ => 1,
+        }
+    }
+
+    /// The first [`MAX_LISTED_PROBLEMS`] problems (for the record when
+    /// `internal`, else for the caller) and how many were left out; never
+    /// copies a long list whole.
+    pub fn listed_errors(&self, internal: bool) -> (Vec<FieldError>, Option<usize>) {
+        match (self, internal) {
+            (Self::Invalid(errors), _) => listed(errors),
+            (_, true) => listed(&self.record_errors()),
+            (_, false) => listed(&self.errors()),
+        }
+    }
+
     fn title(&self) -> &'static str {
         match self {
             Self::Forbidden => "Forbidden",
@@ -182,7 +201,7 @@ impl Rejection {
 
     /// The RFC 9457 problem document for this rejection.
     pub fn problem(&self) -> Problem {
-        let (errors, errors_truncated) = listed(&self.errors());
+        let (errors, errors_truncated) = self.listed_errors(false);
         Problem {
             kind: format!("urn:webhook-intake:problem:{}", self.reason()),
             title: self.title(),
@@ -196,7 +215,7 @@ impl Rejection {
     fn detail(&self) -> String {
         match self {
             Self::Invalid(errors) => format!(
-                "The request was not accepted: {} problem(s) listed in `errors`. Nothing was queued; the request was kept for inspection.",
+                "The request was not accepted: {} problem(s), listed in `errors` (the first {MAX_LISTED_PROBLEMS}). Nothing was queued; the request was kept for inspection.",
                 errors.len()
             ),
             Self::Unavailable(_) => "The event could not be queued in time; nothing was accepted. Please retry.".to_owned(),

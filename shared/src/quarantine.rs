@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::limits::{sqs_safe_json, MAX_MESSAGE_BYTES};
-use crate::problem::{listed, FieldError, Rejection};
+use crate::problem::{FieldError, Rejection};
 use crate::request::Incoming;
 
 /// Headers whose values never leave the function.
@@ -65,7 +65,7 @@ pub const MAX_KEPT_BODY: usize = 128 * 1024;
 impl QuarantineRecord {
     /// The record of `incoming`, refused as `rejection`.
     pub fn new(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> Self {
-        let (errors, errors_truncated) = listed(&rejection.record_errors());
+        let (errors, errors_truncated) = rejection.listed_errors(true);
         let mut headers = Map::new();
         for name in incoming.headers.keys() {
             let value = if REDACTED_HEADERS.contains(&name.as_str()) {

@@ -10,13 +10,7 @@ use aws_sdk_sqs::Client;
 /// A client exactly as the functions build theirs (timeouts, retries),
 /// pointed at `endpoint`: for the apps under test.
 pub async fn function_client(endpoint: &str) -> Client {
-    let config = shared::publisher::sdk_defaults()
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    Client::new(&config)
+    local_client(shared::publisher::sdk_defaults(), endpoint).await
 }
 
 /// A client for the harness itself (creating, reading, checking queues): the
@@ -28,8 +22,11 @@ pub async fn client(endpoint: &str) -> Client {
         .operation_attempt_timeout(std::time::Duration::from_secs(60))
         .operation_timeout(std::time::Duration::from_secs(180))
         .build();
-    let config = shared::publisher::sdk_defaults()
-        .timeout_config(patient)
+    local_client(shared::publisher::sdk_defaults().timeout_config(patient), endpoint).await
+}
+
+async fn local_client(settings: aws_config::ConfigLoader, endpoint: &str) -> Client {
+    let config = settings
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
