@@ -524,3 +524,38 @@ async fn an_unreadable_event_is_answered_500_and_kept_whole_by_the_binary() {
     );
     assert!(drain(&client, &queue).await.is_empty());
 }
+
+// The emulator has Lambda's response limit: a runtime that posts more than
+// 6 MB gets Lambda's refusal, and the caller API Gateway's 502.
+#[tokio::test]
+async fn the_emulator_refuses_a_response_over_six_mb_as_lambda_does() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    let api = RuntimeApi::start().await.unwrap();
+    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build_http();
+    let base = format!("http://{}/2018-06-01/runtime", api.addr);
+    let invocation = {
+        let api = api.clone();
+        tokio::spawn(async move { api.invoke(b"{}", Duration::from_secs(10)).await })
+    };
+    // Play the function's side: take the invocation, answer too much.
+    let next = client
+        .get(format!("{base}/invocation/next").parse().unwrap())
+        .await
+        .unwrap();
+    let id = next.headers()["lambda-runtime-aws-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body = vec![b'x'; shared::limits::MAX_RESPONSE_BYTES + 1];
+    let request = hyper::Request::post(format!("{base}/invocation/{id}/response"))
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let refused = client.request(request).await.unwrap();
+    assert_eq!(refused.status(), 413, "Lambda refuses the response");
+    let _ = refused.into_body().collect().await;
+    let outcome = invocation.await.unwrap().expect("an answer");
+    let answer: Value = serde_json::from_slice(&outcome).unwrap();
+    assert_eq!(answer["statusCode"], 502, "the caller gets API Gateway's 502");
+}
