@@ -16,6 +16,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::handler::{handle, keep, panic_text, App};
+use crate::metrics::RequestMetrics;
 use crate::problem::Rejection;
 use crate::publisher::Queues;
 use crate::request::Incoming;
@@ -37,6 +38,7 @@ pub async fn run(provider: Provider) -> Result<(), Error> {
 /// One invocation: the front door's event becomes a request for
 /// [`handle`], and its response the front door's response document.
 pub async fn invoke<Q: Queues>(app: &App<Q>, event: LambdaEvent<Box<RawValue>>) -> Value {
+    let started = std::time::Instant::now();
     let received = OffsetDateTime::now_utc();
     let LambdaEvent { payload, context } = event;
     let failure = match catch_unwind(|| serde_json::from_str::<LambdaRequest>(payload.get())) {
@@ -61,8 +63,23 @@ pub async fn invoke<Q: Queues>(app: &App<Q>, event: LambdaEvent<Box<RawValue>>) 
     };
     let rejection = Rejection::UnreadableEvent(failure);
     let incoming = Incoming::raw_event(payload.get().as_bytes(), &context);
-    keep(app, &incoming, &rejection, received).await;
-    tracing::warn!(outcome = "rejected", status = 500, reason = rejection.reason(), request_id = %context.request_id, "an event no front door format could read");
+    let quarantined = keep(app, &incoming, &rejection, received).await;
+    tracing::warn!(
+        outcome = "rejected",
+        status = 500,
+        reason = rejection.reason(),
+        request_id = %context.request_id,
+        quarantined,
+        "an event no front-door format could read"
+    );
+    RequestMetrics {
+        provider: app.config.provider.name(),
+        rejected: Some(rejection.reason()),
+        quarantined,
+        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
+        ..RequestMetrics::default()
+    }
+    .emit();
     let response = rejection.into_response();
     let body = String::from_utf8_lossy(response.body()).into_owned();
     // The front door is unknown: this shape serves API Gateway (both payload
