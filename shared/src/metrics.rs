@@ -9,7 +9,7 @@
 //! | `Quarantined` | provider | requests the quarantine queue took |
 //! | `EnqueueFailures` | provider | requests SQS did not take in time (503) |
 //! | `UnknownEnumValue` | provider, field | a vendor sent an enum value this build does not know (schema drift) |
-//! | `Repeats` | provider | events whose dedupe key this instance saw in the last 5 minutes (what a FIFO queue drops) |
+//! | `Repeats` | provider | events whose vendor dedupe key this instance saw in the last 5 minutes (a resend, or a return to an earlier state: a FIFO queue keeps both, consumers decide) |
 //! | `Latency` | provider | handler time, milliseconds |
 
 use std::collections::HashMap;
