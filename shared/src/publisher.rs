@@ -1,6 +1,7 @@
 //! SQS: the client is built once at init; every call is bounded in time so the
 //! function always answers well inside API Gateway's 29 s.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -165,26 +166,64 @@ fn string_value(value: &str) -> Result<MessageAttributeValue, PublishError> {
         .map_err(sqs_error)
 }
 
+/// A message's attributes and system attributes, as the SDK takes them.
+type SdkAttributes = (
+    HashMap<String, MessageAttributeValue>,
+    Option<HashMap<MessageSystemAttributeNameForSends, MessageSystemAttributeValue>>,
+);
+
+fn sdk_attributes(message: &Message) -> Result<SdkAttributes, PublishError> {
+    let mut attributes = HashMap::new();
+    for (name, value) in &message.attributes {
+        attributes.insert(name.clone(), string_value(value)?);
+    }
+    let system = match &message.trace_header {
+        Some(trace) => {
+            let trace = MessageSystemAttributeValue::builder()
+                .data_type("String")
+                .string_value(trace)
+                .build()
+                .map_err(sqs_error)?;
+            Some(HashMap::from([(
+                MessageSystemAttributeNameForSends::AwsTraceHeader,
+                trace,
+            )]))
+        }
+        None => None,
+    };
+    Ok((attributes, system))
+}
+
 impl Queues for Sqs {
+    /// One entry goes as a `SendMessage` (the same message; SQS and moto take
+    /// it for less work than a batch of one), several as a `SendMessageBatch`.
     async fn send_batch(&self, queue: &QueueUrl, entries: &[&Message]) -> Result<EntryResults, PublishError> {
+        if let [message] = entries {
+            let (attributes, system) = sdk_attributes(message)?;
+            let output = self
+                .client
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(&message.body)
+                .set_message_attributes(Some(attributes))
+                .set_message_system_attributes(system)
+                .set_message_group_id(message.group_id.clone())
+                .set_message_deduplication_id(message.deduplication_id.clone())
+                .send()
+                .await
+                .map_err(sqs_error)?;
+            return Ok(vec![Ok(output.message_id.unwrap_or_default())]);
+        }
         let mut request = self.client.send_message_batch().queue_url(&queue.url);
         for (index, message) in entries.iter().enumerate() {
-            let mut entry = SendMessageBatchRequestEntry::builder()
+            let (attributes, system) = sdk_attributes(message)?;
+            let entry = SendMessageBatchRequestEntry::builder()
                 .id(index.to_string())
                 .message_body(&message.body)
+                .set_message_attributes(Some(attributes))
+                .set_message_system_attributes(system)
                 .set_message_group_id(message.group_id.clone())
                 .set_message_deduplication_id(message.deduplication_id.clone());
-            for (name, value) in &message.attributes {
-                entry = entry.message_attributes(name, string_value(value)?);
-            }
-            if let Some(trace) = &message.trace_header {
-                let trace = MessageSystemAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(trace)
-                    .build()
-                    .map_err(sqs_error)?;
-                entry = entry.message_system_attributes(MessageSystemAttributeNameForSends::AwsTraceHeader, trace);
-            }
             request = request.entries(entry.build().map_err(sqs_error)?);
         }
         let output = request.send().await.map_err(sqs_error)?;
