@@ -53,8 +53,9 @@ pub struct QuarantineRecord {
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_encoding: Option<String>,
-    /// Set when the body was larger than `MAX_BODY_BYTES` and only its first
-    /// bytes are kept (the record must fit in one SQS message).
+    /// Set when the body was larger than `MAX_BODY_BYTES` (a 413, or a 401
+    /// behind an allowlist) and only its first bytes are kept (the record
+    /// must fit in one SQS message).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_truncated_from: Option<usize>,
 }
@@ -93,8 +94,10 @@ impl QuarantineRecord {
                 (k.clone(), Value::String(value.to_owned()))
             })
             .collect();
-        // Only a body over MAX_BODY_BYTES is cut; every other is kept whole.
-        let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. });
+        // Only a body over MAX_BODY_BYTES is cut (a 413, or a 401 kept behind an
+        // allowlist before the size was checked); every other is kept whole.
+        let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. })
+            || incoming.body.len() > crate::config::MAX_MAX_BODY_BYTES;
         let (kept, body_truncated_from) = if over_limit && incoming.body.len() > MAX_KEPT_BODY {
             (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
         } else {
@@ -223,5 +226,18 @@ mod tests {
         assert!(record.to_json().len() <= MAX_RECORD_BYTES, "{}", record.to_json().len());
         let plain = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\":\"\x01\"}"), &invalid());
         assert_eq!(plain.body_encoding, None, "a small body stays readable text");
+    }
+
+    #[test]
+    fn a_body_over_the_limit_is_cut_whatever_the_refusal() {
+        // Found by the whole-pipeline property test: a 401 kept behind an
+        // allowlist (checked before the size) held a body of any size.
+        let body = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES + 1];
+        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(&body), &Rejection::Unauthorized);
+        assert_eq!(record.body_truncated_from, Some(body.len()));
+        assert_eq!(record.body.len(), MAX_KEPT_BODY);
+        let limit = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES];
+        let whole = QuarantineRecord::new("artemis", "t".into(), &incoming(&limit), &Rejection::Unauthorized);
+        assert_eq!(whole.body_truncated_from, None, "a body within the limit is kept whole");
     }
 }

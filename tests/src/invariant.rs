@@ -102,8 +102,9 @@ pub async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, String
         let record: QuarantineRecord = serde_json::from_str(&kept[0].body).map_err(|e| e.to_string())?;
         ensure(record.method == call.method, || "the record's method".to_owned())?;
         ensure(record.status == status, || "the record's status".to_owned())?;
-        if call.body.len() > app.config.max_body_bytes && status == 413 {
-            // Beyond MAX_BODY_BYTES the contract keeps the first bytes only.
+        if call.body.len() > app.config.max_body_bytes {
+            // Beyond MAX_BODY_BYTES (a 413, or a 401 checked before the size)
+            // the record may keep the first bytes only.
             ensure(
                 record.body_truncated_from.is_some() || record.body_bytes().as_ref() == Some(&call.body),
                 || "an over-limit body neither kept nor marked truncated".to_owned(),
