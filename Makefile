@@ -75,18 +75,18 @@ replay: ## post every fixture's raw HTTP request to URL (default: the local stac
 
 bench: tools bench-python ## criterion per-request bench, then cold start (HTTP and TLS), warm latency, memory against floors measured in the same run, with a Python (boto3) row
 	$(CARGO) bench -p shared --bench per_request
-	$(CARGO) build --release --bin artemis --bin amlyze --bin bare --bin bench --bin sqs-stub
+	$(CARGO) build --release --bin artemis --bin amlyze --bin bare-lambda-http --bin bench --bin sqs-stub
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release BENCH_PYTHON=$(BENCH_PYTHON) \
-		BENCH_EXTRA="artemis-python=$(CURDIR)/tests/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
+		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
 		$(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-500}
 	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction; \
 		else echo "deployment sizes: run make build-lambda first"; fi
 
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
 bench-python: $(TOOLS)/bench-python/installed ## the Python comparison function's environment (boto3) for make bench
-$(TOOLS)/bench-python/installed: tests/python-lambda/requirements.txt
+$(TOOLS)/bench-python/installed: tools/python-lambda/requirements.txt
 	python3 -m venv $(TOOLS)/bench-python
-	$(BENCH_PYTHON) -m pip install --quiet -r tests/python-lambda/requirements.txt
+	$(BENCH_PYTHON) -m pip install --quiet -r tools/python-lambda/requirements.txt
 	touch $@
 
 load: tools ## 10,000 requests (REQUESTS=…) through both binaries on a standard queue, then 2,000 on a FIFO queue, reconciled: nothing lost

@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             headers.insert(name, value);
         }
     }
-    match shared::amlyze::parse(&headers, body, OffsetDateTime::UNIX_EPOCH) {
+    match intake::amlyze::parse(&headers, body, OffsetDateTime::UNIX_EPOCH) {
         Ok(events) => assert!(!events.is_empty()),
         Err(errors) => assert!(!errors.is_empty()),
     }

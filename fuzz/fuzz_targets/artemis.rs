@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 use time::OffsetDateTime;
 
 fuzz_target!(|data: &[u8]| {
-    match shared::artemis::parse(data, OffsetDateTime::UNIX_EPOCH, "fuzz-1") {
+    match intake::artemis::parse(data, OffsetDateTime::UNIX_EPOCH, "fuzz-1") {
         Ok(events) => assert_eq!(events.len(), 1),
         Err(errors) => assert!(!errors.is_empty()),
     }

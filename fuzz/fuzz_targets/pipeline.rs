@@ -1,5 +1,5 @@
 //! Any bytes as a whole request through the whole pipeline: configuration,
-//! front door, method, headers and body, into `shared::handle` with in-memory
+//! front door, method, headers and body, into `intake::handle` with in-memory
 //! queues that apply SQS's limits; the invariant of "Nothing is lost"
 //! (`harness::invariant`) must hold for every input.
 //!
@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use harness::invariant::{check, Setup, SECRET};
 use harness::{Call, Door};
 use libfuzzer_sys::fuzz_target;
-use shared::Provider;
+use intake::Provider;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

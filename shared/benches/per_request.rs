@@ -1,12 +1,12 @@
 //! The per-request CPU path, no I/O: parse, validate, normalize and serialize
-//! the queue message. `cargo bench -p shared --bench per_request` (make bench).
+//! the queue message. `cargo bench -p intake --bench per_request` (make bench).
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::http::{HeaderMap, HeaderValue};
-use shared::envelope::Outbound;
-use shared::{amlyze, artemis};
+use intake::envelope::Outbound;
+use intake::{amlyze, artemis};
 use time::OffsetDateTime;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");

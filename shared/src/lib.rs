@@ -26,8 +26,6 @@ pub mod metrics;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;
-pub mod recover;
-pub mod redrive;
 pub mod request;
 pub mod runtime;
 pub mod timestamp;

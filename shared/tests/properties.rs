@@ -3,8 +3,8 @@
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use shared::envelope::CloudEvent;
-use shared::{amlyze, artemis};
+use intake::envelope::CloudEvent;
+use intake::{amlyze, artemis};
 use time::OffsetDateTime;
 
 fn now() -> OffsetDateTime {

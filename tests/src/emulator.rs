@@ -187,7 +187,7 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
             }
         }
         (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
-            let too_large = body.len() > shared::limits::MAX_RESPONSE_BYTES;
+            let too_large = body.len() > intake::limits::MAX_RESPONSE_BYTES;
             let outcome = if too_large {
                 // Lambda refuses it; API Gateway answers its own 502.
                 eprintln!(
@@ -395,7 +395,7 @@ pub fn assert_log_records_fit(log: &std::path::Path) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     for line in text.lines() {
         assert!(
-            line.len() <= shared::limits::MAX_LOG_RECORD_BYTES,
+            line.len() <= intake::limits::MAX_LOG_RECORD_BYTES,
             "{}: a log record of {} bytes, over CloudWatch's 256 KiB",
             log.display(),
             line.len()

@@ -1,5 +1,5 @@
 //! The invariant of "Nothing is lost" for one request through the whole
-//! pipeline (`shared::handle`, real Lambda events for each front door) with
+//! pipeline (`intake::handle`, real Lambda events for each front door) with
 //! in-memory queues that apply SQS's limits. Shared by the property test
 //! (`tests/pipeline.rs`) and the pipeline fuzz target (`fuzz/`).
 //!
@@ -12,10 +12,10 @@
 //! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
 
 use serde_json::Value;
-use shared::limits::MAX_RESPONSE_BYTES;
-use shared::memory::MemoryQueues;
-use shared::quarantine::QuarantineRecord;
-use shared::{App, Config, Provider};
+use intake::limits::MAX_RESPONSE_BYTES;
+use intake::memory::MemoryQueues;
+use intake::quarantine::QuarantineRecord;
+use intake::{App, Config, Provider};
 
 use crate::{Call, Door};
 
@@ -61,7 +61,7 @@ fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> 
 pub async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, String> {
     let app = app(setup);
     let queue = app.config.queue.url.clone();
-    let response = shared::handle(&app, call.request(door)).await;
+    let response = intake::handle(&app, call.request(door)).await;
     let status = response.status().as_u16();
     let queues = app.publisher.queues();
     let size = response.body().len();

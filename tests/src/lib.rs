@@ -6,13 +6,10 @@ pub mod emulator;
 pub mod events;
 pub mod faults;
 pub mod invariant;
-pub mod load;
 pub mod manifest;
 pub mod moto;
 pub mod sqs;
-pub mod sqs_stub;
 pub mod stack;
-pub mod tls;
 
 pub use events::{Call, Door};
 pub use moto::Moto;

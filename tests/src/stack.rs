@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_sqs::Client;
 use lambda_http::http::HeaderMap;
 use serde_json::Value;
-use shared::{App, Config, Provider};
+use intake::{App, Config, Provider};
 
 use crate::sqs::{self, drain, Received};
 use crate::{Call, Door, Moto};
@@ -72,7 +72,7 @@ pub struct Answer {
 
 /// Runs `call`, as delivered through `door`, through the handler.
 pub async fn send(app: &App, call: &Call, door: Door) -> Answer {
-    let response = shared::handle(app, call.request(door)).await;
+    let response = intake::handle(app, call.request(door)).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);

@@ -211,7 +211,7 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
         "the large request was logged in parts"
     );
     let now = time::OffsetDateTime::now_utc();
-    let artemis_direct_id = shared::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1").unwrap()[0]
+    let artemis_direct_id = intake::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1").unwrap()[0]
         .id
         .clone();
 
@@ -314,37 +314,6 @@ async fn sqs_prewarm_opens_the_connection_at_init_and_the_first_request_reuses_i
             "{case}: a refusal is logged, not fatal"
         );
     }
-}
-
-#[tokio::test]
-async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_others() {
-    use harness::sqs_stub::SqsStub;
-    let dir = std::env::temp_dir().join(format!("e2e-tls-{}", std::process::id()));
-    let certs = harness::tls::Certificates::make(&dir);
-    let stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).unwrap();
-    let queue = stub.queue_url("e2e-tls");
-    let ca = certs.ca.to_string_lossy().into_owned();
-    let event = Call::post("/hooks/artemis", INSERT).event(Door::HttpV2);
-
-    // Without SSL_CERT_FILE only Amazon Trust Services roots are trusted, so a
-    // certificate from another CA is refused: 503, nothing reported accepted.
-    // With SSL_CERT_FILE naming that CA, the same request is accepted.
-    for (ssl_cert_file, status) in [(None, 503), (Some(ca.as_str()), 202)] {
-        let api = RuntimeApi::start().await.unwrap();
-        let mut env = aws_env(&stub.endpoint);
-        env.push(("QUEUE_URL".into(), queue.clone()));
-        if let Some(file) = ssl_cert_file {
-            env.push(("SSL_CERT_FILE".into(), file.into()));
-        }
-        let log = dir.join(format!("artemis-{status}.log"));
-        let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
-        let answer = invoke(&api, &event).await;
-        assert_eq!(
-            answer["statusCode"], status,
-            "SSL_CERT_FILE={ssl_cert_file:?}: {answer}"
-        );
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 // Issue 9, classes 2–4 in the built binary, held to Lambda's 256 MB (memory
@@ -488,7 +457,7 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
-    let expected = shared::artemis::parse(INSERT.as_bytes(), received, "redrive-artemis-1").unwrap();
+    let expected = intake::artemis::parse(INSERT.as_bytes(), received, "redrive-artemis-1").unwrap();
     assert_eq!(artemis_event["id"], expected[0].id.as_str(), "the delivery's own id");
     assert!(
         received < before_redrive,
@@ -548,7 +517,7 @@ async fn the_emulator_refuses_a_response_over_six_mb_as_lambda_does() {
         .to_str()
         .unwrap()
         .to_owned();
-    let body = vec![b'x'; shared::limits::MAX_RESPONSE_BYTES + 1];
+    let body = vec![b'x'; intake::limits::MAX_RESPONSE_BYTES + 1];
     let request = hyper::Request::post(format!("{base}/invocation/{id}/response"))
         .body(Full::new(bytes::Bytes::from(body)))
         .unwrap();

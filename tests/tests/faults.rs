@@ -11,8 +11,8 @@ use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, Door, Moto};
 use serde_json::Value;
-use shared::publisher::MAX_ATTEMPTS;
-use shared::{App, Config, Provider};
+use intake::publisher::MAX_ATTEMPTS;
+use intake::{App, Config, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 /// The handler's worst case: publish budget + quarantine budget, plus slack.
@@ -52,7 +52,7 @@ impl Rig {
     /// Sends one request; returns the status and how long the answer took.
     async fn send(&self, body: &str) -> (u16, Duration) {
         let started = Instant::now();
-        let response = shared::handle(&self.app, Call::post("/hooks/artemis", body).request(Door::HttpV2)).await;
+        let response = intake::handle(&self.app, Call::post("/hooks/artemis", body).request(Door::HttpV2)).await;
         (response.status().as_u16(), started.elapsed())
     }
 

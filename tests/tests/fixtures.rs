@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use harness::manifest::{self, events_dir};
 use harness::sqs::{self, drain};
 use harness::Moto;
-use shared::{App, Config, Provider};
+use intake::{App, Config, Provider};
 
 #[tokio::test]
 async fn every_fixture_has_the_outcome_its_manifest_records() {
@@ -37,7 +37,7 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
         } else {
             &amlyze
         };
-        let response = shared::handle(app, request).await;
+        let response = intake::handle(app, request).await;
         let queued = drain(&client, &queue).await;
         let quarantined = drain(&client, &quarantine).await;
         let got = (response.status().as_u16(), queued.len(), quarantined.len());

@@ -8,7 +8,7 @@ use harness::sqs::{self, Received};
 use harness::stack::{send, Stack};
 use harness::{Call, Door, Moto};
 use serde_json::{json, Value};
-use shared::{App, Config, Provider};
+use intake::{App, Config, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const UPDATE: &str = include_str!("../../events/bodies/artemis-update.json");
@@ -214,7 +214,7 @@ async fn fifo_queue_groups_per_customer_and_drops_only_copies_of_one_delivery() 
     for message in &artemis_messages {
         let event = message.json();
         assert_eq!(message.group_id.as_deref(), Some("artemis:CUST-000123"));
-        let expected = shared::envelope::fifo_deduplication_id("artemis", event["id"].as_str().unwrap());
+        let expected = intake::envelope::fifo_deduplication_id("artemis", event["id"].as_str().unwrap());
         assert_eq!(message.deduplication_id.as_deref(), Some(expected.as_str()));
     }
     let amlyze_message = queued.iter().find(|m| m.json()["provider"] == "amlyze").unwrap();

@@ -4,7 +4,7 @@
 use harness::stack::{send, Stack};
 use harness::{Call, Door};
 use serde_json::{json, Value};
-use shared::Provider;
+use intake::Provider;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 

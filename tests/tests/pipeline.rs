@@ -1,7 +1,7 @@
 //! The invariant of "Nothing is lost", over the whole pipeline: arbitrary
 //! method, front door, configuration, headers (every `Ce-*` attribute, with
 //! arbitrary and with valid-but-extreme values) and bodies up to the limit,
-//! through `shared::handle` with in-memory queues that apply SQS's limits.
+//! through `intake::handle` with in-memory queues that apply SQS's limits.
 //!
 //! For every request: no panic, a response under Lambda's 6 MB, no message
 //! SQS would refuse, and
@@ -14,9 +14,9 @@ use harness::invariant::{app, check, Setup, QUARANTINE, QUEUE};
 use harness::{Call, Door};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use shared::memory::Script;
-use shared::quarantine::QuarantineRecord;
-use shared::Provider;
+use intake::memory::Script;
+use intake::quarantine::QuarantineRecord;
+use intake::Provider;
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
 
@@ -50,7 +50,7 @@ fn extreme_time() -> impl Strategy<Value = String> {
 fn header_value() -> impl Strategy<Value = String> {
     prop_oneof![
         extreme_text().prop_map(|t| {
-            let t = shared::limits::truncate(&t, 700);
+            let t = intake::limits::truncate(&t, 700);
             t.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
         }),
         "[ -~]{0,40}",
@@ -195,7 +195,7 @@ async fn a_panic_in_the_pipeline_is_a_500_and_the_request_is_kept() {
     let app = app(&setup(Provider::Artemis));
     app.publisher.queues().then(Script::Panic);
     let call = Call::post("/hooks/artemis", INSERT);
-    let response = shared::handle(&app, call.request(Door::RestV1)).await;
+    let response = intake::handle(&app, call.request(Door::RestV1)).await;
     assert_eq!(response.status(), 500);
     let problem: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(problem["type"], "urn:webhook-intake:problem:internal-error");
@@ -225,7 +225,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
     let call = Call::post("/hooks/amlyze", json!(events).to_string())
         .header("content-type", "application/cloudevents-batch+json");
     queues.then(Script::FailEntry(3));
-    let response = shared::handle(&app, call.request(Door::HttpV2)).await;
+    let response = intake::handle(&app, call.request(Door::HttpV2)).await;
     assert_eq!(response.status(), 202);
     assert_eq!(queues.calls(), 3, "10 + 2 entries, then the failed one again");
     let ids: Vec<String> = queues
@@ -243,7 +243,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
 
     // A call that fails whole (after the SDK's own retries) ends the attempt.
     queues.then(Script::FailCall);
-    let response = shared::handle(&app, call.request(Door::HttpV2)).await;
+    let response = intake::handle(&app, call.request(Door::HttpV2)).await;
     assert_eq!(response.status(), 503);
     assert_eq!(queues.take(QUARANTINE).len(), 1, "kept for a redrive");
 }
@@ -262,7 +262,7 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     control["headers"]["ce-id"] = json!("a\u{1}b");
     for event in [unencoded, control, json!({"hello": "world"})] {
         let raw = RawValue::from_string(event.to_string()).unwrap();
-        let answer = shared::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+        let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
         assert_eq!(answer["statusCode"], 500, "{answer}");
         let problem: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         assert_eq!(problem["type"], "urn:webhook-intake:problem:unreadable-event");
@@ -278,6 +278,6 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     // A readable event goes through the same entry point as before.
     let event = Call::post("/hooks/amlyze", "{}").method("GET").event(Door::Alb);
     let raw = RawValue::from_string(event.to_string()).unwrap();
-    let answer = shared::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+    let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
     assert_eq!(answer["statusCode"], 405, "{answer}");
 }

@@ -1,8 +1,8 @@
 //! The artemis webhook function: reads its configuration, builds the SQS client
-//! once, then serves every invocation through [`shared::runtime`].
+//! once, then serves every invocation through [`intake::runtime`].
 
 use lambda_http::{tracing, Error};
-use shared::Provider;
+use intake::Provider;
 
 // One thread: Lambda hands an environment one request at a time (and a
 // fraction of a vCPU), so worker threads only add start-up time and hops
@@ -10,5 +10,5 @@ use shared::Provider;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    shared::runtime::run(Provider::Artemis).await
+    intake::runtime::run(Provider::Artemis).await
 }

@@ -9,7 +9,7 @@
 
 use std::process::ExitCode;
 
-use harness::load;
+use tools::load;
 use harness::Moto;
 
 #[tokio::main]

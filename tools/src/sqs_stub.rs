@@ -32,8 +32,8 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use crate::emulator::dies_with_this_process;
-use crate::moto::free_port;
+use harness::emulator::dies_with_this_process;
+use harness::moto::free_port;
 
 type Counts = Arc<Mutex<HashMap<String, u64>>>;
 
@@ -94,7 +94,7 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
         .and_then(|v| v.strip_prefix("AmazonSQS."))
         .unwrap_or_default()
         .to_owned();
-    let body = crate::read_body(request.into_body()).await;
+    let body = harness::read_body(request.into_body()).await;
     let input: Value = serde_json::from_slice(&body).unwrap_or_default();
     let queue = input["QueueUrl"].as_str().unwrap_or_default().to_owned();
     let mut counts = match counts.lock() {

@@ -1,5 +1,5 @@
 //! Redrive from quarantine: reads every record on the quarantine queue, runs
-//! its exact request through the current pipeline ([`crate::handler::replay`],
+//! its exact request through the current pipeline ([`intake::handler::replay`],
 //! with the record's reception time and request id, so ids and `receivedtime`
 //! are the original ones), enqueues what now passes and deletes only those
 //! records. Everything else stays on the quarantine queue, counted by the
@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 
 use aws_sdk_sqs::Client;
 
-use crate::config::Provider;
-use crate::handler::{prepare, replay, App};
-use crate::quarantine::QuarantineRecord;
+use intake::Provider;
+use intake::handler::{prepare, replay, App};
+use intake::quarantine::QuarantineRecord;
 use crate::recover::request_of;
 
 /// What a redrive did, or would do.

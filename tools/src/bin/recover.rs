@@ -8,11 +8,11 @@
 
 use std::process::ExitCode;
 
-use shared::handler::{keep, replay};
-use shared::problem::Rejection;
-use shared::publisher::sqs_client;
-use shared::recover::{records_in_log, request_of};
-use shared::{App, Config, Provider};
+use intake::handler::{keep, replay};
+use intake::problem::Rejection;
+use intake::publisher::sqs_client;
+use tools::recover::{records_in_log, request_of};
+use intake::{App, Config, Provider};
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -12,9 +12,9 @@ use aws_sdk_sqs::Client;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use crate::emulator::{function_binary, local_env, Function, RuntimeApi};
-use crate::events::{Call, Door};
-use crate::sqs;
+use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::events::{Call, Door};
+use harness::sqs;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
@@ -247,7 +247,7 @@ async fn run_round(
     futures_join_all(senders).await;
     let elapsed = started.elapsed();
     drop(functions);
-    crate::emulator::assert_log_records_fit(&log);
+    harness::emulator::assert_log_records_fit(&log);
 
     reconcile(&client, &queue, &quarantine, outcomes.into_inner(), elapsed, fifo).await
 }

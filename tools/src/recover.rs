@@ -1,6 +1,6 @@
 //! Recovery of requests that no queue could take: the functions log each one
 //! whole in an `unqueued_request` field, or, when large, in numbered
-//! `unqueued_request_part` records (see [`crate::handler::keep`]); this finds
+//! `unqueued_request_part` records (see [`intake::handler::keep`]); this finds
 //! those records in a log, joins the parts, and turns each back into a request.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::config::Provider;
-use crate::quarantine::{QuarantineRecord, REDACTED};
-use crate::request::Incoming;
+use intake::Provider;
+use intake::quarantine::{QuarantineRecord, REDACTED};
+use intake::request::Incoming;
 
 const FIELD: &str = "unqueued_request";
 const PART_FIELD: &str = "unqueued_request_part";
@@ -47,7 +47,7 @@ pub fn records_in_log(log: &str) -> Vec<QuarantineRecord> {
     for (part_of, (parts, pieces)) in parted {
         let complete = pieces.len() == parts && pieces.keys().copied().eq(1..=parts);
         let json: String = pieces.into_values().collect();
-        if complete && crate::limits::sha256_hex(json.as_bytes()).starts_with(&part_of) {
+        if complete && intake::limits::sha256_hex(json.as_bytes()).starts_with(&part_of) {
             records.extend(serde_json::from_str(&json).ok());
         }
     }
@@ -121,7 +121,7 @@ fn find_field(value: &Value) -> Option<&str> {
     }
 }
 
-/// The request a record holds, ready for [`crate::handler::accept`]: its
+/// The request a record holds, ready for [`intake::handler::accept`]: its
 /// provider, the request (redacted headers and query values left out) and
 /// when it was first received (so derived ids do not change).
 pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, OffsetDateTime)> {
@@ -140,7 +140,7 @@ pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, Offs
         .iter()
         .filter_map(|(k, v)| v.as_str().filter(|v| *v != REDACTED).map(|v| (k.clone(), v.to_owned())))
         .collect();
-    let received = crate::timestamp::parse(&record.receivedtime).ok()?;
+    let received = intake::timestamp::parse(&record.receivedtime).ok()?;
     let incoming = Incoming {
         method: Method::from_bytes(record.method.as_bytes()).unwrap_or(Method::POST),
         path: record.path.clone(),
@@ -193,9 +193,9 @@ mod tests {
         let mut big = record();
         big.body = "\"\\\u{1}é".repeat(50_000);
         let json = big.to_json();
-        let parts = crate::handler::split_text(&json, crate::handler::LOG_PART_BYTES);
+        let parts = intake::handler::split_text(&json, intake::handler::LOG_PART_BYTES);
         assert!(parts.len() > 2);
-        let part_of = &crate::limits::sha256_hex(json.as_bytes())[..32];
+        let part_of = &intake::limits::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts
             .iter()
             .enumerate()
@@ -204,7 +204,7 @@ mod tests {
                 let fields =
                     serde_json::json!({"part_of": part_of, "part": i + 1, "parts": parts.len(), PART_FIELD: quoted});
                 let line = serde_json::json!({"level": "ERROR", "fields": fields}).to_string();
-                assert!(line.len() <= crate::limits::MAX_LOG_RECORD_BYTES, "{}", line.len());
+                assert!(line.len() <= intake::limits::MAX_LOG_RECORD_BYTES, "{}", line.len());
                 line
             })
             .collect();
@@ -226,6 +226,6 @@ mod tests {
         assert!(incoming.headers.get("x-webhook-token").is_none());
         assert_eq!(incoming.query, vec![("x".to_owned(), "1".to_owned())]);
         assert_eq!(incoming.body, b"{\"customerExternalID\":\"c\"}");
-        assert_eq!(crate::timestamp::format_utc(received), "2026-11-23T10:00:00Z");
+        assert_eq!(intake::timestamp::format_utc(received), "2026-11-23T10:00:00Z");
     }
 }

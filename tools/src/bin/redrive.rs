@@ -1,14 +1,14 @@
 //! Redrives the quarantine queue through the current pipeline (see
-//! `shared::redrive`): dry run by default, `--apply` to enqueue what passes
+//! `intake::redrive`): dry run by default, `--apply` to enqueue what passes
 //! and delete those records.
 //!
 //!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… redrive [--apply]   (or `make redrive [APPLY=1]`)
 
 use std::process::ExitCode;
 
-use shared::publisher::sqs_client;
-use shared::redrive::redrive;
-use shared::{App, Config, Provider};
+use intake::publisher::sqs_client;
+use tools::redrive::redrive;
+use intake::{App, Config, Provider};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

@@ -12,7 +12,7 @@
 //! - memory: peak RSS (VmHWM) of each process after the warm runs.
 //!
 //! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]`.
-//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=scripts/python-lambda/bootstrap"`
+//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=tools/python-lambda/bootstrap"`
 //! adds processes to compare (the label's prefix picks the event); they run
 //! in every section.
 
@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
-use harness::sqs_stub::SqsStub;
+use tools::sqs_stub::SqsStub;
 use harness::{sqs, Call, Door, Moto};
 
 const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
@@ -73,9 +73,10 @@ fn has_goal(label: &str) -> bool {
 
 /// bare, artemis, amlyze, then the BENCH_EXTRA processes.
 fn variants() -> Vec<Variant> {
-    let mut list: Vec<Variant> = ["bare", "artemis", "amlyze"]
+    // "bare": the floor, a lambda_http function that answers 200 and does nothing else.
+    let mut list: Vec<Variant> = [("bare", "bare-lambda-http"), ("artemis", "artemis"), ("amlyze", "amlyze")]
         .into_iter()
-        .map(|name| Variant::new(name, function_binary(name)))
+        .map(|(label, binary)| Variant::new(label, function_binary(binary)))
         .collect();
     for spec in std::env::var("BENCH_EXTRA").unwrap_or_default().split(',') {
         if let Some((label, path)) = spec.trim().split_once('=') {
@@ -428,7 +429,7 @@ async fn main() {
     // from a throw-away CA (moto over TLS answers `Connection: close`, so a
     // connection opened at init could never be reused there).
     let dir = std::env::temp_dir().join(format!("webhook-bench-tls-{}", std::process::id()));
-    let certs = harness::tls::Certificates::make(&dir);
+    let certs = tools::tls::Certificates::make(&dir);
     let tls_stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).expect("TLS SQS stub");
     let ca_path = certs.ca.to_string_lossy().into_owned();
     let tls_queue = tls_stub.queue_url("bench-events");

@@ -1,7 +1,8 @@
 //! A smaller version of `make load` inside `make test`: sequential and
 //! concurrent senders, both functions, every kind of request; nothing lost.
 
-use harness::{load, Moto};
+use harness::Moto;
+use tools::load;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequential_then_concurrent_load_loses_nothing() {

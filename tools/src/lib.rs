@@ -1,0 +1,13 @@
+//! Tools around the webhook intake, apart from the library the functions run.
+//!
+//! Operator tools: [`recover`] (requests the functions logged because no queue
+//! took them) and [`redrive`] (the quarantine queue through the current
+//! pipeline), each with its binary. Developer tools: [`load`] (reconciled load
+//! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
+//! binaries `local-stack`, `bench` and `bare-lambda-http` (the benchmark's floor).
+
+pub mod load;
+pub mod recover;
+pub mod redrive;
+pub mod sqs_stub;
+pub mod tls;
