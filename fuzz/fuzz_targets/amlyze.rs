@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     match intake::amlyze::parse(&headers, body, OffsetDateTime::UNIX_EPOCH) {
-        Ok(events) => assert!(!events.is_empty()),
+        Ok(parsed) => assert!(!parsed.events.is_empty()),
         Err(errors) => assert!(!errors.is_empty()),
     }
 });

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 fuzz_target!(|data: &[u8]| {
     match intake::artemis::parse(data, OffsetDateTime::UNIX_EPOCH, "fuzz-1") {
-        Ok(events) => assert_eq!(events.len(), 1),
+        Ok(parsed) => assert_eq!(parsed.events.len(), 1),
         Err(errors) => assert!(!errors.is_empty()),
     }
 });

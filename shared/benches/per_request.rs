@@ -4,9 +4,9 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lambda_http::http::{HeaderMap, HeaderValue};
 use intake::envelope::Outbound;
 use intake::{amlyze, artemis};
+use lambda_http::http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -34,6 +34,7 @@ fn per_request(c: &mut Criterion) {
         b.iter(|| {
             let events = artemis::parse(black_box(INSERT.as_bytes()), now, "req-1").expect("valid");
             events
+                .events
                 .into_iter()
                 .map(|event| Outbound::new(event, false, None))
                 .map(|m| m.message.size())
@@ -45,6 +46,7 @@ fn per_request(c: &mut Criterion) {
         b.iter(|| {
             let events = amlyze::parse(black_box(&headers), black_box(AMLYZE.as_bytes()), now).expect("valid");
             events
+                .events
                 .into_iter()
                 .map(|event| Outbound::new(event, false, None))
                 .map(|m| m.message.size())

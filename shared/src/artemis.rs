@@ -1,14 +1,76 @@
-//! Artemis (Cynopsis KYC) customer callbacks: one plain JSON object per request.
+//! Artemis (Cynopsis KYC) customer callbacks: one plain JSON object per
+//! request, sent with POST, PUT or PATCH. Artemis never retries and sends no
+//! event id.
 
+use lambda_http::http::Method;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
-use crate::enums::{Action, Additive, CustomerStatus, CustomerType, RiskRating};
 use crate::envelope::{dedupe_key, CloudEvent};
-use crate::json::{expect_object, parse_strict, Fields, Presence};
+use crate::fields::{expect_object, parse_strict, Fields, Presence};
+use crate::open_enum::OpenEnum;
 use crate::problem::FieldError;
+use crate::request::Incoming;
 use crate::timestamp::format_utc;
+use crate::vendor::{Parsed, Vendor};
+
+/// The Artemis vendor ([`crate::Provider::Artemis`]).
+pub struct Artemis;
+
+impl Vendor for Artemis {
+    fn name(&self) -> &'static str {
+        "artemis"
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        const METHODS: &[Method] = &[Method::POST, Method::PUT, Method::PATCH];
+        METHODS
+    }
+
+    fn parse(&self, request: &Incoming, received: OffsetDateTime) -> Result<Parsed, Vec<FieldError>> {
+        parse(&request.body, received, &request.request_id)
+    }
+}
+
+crate::open_enum!(
+    /// Artemis `status`.
+    CustomerStatus {
+        Draft => "DRAFT",
+        Pending => "PENDING",
+        Cleared => "CLEARED",
+        RequireUpdate => "REQUIRE_UPDATE",
+        Rejected => "REJECTED",
+        Accepted => "ACCEPTED",
+    }
+);
+
+crate::open_enum!(
+    /// Artemis `riskRating`.
+    RiskRating {
+        Low => "LOW",
+        MediumLow => "MEDIUM_LOW",
+        Medium => "MEDIUM",
+        MediumHigh => "MEDIUM_HIGH",
+        High => "HIGH",
+    }
+);
+
+crate::open_enum!(
+    /// Artemis `action`.
+    Action {
+        Insert => "INSERT",
+        Update => "UPDATE",
+    }
+);
+
+crate::open_enum!(
+    /// Artemis `customerType`.
+    CustomerType {
+        Individual => "INDIVIDUAL",
+        Corporate => "CORPORATE",
+    }
+);
 
 /// The documented fields, in the vendor's order.
 pub const FIELDS: &[&str] = &[
@@ -49,14 +111,14 @@ impl Callback {
         let customer_id = fields.unsigned("customerId", Presence::Required);
         let customer_reference_id = fields.string("customerReferenceId", Presence::Required);
         let profile_reference_id = fields.string("profileReferenceId", Presence::Required);
-        let status = fields.additive("status", Presence::Required);
+        let status = fields.open_enum("status", Presence::Required);
         // Nullable fields: an absent one means the same as null.
-        let risk_rating = fields.additive("riskRating", Presence::Optional);
-        let action = fields.additive("action", Presence::Required);
+        let risk_rating = fields.open_enum("riskRating", Presence::Optional);
+        let action = fields.open_enum("action", Presence::Required);
         let message = fields.string("message", Presence::Optional);
-        let customer_type = fields.additive("customerType", Presence::Required);
+        let customer_type = fields.open_enum("customerType", Presence::Required);
         let extra = fields.extra(FIELDS);
-        let errors = fields.finish();
+        let errors = fields.into_errors();
 
         match (
             customer_id,
@@ -95,8 +157,21 @@ impl Callback {
             json!(self.customer_id),
             json!(self.action.as_str()),
             json!(self.status.as_str()),
-            json!(self.risk_rating.as_ref().map(Additive::as_str)),
+            json!(self.risk_rating.as_ref().map(OpenEnum::as_str)),
         ])
+    }
+
+    /// The enum fields whose value this build does not know.
+    pub fn unknown_enum_fields(&self) -> Vec<&'static str> {
+        [
+            ("status", self.status.is_known()),
+            ("riskRating", self.risk_rating.as_ref().is_none_or(OpenEnum::is_known)),
+            ("action", self.action.is_known()),
+            ("customerType", self.customer_type.is_known()),
+        ]
+        .into_iter()
+        .filter_map(|(field, known)| (!known).then_some(field))
+        .collect()
     }
 
     /// The queue message. Artemis sends no id: the event's id is derived from
@@ -125,8 +200,14 @@ impl Callback {
 }
 
 /// Validates and normalizes one Artemis request body, delivered as `request_id`.
-pub fn parse(body: &[u8], received: OffsetDateTime, request_id: &str) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
-    Ok(vec![Callback::from_body(body)?.into_event(received, request_id)])
+pub fn parse(body: &[u8], received: OffsetDateTime, request_id: &str) -> Result<Parsed, Vec<FieldError>> {
+    let callback = Callback::from_body(body)?;
+    let unknown_enum_fields = callback.unknown_enum_fields();
+    Ok(Parsed {
+        events: vec![callback.into_event(received, request_id)],
+        batch: false,
+        unknown_enum_fields,
+    })
 }
 
 /// The first 128 bits of a hex digest, written as a UUID (8-4-4-4-12).
@@ -151,7 +232,7 @@ mod tests {
     const NOW: OffsetDateTime = datetime!(2026-11-23 10:00:00.5 UTC);
 
     fn event(body: &str) -> CloudEvent {
-        parse(body.as_bytes(), NOW, "req-1").unwrap().remove(0)
+        parse(body.as_bytes(), NOW, "req-1").unwrap().events.remove(0)
     }
 
     #[test]
@@ -187,9 +268,10 @@ mod tests {
         let first = event(UPDATE);
         let replay = parse(UPDATE.as_bytes(), NOW + time::Duration::hours(1), "req-1")
             .unwrap()
+            .events
             .remove(0);
         assert_eq!(first.id, replay.id, "the same delivery replayed keeps its id");
-        let second = parse(UPDATE.as_bytes(), NOW, "req-2").unwrap().remove(0);
+        let second = parse(UPDATE.as_bytes(), NOW, "req-2").unwrap().events.remove(0);
         assert_ne!(
             first.id, second.id,
             "another delivery of an equal body is another event"
@@ -296,5 +378,25 @@ mod tests {
             ["status: this key appears more than once in the same object"]
         );
         assert!(errors("")[0].starts_with("body: the body is empty"));
+    }
+
+    #[test]
+    fn known_values_round_trip() {
+        for text in ["DRAFT", "PENDING", "CLEARED", "REQUIRE_UPDATE", "REJECTED", "ACCEPTED"] {
+            let status = CustomerStatus::parse(text);
+            assert!(status.is_known(), "{text}");
+            assert_eq!(status.as_str(), text);
+        }
+        assert_eq!(RiskRating::parse("MEDIUM_HIGH"), RiskRating::MediumHigh);
+    }
+
+    #[test]
+    fn unknown_values_are_found_by_field() {
+        let body = INSERT.replace("\"PENDING\"", "\"ON_HOLD\"");
+        let parsed = parse(body.as_bytes(), NOW, "req-1").unwrap();
+        assert_eq!(parsed.unknown_enum_fields, ["status"]);
+        assert!(!parsed.batch);
+        let known = parse(INSERT.as_bytes(), NOW, "req-1").unwrap();
+        assert!(known.unknown_enum_fields.is_empty());
     }
 }

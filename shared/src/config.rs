@@ -5,38 +5,7 @@
 use lambda_http::http::Uri;
 
 use crate::access::{Allowlist, SharedSecret};
-
-/// The two senders; each function binary serves one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provider {
-    Artemis,
-    Amlyze,
-}
-
-impl Provider {
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Artemis => "artemis",
-            Self::Amlyze => "amlyze",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "artemis" => Some(Self::Artemis),
-            "amlyze" => Some(Self::Amlyze),
-            _ => None,
-        }
-    }
-
-    /// The methods the sender may use, as an `Allow` header value.
-    pub fn allow(self) -> &'static str {
-        match self {
-            Self::Artemis => "POST, PUT, PATCH",
-            Self::Amlyze => "POST, OPTIONS",
-        }
-    }
-}
+use crate::vendor::Provider;
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// The largest `MAX_BODY_BYTES` for which "nothing is lost" holds: an event

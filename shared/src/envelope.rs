@@ -3,10 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
-use crate::config::Provider;
-use crate::limits::{attribute_value, is_sqs_char, sqs_safe_json, Message};
+use crate::limits::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
 
 /// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,17 +60,7 @@ pub fn is_attribute_name(name: &str) -> bool {
 /// whatever the parts contain, and 64 characters long.
 pub fn dedupe_key(parts: &[Value]) -> String {
     let canonical = serde_json::to_string(parts).unwrap_or_default();
-    hex(&Sha256::digest(canonical.as_bytes()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
+    sha256_hex(canonical.as_bytes())
 }
 
 /// An accepted event and the SQS message that carries it.
@@ -99,7 +87,7 @@ impl Outbound {
         .collect();
         let (group_id, deduplication_id) = if fifo {
             let customer = event.subject.as_deref().unwrap_or(&event.source);
-            let group = group_id(Provider::from_name(&event.provider), customer);
+            let group = group_id(&event.provider, customer);
             (Some(group), Some(fifo_deduplication_id(&event.source, &event.id)))
         } else {
             (None, None)
@@ -129,13 +117,12 @@ pub fn fifo_deduplication_id(source: &str, id: &str) -> String {
 /// `provider:customer` when that is a valid SQS group id (at most 128
 /// characters, ASCII letters, digits and punctuation); otherwise the customer
 /// part is replaced by its SHA-256, which keeps one group per customer.
-pub fn group_id(provider: Option<Provider>, customer: &str) -> String {
-    let name = provider.map_or("unknown", Provider::name);
-    let plain = format!("{name}:{customer}");
+pub fn group_id(provider: &str, customer: &str) -> String {
+    let plain = format!("{provider}:{customer}");
     if plain.len() <= 128 && plain.bytes().all(|b| b.is_ascii_graphic()) {
         plain
     } else {
-        format!("{name}:sha256:{}", hex(&Sha256::digest(customer.as_bytes())))
+        format!("{provider}:sha256:{}", sha256_hex(customer.as_bytes()))
     }
 }
 
@@ -155,15 +142,15 @@ mod tests {
 
     #[test]
     fn group_ids_stay_within_sqs_rules() {
-        assert_eq!(group_id(Some(Provider::Artemis), "CUST-1"), "artemis:CUST-1");
-        let accented = group_id(Some(Provider::Amlyze), "café");
+        assert_eq!(group_id("artemis", "CUST-1"), "artemis:CUST-1");
+        let accented = group_id("amlyze", "café");
         assert!(
             accented.starts_with("amlyze:sha256:") && accented.is_ascii(),
             "{accented}"
         );
-        let long = group_id(Some(Provider::Amlyze), &"x".repeat(200));
+        let long = group_id("amlyze", &"x".repeat(200));
         assert!(long.len() <= 128);
-        assert_eq!(long, group_id(Some(Provider::Amlyze), &"x".repeat(200)));
+        assert_eq!(long, group_id("amlyze", &"x".repeat(200)));
     }
 
     fn event(subject: &str) -> CloudEvent {

@@ -1,7 +1,7 @@
 //! The request → response pipeline shared by both functions.
 //!
-//! Order of checks: source allowlist (403), CloudEvents preflight (amlyze,
-//! 200), method (405), shared secret (401), size (413), content type (415),
+//! Order of checks: source allowlist (403), CloudEvents preflight (vendors
+//! that use it, 200), method (405), shared secret (401), size (413), content type (415),
 //! validation (400), enqueue (202, or 503 when SQS did not take it). A 2xx is
 //! only ever returned after SQS accepted every event of the request. A panic
 //! anywhere in that pipeline is caught: 500, and the request is kept as for a
@@ -19,16 +19,16 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::config::{Config, ConfigError, Provider};
+use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
 use crate::limits::{truncate, Message, MAX_MESSAGE_BYTES};
-use crate::metrics::{unknown_enum_fields, RecentKeys, RequestMetrics};
-use crate::problem::{FieldError, Rejection};
-use crate::publisher::{sqs_client, Publisher, Queues, Sqs};
-use crate::quarantine::QuarantineRecord;
+use crate::metrics::{RecentKeys, RequestMetrics};
+use crate::problem::Rejection;
+use crate::publisher::{Publisher, Queues, Sqs};
+use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
-use crate::timestamp::format_utc;
-use crate::{amlyze, artemis};
+use crate::sqs_client::sqs_client;
+use crate::vendor::{Parsed, Provider};
 
 /// Everything a function needs, built once at init. `Q` is SQS in the
 /// functions, in-memory queues in some tests.
@@ -162,7 +162,7 @@ pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body>
                 .status(200)
                 .header("WebHook-Allowed-Origin", origin)
                 .header("WebHook-Allowed-Rate", rate)
-                .header(ALLOW, Provider::Amlyze.allow())
+                .header(ALLOW, app.config.provider.allow())
                 .body(Body::Empty)
                 .unwrap_or_default()
         }
@@ -170,7 +170,7 @@ pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body>
             metrics.rejected = Some(rejection.reason());
             metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
             if rejection.keeps_request(app.config.allowlist.is_some()) {
-                metrics.quarantined = keep(app, &incoming, &rejection, received).await;
+                metrics.quarantined = quarantine_or_log(app, &incoming, &rejection, received).await;
             }
             tracing::warn!(
                 outcome = "rejected",
@@ -202,11 +202,7 @@ async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetD
     if let Some(reply) = preflight(config, incoming) {
         return Ok(reply);
     }
-    let accepted = match config.provider {
-        Provider::Artemis => [Method::POST, Method::PUT, Method::PATCH].contains(&incoming.method),
-        Provider::Amlyze => incoming.method == Method::POST,
-    };
-    if !accepted {
+    if !config.provider.accepts(&incoming.method) {
         return Err(Rejection::MethodNotAllowed {
             method: incoming.method.to_string(),
             allow: config.provider.allow(),
@@ -234,18 +230,14 @@ pub async fn replay<Q: Queues>(
     incoming: &Incoming,
     received: OffsetDateTime,
 ) -> Result<Accepted, Rejection> {
-    let Prepared {
-        events,
-        messages,
-        batch,
-    } = prepare(&app.config, incoming, received)?;
+    let Prepared { parsed, messages } = prepare(&app.config, incoming, received)?;
     match app.publisher.publish(&app.config.queue, &messages).await {
         Ok(message_ids) => Ok(Accepted {
-            unknown_enum_fields: events.iter().flat_map(unknown_enum_fields).collect(),
-            dedupe_keys: events.iter().map(|e| e.dedupekey.clone()).collect(),
-            ids: events.into_iter().map(|e| e.id).collect(),
+            dedupe_keys: parsed.events.iter().map(|e| e.dedupekey.clone()).collect(),
+            ids: parsed.events.into_iter().map(|e| e.id).collect(),
             message_ids,
-            batch,
+            unknown_enum_fields: parsed.unknown_enum_fields,
+            batch: parsed.batch,
         }),
         Err(err) => Err(Rejection::Unavailable(err.to_string())),
     }
@@ -254,10 +246,11 @@ pub async fn replay<Q: Queues>(
 /// A request that passed every check, ready to enqueue.
 #[derive(Debug)]
 pub struct Prepared {
-    pub events: Vec<CloudEvent>,
+    /// What parsing found: the events (normalized as queued), whether the
+    /// request was a batch, the unknown enum values.
+    pub parsed: Parsed,
     /// One per event, each checked against SQS's limits.
     pub messages: Vec<Message>,
-    pub batch: bool,
 }
 
 /// Size, content type, validation and normalization: everything [`replay`]
@@ -275,23 +268,23 @@ pub fn prepare(config: &Config, incoming: &Incoming, received: OffsetDateTime) -
             return Err(Rejection::UnsupportedMediaType(text.into_owned()));
         }
     }
-    let events = parse(config.provider, incoming, received).map_err(Rejection::Invalid)?;
-    let batch = config.provider == Provider::Amlyze
-        && incoming.header("content-type").map(media_type).as_deref() == Some(amlyze::BATCH);
+    let mut parsed = config
+        .provider
+        .vendor()
+        .parse(incoming, received)
+        .map_err(Rejection::Invalid)?;
     let trace_header = incoming.trace_header.as_deref();
-    let (events, messages): (Vec<CloudEvent>, Vec<Message>) = events
+    let (events, messages): (Vec<CloudEvent>, Vec<Message>) = parsed
+        .events
         .into_iter()
         .map(|event| Outbound::new(event, config.queue.fifo, trace_header))
         .map(|outbound| (outbound.event, outbound.message))
         .unzip();
+    parsed.events = events;
     for message in &messages {
         fits_sqs(message, config.queue.fifo)?;
     }
-    Ok(Prepared {
-        events,
-        messages,
-        batch,
-    })
+    Ok(Prepared { parsed, messages })
 }
 
 /// The last check before a message leaves: one SQS would refuse is never
@@ -312,21 +305,9 @@ fn fits_sqs(message: &Message, fifo: bool) -> Result<(), Rejection> {
     }
 }
 
-/// Validates and normalizes a request body for the function's vendor.
-pub fn parse(
-    provider: Provider,
-    incoming: &Incoming,
-    received: OffsetDateTime,
-) -> Result<Vec<CloudEvent>, Vec<FieldError>> {
-    match provider {
-        Provider::Artemis => artemis::parse(&incoming.body, received, &incoming.request_id),
-        Provider::Amlyze => amlyze::parse(&incoming.headers, &incoming.body, received),
-    }
-}
-
-/// The CloudEvents webhook abuse-protection handshake (amlyze only).
+/// The CloudEvents webhook abuse-protection handshake, for a vendor that uses it.
 fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
-    if config.provider != Provider::Amlyze || incoming.method != Method::OPTIONS {
+    if !config.provider.vendor().answers_preflight() || incoming.method != Method::OPTIONS {
         return None;
     }
     let origin = incoming.header("webhook-request-origin")?.trim();
@@ -338,101 +319,8 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
     })
 }
 
-/// Quarantines a refused request; when that is impossible, logs the whole
-/// request (in numbered parts when it is large) so it can be recovered from
-/// the logs. Returns whether the quarantine queue took it.
-pub async fn keep<Q: Queues>(
-    app: &App<Q>,
-    incoming: &Incoming,
-    rejection: &Rejection,
-    received: OffsetDateTime,
-) -> bool {
-    let kept = AssertUnwindSafe(quarantine_or_log(app, incoming, rejection, received))
-        .catch_unwind()
-        .await;
-    kept.unwrap_or_else(|panic| {
-        tracing::error!(
-            request_id = %brief(&incoming.request_id),
-            panic = %brief(&panic_text(&*panic)),
-            "keeping the request failed"
-        );
-        false
-    })
-}
-
-async fn quarantine_or_log<Q: Queues>(
-    app: &App<Q>,
-    incoming: &Incoming,
-    rejection: &Rejection,
-    received: OffsetDateTime,
-) -> bool {
-    let record = QuarantineRecord::new(app.config.provider.name(), format_utc(received), incoming, rejection);
-    let failure = match &app.config.quarantine {
-        Some(queue) => match app.publisher.quarantine(queue, &record).await {
-            Ok(message_id) => {
-                tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
-                return true;
-            }
-            Err(err) => err.to_string(),
-        },
-        None => "QUARANTINE_QUEUE_URL is not set".to_owned(),
-    };
-    log_whole_request(&record, &failure);
-    false
-}
-
-/// A log record's part of an unqueued request holds at most this many bytes
-/// of the record's JSON. Each part is logged as a JSON string (so it can be
-/// read back from text logs too), and a JSON log line escapes it again: at
-/// most four times as long, which keeps every line under CloudWatch's 256 KiB.
-pub const LOG_PART_BYTES: usize = 60 * 1024;
-
-/// Logs `record` whole: in one `unqueued_request` field, or, when larger than
-/// [`LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
-/// `recover` joins again (`part_of` names the whole; `part`/`parts` number it).
-fn log_whole_request(record: &QuarantineRecord, failure: &str) {
-    let json = record.to_json();
-    let failure = brief(failure);
-    let message = "request could not be queued or quarantined; the whole request is in this record";
-    let parts = split_text(&json, LOG_PART_BYTES);
-    if parts.len() == 1 {
-        tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}");
-        return;
-    }
-    let part_of = &crate::limits::sha256_hex(json.as_bytes())[..32];
-    for (index, part) in parts.iter().enumerate() {
-        let quoted = serde_json::to_string(part).unwrap_or_default();
-        tracing::error!(
-            provider = %record.provider,
-            failure = %failure,
-            part_of,
-            part = index + 1,
-            parts = parts.len(),
-            unqueued_request_part = %quoted,
-            "{message}"
-        );
-    }
-}
-
-/// `text` in pieces of at most `max` bytes, cut on character boundaries.
-pub fn split_text(text: &str, max: usize) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while rest.len() > max {
-        let mut cut = max;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        let (part, tail) = rest.split_at(cut);
-        parts.push(part);
-        rest = tail;
-    }
-    parts.push(rest);
-    parts
-}
-
 /// A value as logged: at most 256 bytes (ids and keys can be as long as a body).
-fn brief(text: &str) -> String {
+pub(crate) fn brief(text: &str) -> String {
     truncate(text, 256)
 }
 

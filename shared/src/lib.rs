@@ -1,34 +1,50 @@
-//! The model crate shared by the `artemis` and `amlyze` webhook functions.
+//! The webhook intake: what every function binary runs. A vendor's callback
+//! comes in through any front door, is checked and normalized to a
+//! CloudEvent, and goes to SQS; anything refused is kept in quarantine.
 //!
-//! Reading order: [`runtime`] is the Lambda entry point (the raw event in, the
-//! front door's response out); [`handler`] is the whole request → response
-//! pipeline; it uses
-//! [`request`] (what came in), [`access`] (allowlist and shared secret),
-//! [`artemis`] / [`amlyze`] (vendor models, validation, normalization),
-//! [`envelope`] (the CloudEvents message that lands on the queue),
-//! [`quarantine`] (what lands in quarantine), [`publisher`] (SQS) and
-//! [`problem`] (errors and the one place they become HTTP responses).
-//! [`limits`] holds the platform's limits every outgoing message is made to;
-//! [`memory`] is an in-memory stand-in for SQS that applies them (tests).
-//! [`recover`] and [`redrive`] are the operator tools' logic.
+//! Reading order:
+//! - [`runtime`]: the Lambda entry point (the raw event in, the front door's
+//!   response out); [`handler`]: the whole request → response pipeline.
+//! - [`vendor`]: what makes a vendor ([`Vendor`], [`Provider`]); the vendor
+//!   modules [`artemis`] and [`amlyze`]; [`cloudevents`], the CloudEvents
+//!   HTTP binding any CloudEvents sender builds on.
+//! - Reading vendor input: [`fields`] (strict JSON, field validation that
+//!   collects every problem), [`open_enum`] (enums vendors may add to),
+//!   [`timestamp`] (RFC 3339).
+//! - What came in and who may send: [`request`], [`access`], [`config`].
+//! - What goes out: [`envelope`] (the CloudEvents message on the queue),
+//!   [`quarantine`] (the record of a refused request, queued or logged),
+//!   [`problem`] (errors and the one place they become HTTP responses),
+//!   [`metrics`] (CloudWatch EMF).
+//! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
+//!   seam), [`sqs_client`] (the SDK client), [`limits`] (the platform's limits
+//!   every outgoing message is made to), [`memory`] (in-memory queues that
+//!   apply them, for tests).
+//!
+//! The operator and developer tools (recover, redrive, local stack, load,
+//! bench) are in the `intake-tools` crate (`tools/`).
 
 pub mod access;
 pub mod amlyze;
 pub mod artemis;
+pub mod cloudevents;
 pub mod config;
-pub mod enums;
 pub mod envelope;
+pub mod fields;
 pub mod handler;
-pub mod json;
 pub mod limits;
 pub mod memory;
 pub mod metrics;
+pub mod open_enum;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;
 pub mod request;
 pub mod runtime;
+pub mod sqs_client;
 pub mod timestamp;
+pub mod vendor;
 
-pub use config::{Config, ConfigError, Provider};
+pub use config::{Config, ConfigError};
 pub use handler::{handle, App};
+pub use vendor::{Parsed, Provider, Vendor};

@@ -18,10 +18,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::amlyze::CUSTOMER_UPDATED;
-use crate::enums::{Action, Additive, CustomerStatus, CustomerType, RiskLevel, RiskRating, ScreeningStatus};
-use crate::envelope::CloudEvent;
-
 pub const NAMESPACE: &str = "WebhookIntake";
 
 /// What one request contributes to the metrics.
@@ -102,34 +98,6 @@ impl RequestMetrics {
             let _ = writeln!(out, "{document}");
         }
     }
-}
-
-fn unknown<E: Additive>(data: &Value, field: &'static str) -> Option<&'static str> {
-    data.get(field)
-        .and_then(Value::as_str)
-        .filter(|text| !E::parse(text).is_known())
-        .map(|_| field)
-}
-
-/// The enum fields of an event whose value this build does not know.
-pub fn unknown_enum_fields(event: &CloudEvent) -> Vec<&'static str> {
-    let Some(data) = &event.data else { return Vec::new() };
-    let found = match (event.provider.as_str(), event.kind.as_str()) {
-        ("artemis", _) => vec![
-            unknown::<CustomerStatus>(data, "status"),
-            unknown::<RiskRating>(data, "riskRating"),
-            unknown::<Action>(data, "action"),
-            unknown::<CustomerType>(data, "customerType"),
-        ],
-        ("amlyze", CUSTOMER_UPDATED) => {
-            vec![
-                unknown::<RiskLevel>(data, "riskLevel"),
-                unknown::<ScreeningStatus>(data, "status"),
-            ]
-        }
-        _ => Vec::new(),
-    };
-    found.into_iter().flatten().collect()
 }
 
 /// Dedupe keys this instance saw recently (SQS FIFO's window is 5 minutes);
@@ -228,14 +196,5 @@ mod tests {
             keys.repeat(key, start + REPEAT_WINDOW + Duration::from_secs(12));
         }
         assert!(keys.seen.len() <= 3);
-    }
-
-    #[test]
-    fn unknown_values_are_found_by_field() {
-        let body = include_str!("../../events/bodies/artemis-insert.json").replace("\"PENDING\"", "\"ON_HOLD\"");
-        let event = crate::artemis::parse(body.as_bytes(), time::OffsetDateTime::UNIX_EPOCH, "req-1")
-            .unwrap()
-            .remove(0);
-        assert_eq!(unknown_enum_fields(&event), ["status"]);
     }
 }

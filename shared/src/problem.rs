@@ -57,7 +57,7 @@ pub enum Rejection {
     #[error("the request does not carry the shared secret")]
     Unauthorized,
     #[error("method {method} is not accepted here")]
-    MethodNotAllowed { method: String, allow: &'static str },
+    MethodNotAllowed { method: String, allow: String },
     #[error("the body has {size} bytes, more than the limit of {limit}")]
     PayloadTooLarge { size: usize, limit: usize },
     #[error("content type {0:?} is neither JSON nor a CloudEvents JSON type")]
@@ -232,7 +232,7 @@ impl Rejection {
             .status(self.status())
             .header(CONTENT_TYPE, "application/problem+json");
         if let Self::MethodNotAllowed { allow, .. } = &self {
-            builder = builder.header(ALLOW, *allow);
+            builder = builder.header(ALLOW, allow.as_str());
         }
         let body = serde_json::to_string(&self.problem()).unwrap_or_default();
         builder.body(Body::Text(body)).unwrap_or_default()
@@ -278,7 +278,7 @@ mod tests {
     fn method_not_allowed_lists_allowed_methods() {
         let response = Rejection::MethodNotAllowed {
             method: "GET".into(),
-            allow: "POST, OPTIONS",
+            allow: "POST, OPTIONS".to_owned(),
         }
         .into_response();
         assert_eq!(response.status(), 405);

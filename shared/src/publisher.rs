@@ -1,13 +1,12 @@
-//! SQS: the client is built once at init; every call is bounded in time so the
-//! function always answers well inside API Gateway's 29 s.
+//! Sending to SQS: [`Queues`] is the seam (SQS itself through the SDK, or the
+//! in-memory queues of [`crate::memory`]); [`Publisher`] splits a request's
+//! messages into batches, sends again what failed, and bounds every request in
+//! time so the function always answers well inside API Gateway's 29 s. The
+//! client is built once at init ([`crate::sqs_client`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use aws_sdk_sqs::config::SharedHttpClient;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
@@ -25,16 +24,11 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_ATTEMPTS: u32 = 3;
 /// All the sends of one request to the main queue (a batch sends several
-/// `SendMessageBatch` calls; at most [`crate::handler::MAX_BATCH_EVENTS`] events).
+/// `SendMessageBatch` calls; at most [`crate::cloudevents::MAX_BATCH_EVENTS`] events).
 pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
 pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
 /// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
 pub const PREWARM_BUDGET: Duration = Duration::from_secs(2);
-
-/// Whether an environment variable is set to something.
-fn env_is_set(var: &str) -> bool {
-    std::env::var_os(var).is_some_and(|v| !v.is_empty())
-}
 
 /// An SDK error, with its whole chain of causes.
 fn sqs_error(error: impl std::error::Error + Send + Sync + 'static) -> PublishError {
@@ -59,60 +53,6 @@ pub enum PublishError {
     Sqs(String),
     #[error("the message is {0} bytes, more than SQS takes ({MAX_MESSAGE_BYTES})")]
     TooLarge(usize),
-}
-
-/// Builds the SQS client from the standard AWS settings (region, credentials,
-/// `AWS_ENDPOINT_URL[_SQS]`), with explicit timeouts and bounded retries.
-pub async fn sqs_client() -> Client {
-    let mut loader = sdk_defaults();
-    // Lambda puts the function's credentials in the environment; reading them
-    // from there skips building the rest of the default chain (an STS client
-    // for web identity, profile files): about a quarter of init's instructions.
-    if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
-        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
-    }
-    Client::new(&loader.load().await)
-}
-
-/// The SDK settings every client of this project uses: a pinned behaviour
-/// version, explicit timeouts, bounded retries.
-pub fn sdk_defaults() -> aws_config::ConfigLoader {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(PUBLISH_BUDGET)
-        .build();
-    aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
-        .http_client(https_client())
-}
-
-/// The root CAs of Amazon Trust Services, which every AWS endpoint's
-/// certificate chains to (SQS, and VPC endpoints for it).
-pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
-
-/// The SDK's own HTTPS client (hyper, rustls, aws-lc), trusting
-/// [`AMAZON_ROOTS`] only, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` names the
-/// roots to trust (a local HTTPS endpoint with its own CA, or a proxy).
-///
-/// Why not the system's store, as the SDK does by default: reading and parsing
-/// its ~140 certificates was 84 % of the instructions of a cold start's init
-/// (callgrind, BENCHMARKS.md), paid before the first request on every cold
-/// start, for a client that only ever talks to SQS.
-pub fn https_client() -> SharedHttpClient {
-    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = if env_is_set("SSL_CERT_FILE") || env_is_set("SSL_CERT_DIR") {
-        TrustStore::default()
-    } else {
-        TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
-    };
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    match TlsContext::builder().with_trust_store(trust).build() {
-        Ok(context) => builder.tls_context(context).build_https(),
-        // Not reachable with these settings; the SDK's default client is the fallback.
-        Err(_) => builder.build_https(),
-    }
 }
 
 /// Why SQS did not take one entry of a batch.

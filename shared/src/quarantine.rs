@@ -1,14 +1,22 @@
 //! What lands in quarantine: the request exactly as received (secrets
 //! redacted), why it was refused, and when, so an operator can fix the cause
-//! and replay it.
+//! and replay it; and [`quarantine_or_log`], which puts it there or, when no
+//! queue takes it, into the function's log, whole.
+
+use std::panic::AssertUnwindSafe;
 
 use base64::Engine;
+use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use time::OffsetDateTime;
 
-use crate::limits::{sqs_safe_json, MAX_MESSAGE_BYTES};
+use crate::handler::{brief, panic_text, App};
+use crate::limits::{sha256_hex, sqs_safe_json, MAX_MESSAGE_BYTES};
 use crate::problem::{FieldError, Rejection};
+use crate::publisher::Queues;
 use crate::request::Incoming;
+use crate::timestamp::format_utc;
 
 /// Headers whose values never leave the function.
 pub const REDACTED_HEADERS: &[&str] = &[
@@ -154,6 +162,99 @@ fn base64_of(bytes: &[u8]) -> String {
 /// The most a record's JSON may take so that, with its message attributes, it
 /// fits one SQS message.
 pub const MAX_RECORD_BYTES: usize = MAX_MESSAGE_BYTES - 1024;
+
+/// Quarantines a refused request; when that is impossible, logs the whole
+/// request (in numbered parts when it is large) so it can be recovered from
+/// the logs. Returns whether the quarantine queue took it.
+pub async fn quarantine_or_log<Q: Queues>(
+    app: &App<Q>,
+    incoming: &Incoming,
+    rejection: &Rejection,
+    received: OffsetDateTime,
+) -> bool {
+    let kept = AssertUnwindSafe(queue_record_or_log(app, incoming, rejection, received))
+        .catch_unwind()
+        .await;
+    kept.unwrap_or_else(|panic| {
+        tracing::error!(
+            request_id = %brief(&incoming.request_id),
+            panic = %brief(&panic_text(&*panic)),
+            "keeping the request failed"
+        );
+        false
+    })
+}
+
+async fn queue_record_or_log<Q: Queues>(
+    app: &App<Q>,
+    incoming: &Incoming,
+    rejection: &Rejection,
+    received: OffsetDateTime,
+) -> bool {
+    let record = QuarantineRecord::new(app.config.provider.name(), format_utc(received), incoming, rejection);
+    let failure = match &app.config.quarantine {
+        Some(queue) => match app.publisher.quarantine(queue, &record).await {
+            Ok(message_id) => {
+                tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
+                return true;
+            }
+            Err(err) => err.to_string(),
+        },
+        None => "QUARANTINE_QUEUE_URL is not set".to_owned(),
+    };
+    log_whole_request(&record, &failure);
+    false
+}
+
+/// A log record's part of an unqueued request holds at most this many bytes
+/// of the record's JSON. Each part is logged as a JSON string (so it can be
+/// read back from text logs too), and a JSON log line escapes it again: at
+/// most four times as long, which keeps every line under CloudWatch's 256 KiB.
+pub const LOG_PART_BYTES: usize = 60 * 1024;
+
+/// Logs `record` whole: in one `unqueued_request` field, or, when larger than
+/// [`LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
+/// `recover` joins again (`part_of` names the whole; `part`/`parts` number it).
+fn log_whole_request(record: &QuarantineRecord, failure: &str) {
+    let json = record.to_json();
+    let failure = brief(failure);
+    let message = "request could not be queued or quarantined; the whole request is in this record";
+    let parts = split_text(&json, LOG_PART_BYTES);
+    if parts.len() == 1 {
+        tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}");
+        return;
+    }
+    let part_of = &sha256_hex(json.as_bytes())[..32];
+    for (index, part) in parts.iter().enumerate() {
+        let quoted = serde_json::to_string(part).unwrap_or_default();
+        tracing::error!(
+            provider = %record.provider,
+            failure = %failure,
+            part_of,
+            part = index + 1,
+            parts = parts.len(),
+            unqueued_request_part = %quoted,
+            "{message}"
+        );
+    }
+}
+
+/// `text` in pieces of at most `max` bytes, cut on character boundaries.
+pub fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    parts.push(rest);
+    parts
+}
 
 #[cfg(test)]
 mod tests {

@@ -15,12 +15,13 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::handler::{handle, keep, panic_text, App};
+use crate::handler::{handle, panic_text, App};
 use crate::metrics::RequestMetrics;
 use crate::problem::Rejection;
 use crate::publisher::Queues;
+use crate::quarantine::quarantine_or_log;
 use crate::request::Incoming;
-use crate::Provider;
+use crate::vendor::Provider;
 
 /// Reads the configuration, builds the SQS client once, then serves every
 /// invocation through [`invoke`].
@@ -63,7 +64,7 @@ pub async fn invoke<Q: Queues>(app: &App<Q>, event: LambdaEvent<Box<RawValue>>) 
     };
     let rejection = Rejection::UnreadableEvent(failure);
     let incoming = Incoming::raw_event(payload.get().as_bytes(), &context);
-    let quarantined = keep(app, &incoming, &rejection, received).await;
+    let quarantined = quarantine_or_log(app, &incoming, &rejection, received).await;
     tracing::warn!(
         outcome = "rejected",
         status = 500,

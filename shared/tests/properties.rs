@@ -1,10 +1,10 @@
 //! Properties of the parsers and the normalizer, over generated input.
 
+use intake::envelope::CloudEvent;
+use intake::{amlyze, artemis};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
-use intake::envelope::CloudEvent;
-use intake::{amlyze, artemis};
 use time::OffsetDateTime;
 
 fn now() -> OffsetDateTime {
@@ -112,7 +112,7 @@ proptest! {
     #[test]
     fn artemis_any_bytes_are_an_event_or_listed_errors(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         match artemis::parse(&bytes, now(), "req-1") {
-            Ok(events) => prop_assert_eq!(events.len(), 1),
+            Ok(parsed) => prop_assert_eq!(parsed.events.len(), 1),
             Err(errors) => prop_assert!(!errors.is_empty()),
         }
     }
@@ -121,7 +121,7 @@ proptest! {
     fn artemis_any_json_object_is_an_event_or_listed_errors(fields in prop::collection::btree_map(artemis_key(), any_json(), 0..10)) {
         let body = serde_json::to_vec(&fields).unwrap();
         match artemis::parse(&body, now(), "req-1") {
-            Ok(events) => prop_assert_eq!(events.len(), 1),
+            Ok(parsed) => prop_assert_eq!(parsed.events.len(), 1),
             Err(errors) => prop_assert!(errors.iter().all(|e| !e.field.is_empty() && !e.message.is_empty())),
         }
     }
@@ -137,7 +137,7 @@ proptest! {
             pairs.push(("content-type".into(), content_type.into()));
         }
         match amlyze::parse(&headers(&pairs), &body, now()) {
-            Ok(events) => prop_assert!(!events.is_empty()),
+            Ok(parsed) => prop_assert!(!parsed.events.is_empty()),
             Err(errors) => prop_assert!(!errors.is_empty()),
         }
     }
@@ -150,8 +150,8 @@ proptest! {
     ) {
         let plain = serde_json::to_string(&callback).unwrap();
         let reordered = write(&callback, &order, spaced);
-        let a = artemis::parse(plain.as_bytes(), now(), "req-1").unwrap().remove(0);
-        let b = artemis::parse(reordered.as_bytes(), now(), "req-1").unwrap().remove(0);
+        let a = artemis::parse(plain.as_bytes(), now(), "req-1").unwrap().events.remove(0);
+        let b = artemis::parse(reordered.as_bytes(), now(), "req-1").unwrap().events.remove(0);
         prop_assert_eq!(&a.dedupekey, &b.dedupekey);
         prop_assert_eq!(&a.id, &b.id);
         // Every documented field and every extra field, with the values sent.
@@ -160,7 +160,7 @@ proptest! {
 
     #[test]
     fn normalized_events_round_trip_through_json(callback in valid_callback()) {
-        let event = artemis::parse(serde_json::to_string(&callback).unwrap().as_bytes(), now(), "req-1").unwrap().remove(0);
+        let event = artemis::parse(serde_json::to_string(&callback).unwrap().as_bytes(), now(), "req-1").unwrap().events.remove(0);
         let text = serde_json::to_string(&event).unwrap();
         let back: CloudEvent = serde_json::from_str(&text).unwrap();
         prop_assert_eq!(back, event);
@@ -184,8 +184,8 @@ proptest! {
             data.insert("riskLevel".into(), json!(risk));
         }
         let event = json!({"specversion": "1.0", "id": id, "source": "amlyze", "type": amlyze::CUSTOMER_UPDATED, "subject": subject, "data": data});
-        let pairs = vec![("content-type".to_owned(), amlyze::STRUCTURED.to_owned())];
-        let parsed = amlyze::parse(&headers(&pairs), event.to_string().as_bytes(), now()).unwrap().remove(0);
+        let pairs = vec![("content-type".to_owned(), intake::cloudevents::STRUCTURED.to_owned())];
+        let parsed = amlyze::parse(&headers(&pairs), event.to_string().as_bytes(), now()).unwrap().events.remove(0);
         let out = parsed.data.clone().unwrap();
         for (name, flag) in ["sanctioned", "pep", "inAdverseMedia", "inInternalList"].iter().zip(&flags) {
             // Not reported stays null; never false.

@@ -11,11 +11,11 @@
 //!   nothing on the queue;
 //! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
 
-use serde_json::Value;
 use intake::limits::MAX_RESPONSE_BYTES;
 use intake::memory::MemoryQueues;
 use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
+use serde_json::Value;
 
 use crate::{Call, Door};
 

@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_sqs::Client;
+use intake::{App, Config, Provider};
 use lambda_http::http::HeaderMap;
 use serde_json::Value;
-use intake::{App, Config, Provider};
 
 use crate::sqs::{self, drain, Received};
 use crate::{Call, Door, Moto};

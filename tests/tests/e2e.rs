@@ -211,7 +211,9 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
         "the large request was logged in parts"
     );
     let now = time::OffsetDateTime::now_utc();
-    let artemis_direct_id = intake::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1").unwrap()[0]
+    let artemis_direct_id = intake::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1")
+        .unwrap()
+        .events[0]
         .id
         .clone();
 
@@ -458,7 +460,11 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
     )
     .unwrap();
     let expected = intake::artemis::parse(INSERT.as_bytes(), received, "redrive-artemis-1").unwrap();
-    assert_eq!(artemis_event["id"], expected[0].id.as_str(), "the delivery's own id");
+    assert_eq!(
+        artemis_event["id"],
+        expected.events[0].id.as_str(),
+        "the delivery's own id"
+    );
     assert!(
         received < before_redrive,
         "the original reception time, not the redrive's"

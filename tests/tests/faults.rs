@@ -10,9 +10,9 @@ use aws_sdk_sqs::Client;
 use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, Door, Moto};
-use serde_json::Value;
 use intake::publisher::MAX_ATTEMPTS;
 use intake::{App, Config, Provider};
+use serde_json::Value;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 /// The handler's worst case: publish budget + quarantine budget, plus slack.

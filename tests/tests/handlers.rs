@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use harness::sqs::{self, Received};
 use harness::stack::{send, Stack};
 use harness::{Call, Door, Moto};
-use serde_json::{json, Value};
 use intake::{App, Config, Provider};
+use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const UPDATE: &str = include_str!("../../events/bodies/artemis-update.json");

@@ -3,8 +3,8 @@
 
 use harness::stack::{send, Stack};
 use harness::{Call, Door};
-use serde_json::{json, Value};
 use intake::Provider;
+use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 

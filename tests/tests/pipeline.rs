@@ -12,11 +12,11 @@
 
 use harness::invariant::{app, check, Setup, QUARANTINE, QUEUE};
 use harness::{Call, Door};
-use proptest::prelude::*;
-use serde_json::{json, Value};
 use intake::memory::Script;
 use intake::quarantine::QuarantineRecord;
 use intake::Provider;
+use proptest::prelude::*;
+use serde_json::{json, Value};
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
 

@@ -8,10 +8,10 @@
 use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{sqs, Call, Door, Moto};
-use serde_json::{json, Value};
 use intake::limits::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
+use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");

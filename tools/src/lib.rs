@@ -2,10 +2,11 @@
 //!
 //! Operator tools: [`recover`] (requests the functions logged because no queue
 //! took them) and [`redrive`] (the quarantine queue through the current
-//! pipeline), each with its binary. Developer tools: [`load`] (reconciled load
+//! pipeline), each with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
 //! binaries `local-stack`, `bench` and `bare-lambda-http` (the benchmark's floor).
 
+pub mod apps;
 pub mod load;
 pub mod recover;
 pub mod redrive;

@@ -1,6 +1,6 @@
 //! Recovery of requests that no queue could take: the functions log each one
 //! whole in an `unqueued_request` field, or, when large, in numbered
-//! `unqueued_request_part` records (see [`intake::handler::keep`]); this finds
+//! `unqueued_request_part` records (see [`intake::quarantine::quarantine_or_log`]); this finds
 //! those records in a log, joins the parts, and turns each back into a request.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use intake::Provider;
 use intake::quarantine::{QuarantineRecord, REDACTED};
 use intake::request::Incoming;
+use intake::Provider;
 
 const FIELD: &str = "unqueued_request";
 const PART_FIELD: &str = "unqueued_request_part";
@@ -121,7 +121,7 @@ fn find_field(value: &Value) -> Option<&str> {
     }
 }
 
-/// The request a record holds, ready for [`intake::handler::accept`]: its
+/// The request a record holds, ready for [`intake::handler::replay`]: its
 /// provider, the request (redacted headers and query values left out) and
 /// when it was first received (so derived ids do not change).
 pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, OffsetDateTime)> {
@@ -193,7 +193,7 @@ mod tests {
         let mut big = record();
         big.body = "\"\\\u{1}é".repeat(50_000);
         let json = big.to_json();
-        let parts = intake::handler::split_text(&json, intake::handler::LOG_PART_BYTES);
+        let parts = intake::quarantine::split_text(&json, intake::quarantine::LOG_PART_BYTES);
         assert!(parts.len() > 2);
         let part_of = &intake::limits::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 
 use aws_sdk_sqs::Client;
 
-use intake::Provider;
-use intake::handler::{prepare, replay, App};
-use intake::quarantine::QuarantineRecord;
+use crate::apps::Apps;
 use crate::recover::request_of;
+use intake::handler::{prepare, replay};
+use intake::quarantine::QuarantineRecord;
 
 /// What a redrive did, or would do.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -52,7 +52,7 @@ fn not_redriven(record: &QuarantineRecord) -> Option<&'static str> {
 pub async fn redrive(
     client: &Client,
     quarantine_url: &str,
-    apps: &[App; 2],
+    apps: &Apps,
     apply: bool,
     mut report: impl FnMut(String),
 ) -> Result<Summary, aws_sdk_sqs::Error> {
@@ -91,20 +91,19 @@ pub async fn redrive(
                 left_handles.push(handle);
                 continue;
             }
-            let Some((provider, incoming, at)) = request_of(&record) else {
+            let Some((app, incoming, at)) =
+                request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)))
+            else {
                 report(format!("left         {label}: names no known provider or time"));
                 summary.leave("unreadable");
                 left_handles.push(handle);
                 continue;
             };
-            let app = match provider {
-                Provider::Artemis => &apps[0],
-                Provider::Amlyze => &apps[1],
-            };
             let outcome = if apply {
                 replay(app, &incoming, at).await.map(|accepted| accepted.ids)
             } else {
-                prepare(&app.config, &incoming, at).map(|prepared| prepared.events.into_iter().map(|e| e.id).collect())
+                prepare(&app.config, &incoming, at)
+                    .map(|prepared| prepared.parsed.events.into_iter().map(|e| e.id).collect())
             };
             match outcome {
                 Ok(ids) => {

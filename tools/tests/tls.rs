@@ -51,4 +51,3 @@ async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_o
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
-

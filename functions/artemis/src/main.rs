@@ -1,8 +1,8 @@
 //! The artemis webhook function: reads its configuration, builds the SQS client
 //! once, then serves every invocation through [`intake::runtime`].
 
-use lambda_http::{tracing, Error};
 use intake::Provider;
+use lambda_http::{tracing, Error};
 
 // One thread: Lambda hands an environment one request at a time (and a
 // fraction of a vCPU), so worker threads only add start-up time and hops

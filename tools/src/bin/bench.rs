@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
-use tools::sqs_stub::SqsStub;
 use harness::{sqs, Call, Door, Moto};
+use tools::sqs_stub::SqsStub;
 
 const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../../events/bodies/amlyze-customer-updated.json");
@@ -74,10 +74,14 @@ fn has_goal(label: &str) -> bool {
 /// bare, artemis, amlyze, then the BENCH_EXTRA processes.
 fn variants() -> Vec<Variant> {
     // "bare": the floor, a lambda_http function that answers 200 and does nothing else.
-    let mut list: Vec<Variant> = [("bare", "bare-lambda-http"), ("artemis", "artemis"), ("amlyze", "amlyze")]
-        .into_iter()
-        .map(|(label, binary)| Variant::new(label, function_binary(binary)))
-        .collect();
+    let mut list: Vec<Variant> = [
+        ("bare", "bare-lambda-http"),
+        ("artemis", "artemis"),
+        ("amlyze", "amlyze"),
+    ]
+    .into_iter()
+    .map(|(label, binary)| Variant::new(label, function_binary(binary)))
+    .collect();
     for spec in std::env::var("BENCH_EXTRA").unwrap_or_default().split(',') {
         if let Some((label, path)) = spec.trim().split_once('=') {
             let mut variant = Variant::new(label.trim(), PathBuf::from(path.trim()));

@@ -9,8 +9,8 @@
 
 use std::process::ExitCode;
 
-use tools::load;
 use harness::Moto;
+use tools::load;
 
 #[tokio::main]
 async fn main() -> ExitCode {

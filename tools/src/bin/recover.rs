@@ -8,11 +8,12 @@
 
 use std::process::ExitCode;
 
-use intake::handler::{keep, replay};
+use intake::handler::replay;
 use intake::problem::Rejection;
-use intake::publisher::sqs_client;
+use intake::quarantine::quarantine_or_log;
+use intake::sqs_client::sqs_client;
+use tools::apps::Apps;
 use tools::recover::{records_in_log, request_of};
-use intake::{App, Config, Provider};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,10 +23,9 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let client = sqs_client().await;
-    let app = |provider| Config::from_env(provider).map(|config| App::new(config, client.clone()));
-    let (artemis, amlyze) = match (app(Provider::Artemis), app(Provider::Amlyze)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(err), _) | (_, Err(err)) => {
+    let apps = match Apps::from_env(&client) {
+        Ok(apps) => apps,
+        Err(err) => {
             eprintln!("recover: {err}");
             return ExitCode::FAILURE;
         }
@@ -40,7 +40,9 @@ async fn main() -> ExitCode {
             }
         };
         for record in records_in_log(&log) {
-            let Some((provider, incoming, received)) = request_of(&record) else {
+            let found =
+                request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)));
+            let Some((app, incoming, received)) = found else {
                 eprintln!(
                     "skipped a record that names no known provider or time: {}",
                     record.receivedtime
@@ -48,10 +50,7 @@ async fn main() -> ExitCode {
                 failed += 1;
                 continue;
             };
-            let app = match provider {
-                Provider::Artemis => &artemis,
-                Provider::Amlyze => &amlyze,
-            };
+            let provider = app.config.provider;
             match replay(app, &incoming, received).await {
                 Ok(accepted) => {
                     println!(
@@ -62,7 +61,9 @@ async fn main() -> ExitCode {
                     );
                     queued += 1;
                 }
-                Err(rejection @ Rejection::Invalid(_)) if keep(app, &incoming, &rejection, received).await => {
+                Err(rejection @ Rejection::Invalid(_))
+                    if quarantine_or_log(app, &incoming, &rejection, received).await =>
+                {
                     println!(
                         "quarantined  {} received {}: {rejection}",
                         provider.name(),

@@ -1,14 +1,14 @@
 //! Redrives the quarantine queue through the current pipeline (see
-//! `intake::redrive`): dry run by default, `--apply` to enqueue what passes
+//! `tools::redrive`): dry run by default, `--apply` to enqueue what passes
 //! and delete those records.
 //!
 //!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… redrive [--apply]   (or `make redrive [APPLY=1]`)
 
 use std::process::ExitCode;
 
-use intake::publisher::sqs_client;
+use intake::sqs_client::sqs_client;
+use tools::apps::Apps;
 use tools::redrive::redrive;
-use intake::{App, Config, Provider};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -21,15 +21,14 @@ async fn main() -> ExitCode {
         }
     };
     let client = sqs_client().await;
-    let app = |provider| Config::from_env(provider).map(|config| App::new(config, client.clone()));
-    let apps = match (app(Provider::Artemis), app(Provider::Amlyze)) {
-        (Ok(a), Ok(b)) => [a, b],
-        (Err(err), _) | (_, Err(err)) => {
+    let apps = match Apps::from_env(&client) {
+        Ok(apps) => apps,
+        Err(err) => {
             eprintln!("redrive: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let Some(quarantine) = apps[0].config.quarantine.clone() else {
+    let Some(quarantine) = apps.quarantine().cloned() else {
         eprintln!("redrive: QUARANTINE_QUEUE_URL is required but not set");
         return ExitCode::FAILURE;
     };

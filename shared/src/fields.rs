@@ -1,4 +1,5 @@
-//! Strict JSON reading and field-by-field validation that collects every error.
+//! Reading a vendor's JSON: strict parsing (every duplicated key is an error)
+//! and field-by-field validation that collects every problem at once.
 //!
 //! `serde_json` quietly keeps the last of two equal keys; a webhook body that
 //! says `"sanctioned": false, "sanctioned": true` is ambiguous, so [`parse_strict`]
@@ -12,7 +13,7 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 
-use crate::enums::Additive;
+use crate::open_enum::OpenEnum;
 use crate::problem::{FieldError, MAX_FIELD_BYTES};
 
 /// Parses `bytes` as one JSON document. Errors name the field they concern:
@@ -208,7 +209,7 @@ pub enum Presence {
 /// Reads typed fields out of one JSON object, collecting every problem.
 ///
 /// Each reader returns `None` when the field is absent, null or wrong; the
-/// caller checks [`Fields::finish`] once all fields were read.
+/// caller checks [`Fields::into_errors`] once all fields were read.
 pub struct Fields<'v> {
     object: &'v Map<String, Value>,
     prefix: String,
@@ -302,7 +303,8 @@ impl<'v> Fields<'v> {
         }
     }
 
-    pub fn additive<E: Additive>(&mut self, key: &str, presence: Presence) -> Option<E> {
+    /// A value of an open enum; one this build does not know is kept (and logged).
+    pub fn open_enum<E: OpenEnum>(&mut self, key: &str, presence: Presence) -> Option<E> {
         let text = self.string(key, presence)?;
         let value = E::parse(&text);
         if !value.is_known() {
@@ -332,12 +334,8 @@ impl<'v> Fields<'v> {
             .collect()
     }
 
-    pub fn push(&mut self, error: FieldError) {
-        self.errors.push(error);
-    }
-
     /// The errors collected so far; empty means every field read was valid.
-    pub fn finish(self) -> Vec<FieldError> {
+    pub fn into_errors(self) -> Vec<FieldError> {
         self.errors
     }
 }
@@ -403,7 +401,7 @@ mod tests {
         assert_eq!(fields.unsigned("e", Presence::Required), None);
         assert_eq!(fields.unsigned("big", Presence::Required), None);
         assert_eq!(fields.unsigned("neg", Presence::Required), None);
-        let errors = fields.finish();
+        let errors = fields.into_errors();
         assert_eq!(
             errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
             ["f", "e", "big", "neg"]
@@ -430,7 +428,7 @@ mod tests {
         assert_eq!(fields.string("s", Presence::Required), None);
         assert_eq!(fields.boolean("b"), None);
         let messages: Vec<_> = fields
-            .finish()
+            .into_errors()
             .into_iter()
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect();

@@ -1,0 +1,218 @@
+//! Amlyze (AML screening) webhooks: CloudEvents 1.0 over HTTP (any mode of
+//! [`crate::cloudevents`]), sent with POST after the CloudEvents preflight.
+//! This module holds what is Amlyze's own: the rules for
+//! `com.amlyze.customer.updated` data. Other event types pass their data on
+//! as it came.
+
+use lambda_http::http::Method;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::cloudevents::{self, Sender, TypedData};
+use crate::fields::{expect_object, Fields, Presence};
+use crate::open_enum::OpenEnum;
+use crate::problem::FieldError;
+use crate::request::Incoming;
+use crate::vendor::{Parsed, Vendor};
+
+/// The event type whose data this service validates.
+pub const CUSTOMER_UPDATED: &str = "com.amlyze.customer.updated";
+
+/// The Amlyze vendor ([`crate::Provider::Amlyze`]).
+pub struct Amlyze;
+
+impl Vendor for Amlyze {
+    fn name(&self) -> &'static str {
+        "amlyze"
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        const METHODS: &[Method] = &[Method::POST];
+        METHODS
+    }
+
+    fn answers_preflight(&self) -> bool {
+        true
+    }
+
+    fn parse(&self, request: &Incoming, received: OffsetDateTime) -> Result<Parsed, Vec<FieldError>> {
+        cloudevents::parse(self, &request.headers, &request.body, received)
+    }
+}
+
+impl Sender for Amlyze {
+    fn provider(&self) -> &'static str {
+        self.name()
+    }
+
+    fn checks(&self, kind: &str) -> bool {
+        kind == CUSTOMER_UPDATED
+    }
+
+    fn data(&self, _kind: &str, data: &Value, path: &str) -> Result<TypedData, Vec<FieldError>> {
+        let (customer, updated) = CustomerUpdated::from_value(data, path)?;
+        Ok(TypedData {
+            subject: customer.customer_external_id.clone(),
+            subject_field: "customerExternalID",
+            time: updated,
+            unknown_enum_fields: customer.unknown_enum_fields(),
+            data: serde_json::to_value(&customer).unwrap_or(Value::Null),
+        })
+    }
+}
+
+/// Validates and normalizes one Amlyze request, in whichever mode it came.
+pub fn parse(
+    headers: &lambda_http::http::HeaderMap,
+    body: &[u8],
+    received: OffsetDateTime,
+) -> Result<Parsed, Vec<FieldError>> {
+    cloudevents::parse(&Amlyze, headers, body, received)
+}
+
+/// Field names of `com.amlyze.customer.updated` data, with the spellings the
+/// vendor's docs also use (`customerExternalId`, `updateAt`).
+const DATA_FIELDS: &[&str] = &[
+    "customerExternalID",
+    "customerExternalId",
+    "sanctioned",
+    "pep",
+    "inAdverseMedia",
+    "inInternalList",
+    "riskLevel",
+    "status",
+    "updatedAt",
+    "updateAt",
+];
+
+/// Validated `com.amlyze.customer.updated` data. A screening flag that was not
+/// reported stays `null`: absent never means `false`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerUpdated {
+    #[serde(rename = "customerExternalID")]
+    pub customer_external_id: String,
+    pub sanctioned: Option<bool>,
+    pub pep: Option<bool>,
+    pub in_adverse_media: Option<bool>,
+    pub in_internal_list: Option<bool>,
+    pub risk_level: Option<RiskLevel>,
+    pub status: Option<ScreeningStatus>,
+    /// As the sender wrote it (from `updatedAt` or `updateAt`).
+    pub updated_at: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl CustomerUpdated {
+    /// Validates event data; `prefix` is the path of the data in the request
+    /// (`""` in binary mode, `data` or `[i].data` otherwise).
+    pub fn from_value(value: &Value, prefix: &str) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
+        let object = expect_object(value, prefix, "a JSON object")?;
+        let mut fields = Fields::new(object, prefix);
+        let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| {
+            f.string(k, Presence::Optional)
+        });
+        let customer_external_id = match id {
+            Some(id) if id.is_empty() => {
+                fields.error("customerExternalID", "must not be empty");
+                None
+            }
+            Some(id) => Some(id),
+            None => {
+                // A present value of the wrong type was reported already.
+                let present = ["customerExternalID", "customerExternalId"]
+                    .iter()
+                    .any(|key| object.get(*key).is_some_and(|v| !v.is_null()));
+                if !present {
+                    fields.error("customerExternalID", "is required");
+                }
+                None
+            }
+        };
+        let sanctioned = fields.boolean("sanctioned");
+        let pep = fields.boolean("pep");
+        let in_adverse_media = fields.boolean("inAdverseMedia");
+        let in_internal_list = fields.boolean("inInternalList");
+        let risk_level = fields.open_enum("riskLevel", Presence::Optional);
+        let status = fields.open_enum("status", Presence::Optional);
+        let updated = aliased(&mut fields, "updatedAt", "updateAt", Fields::timestamp);
+        let extra = fields.extra(DATA_FIELDS);
+        let errors = fields.into_errors();
+        match customer_external_id {
+            Some(customer_external_id) if errors.is_empty() => {
+                let (updated_at, updated) = updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
+                let data = Self {
+                    customer_external_id,
+                    sanctioned,
+                    pep,
+                    in_adverse_media,
+                    in_internal_list,
+                    risk_level,
+                    status,
+                    updated_at,
+                    extra,
+                };
+                Ok((data, updated))
+            }
+            _ => Err(errors),
+        }
+    }
+
+    /// The enum fields whose value this build does not know.
+    pub fn unknown_enum_fields(&self) -> Vec<&'static str> {
+        [
+            ("riskLevel", self.risk_level.as_ref().is_none_or(OpenEnum::is_known)),
+            ("status", self.status.as_ref().is_none_or(OpenEnum::is_known)),
+        ]
+        .into_iter()
+        .filter_map(|(field, known)| (!known).then_some(field))
+        .collect()
+    }
+}
+
+/// Reads a field that may be spelled two ways; both present and different is
+/// an error, since we could not tell which one the sender meant.
+fn aliased<'v, T: PartialEq>(
+    fields: &mut Fields<'v>,
+    name: &str,
+    alias: &str,
+    read: impl Fn(&mut Fields<'v>, &str) -> Option<T>,
+) -> Option<T> {
+    let main = read(fields, name);
+    let other = read(fields, alias);
+    match (main, other) {
+        (Some(main), Some(other)) if main != other => {
+            fields.error(alias, format!("disagrees with {name}; send one of them"));
+            None
+        }
+        (Some(value), _) | (None, Some(value)) => Some(value),
+        (None, None) => None,
+    }
+}
+
+crate::open_enum!(
+    /// Amlyze `riskLevel`.
+    RiskLevel {
+        None => "NONE",
+        Low => "LOW",
+        Medium => "MEDIUM",
+        High => "HIGH",
+        Extreme => "EXTREME",
+    }
+);
+
+crate::open_enum!(
+    /// Amlyze `status`.
+    ScreeningStatus {
+        Active => "ACTIVE",
+        Pending => "PENDING",
+        Rejected => "REJECTED",
+        Suspended => "SUSPENDED",
+        Closed => "CLOSED",
+    }
+);
+
+#[cfg(test)]
+pub(crate) mod tests;
