@@ -3,11 +3,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde::Deserialize;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Fixture {
     pub file: String,
+    /// The function (a [`intake::Provider`] name) the event is for.
     pub function: String,
     pub front_door: String,
     pub status: u16,
@@ -33,17 +35,13 @@ pub fn events_dir() -> PathBuf {
 
 pub fn load() -> Vec<Fixture> {
     let text = std::fs::read_to_string(events_dir().join("manifest.json")).expect("events/manifest.json");
-    let entries: Vec<Value> = serde_json::from_str(&text).expect("manifest is a JSON array");
-    entries
-        .iter()
-        .map(|e| Fixture {
-            file: e["file"].as_str().unwrap_or_default().to_owned(),
-            function: e["function"].as_str().unwrap_or_default().to_owned(),
-            front_door: e["frontDoor"].as_str().unwrap_or_default().to_owned(),
-            status: e["status"].as_u64().unwrap_or_default() as u16,
-            queued: e["queued"].as_u64().unwrap_or_default() as usize,
-            quarantined: e["quarantined"].as_u64().unwrap_or_default() as usize,
-            description: e["description"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect()
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("events/manifest.json: {e}"))
+}
+
+impl Fixture {
+    /// The vendor whose function the event is for.
+    pub fn provider(&self) -> intake::Provider {
+        intake::Provider::from_name(&self.function)
+            .unwrap_or_else(|| panic!("{}: no vendor is named {:?}", self.file, self.function))
+    }
 }

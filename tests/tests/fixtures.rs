@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 use harness::manifest::{self, events_dir};
 use harness::sqs::{self, drain};
 use harness::Moto;
-use intake::{App, Config, Provider};
+use intake::{App, Config};
 
 #[tokio::test]
 async fn every_fixture_has_the_outcome_its_manifest_records() {
@@ -25,19 +25,13 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
             client.clone(),
         )
     };
-    let (artemis, amlyze) = (app(Provider::Artemis), app(Provider::Amlyze));
 
     let fixtures = manifest::load();
     let mut failures = Vec::new();
     for fixture in &fixtures {
         let request =
             lambda_http::request::from_str(&fixture.event()).unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
-        let app = if fixture.function == "artemis" {
-            &artemis
-        } else {
-            &amlyze
-        };
-        let response = intake::handle(app, request).await;
+        let response = intake::handle(&app(fixture.provider()), request).await;
         let queued = drain(&client, &queue).await;
         let quarantined = drain(&client, &quarantine).await;
         let got = (response.status().as_u16(), queued.len(), quarantined.len());

@@ -29,6 +29,7 @@ use http_body_util::Full;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use intake::Provider;
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 
@@ -39,9 +40,8 @@ struct Stack {
     client: Client,
     queue: String,
     quarantine: String,
-    artemis: RuntimeApi,
-    amlyze: RuntimeApi,
-    _functions: Vec<Function>,
+    /// One Runtime API, with its function running, per vendor.
+    functions: Vec<(Provider, RuntimeApi, Function)>,
 }
 
 impl Stack {
@@ -82,18 +82,15 @@ impl Stack {
             }
         }
         let mut functions = Vec::new();
-        let mut apis = Vec::new();
-        for name in ["artemis", "amlyze"] {
+        for provider in Provider::ALL {
+            let name = provider.name();
             let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
             let log = logs.join(format!("{name}.log"));
             let _ = std::fs::remove_file(&log);
-            functions.push(
-                Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).map_err(|e| e.to_string())?,
-            );
-            apis.push(api);
+            let function =
+                Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).map_err(|e| e.to_string())?;
+            functions.push((provider, api, function));
         }
-        let amlyze = apis.pop().ok_or("no amlyze")?;
-        let artemis = apis.pop().ok_or("no artemis")?;
         eprintln!(
             "SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}",
             logs.display()
@@ -103,18 +100,30 @@ impl Stack {
             client,
             queue,
             quarantine,
-            artemis,
-            amlyze,
-            _functions: functions,
+            functions,
         })
     }
 
-    fn function(&self, name: &str) -> &RuntimeApi {
-        if name == "artemis" {
-            &self.artemis
-        } else {
-            &self.amlyze
-        }
+    /// The Runtime API of the function named `name`.
+    fn function(&self, name: &str) -> Option<&RuntimeApi> {
+        let provider = Provider::from_name(name)?;
+        self.functions
+            .iter()
+            .find(|(p, _, _)| *p == provider)
+            .map(|(_, api, _)| api)
+    }
+
+    /// The function a path is routed to: `/hooks/{name}…` (or `/{name}…`).
+    fn route(&self, path: &str) -> Option<&'static str> {
+        let rest = path.strip_prefix("/hooks").unwrap_or(path).strip_prefix('/')?;
+        let name = rest.split(['/', '?']).next()?;
+        Provider::from_name(name).map(Provider::name)
+    }
+
+    /// The routes, for a 404.
+    fn routes(&self) -> String {
+        let routes: Vec<String> = Provider::ALL.iter().map(|p| format!("/hooks/{}", p.name())).collect();
+        routes.join(", ")
     }
 }
 
@@ -151,10 +160,10 @@ async fn replay(stack: &Stack) -> bool {
     println!("{}", "-".repeat(92));
     let mut failed = 0;
     for fixture in &fixtures {
-        let outcome = stack
-            .function(&fixture.function)
-            .invoke(fixture.event().as_bytes(), INVOKE_TIMEOUT)
-            .await;
+        let outcome = match stack.function(&fixture.function) {
+            Some(api) => api.invoke(fixture.event().as_bytes(), INVOKE_TIMEOUT).await,
+            None => Err(format!("no function {:?}", fixture.function)),
+        };
         let status = status_of(&outcome);
         let queued = drain(&stack.client, &stack.queue).await;
         let quarantined = drain(&stack.client, &stack.quarantine).await;
@@ -207,12 +216,8 @@ async fn front_door(
     {
         return Ok(invoke_api(&stack, name, request).await);
     }
-    let function = if path.starts_with("/hooks/artemis") || path.starts_with("/artemis") {
-        "artemis"
-    } else if path.starts_with("/hooks/amlyze") || path.starts_with("/amlyze") {
-        "amlyze"
-    } else {
-        let mut response = hyper::Response::new(Full::new(Bytes::from("routes: /hooks/artemis, /hooks/amlyze\n")));
+    let Some(api) = stack.route(&path).and_then(|name| stack.function(name)) else {
+        let mut response = hyper::Response::new(Full::new(Bytes::from(format!("routes: {}\n", stack.routes()))));
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
         return Ok(response);
     };
@@ -259,10 +264,7 @@ async fn front_door(
         },
         "body": body, "isBase64Encoded": is_base64
     });
-    let outcome = stack
-        .function(function)
-        .invoke(event.to_string().as_bytes(), INVOKE_TIMEOUT)
-        .await;
+    let outcome = api.invoke(event.to_string().as_bytes(), INVOKE_TIMEOUT).await;
     let document: Value = outcome
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -306,14 +308,14 @@ async fn invoke_api(
         *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::OK);
         response
     };
-    if name != "artemis" && name != "amlyze" {
+    let Some(api) = stack.function(name) else {
         return respond(
             404,
-            format!("no function {name:?}; there are artemis and amlyze\n").into_bytes(),
+            format!("no function {name:?}; the routes are {}\n", stack.routes()).into_bytes(),
         );
-    }
+    };
     let event = harness::read_body(request.into_body()).await;
-    match stack.function(name).invoke(&event, INVOKE_TIMEOUT).await {
+    match api.invoke(&event, INVOKE_TIMEOUT).await {
         Ok(document) => respond(200, document),
         Err(error) => respond(502, error.into_bytes()),
     }

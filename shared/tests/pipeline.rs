@@ -1,0 +1,261 @@
+//! The whole pipeline in process, with no SQS server: every fixture of
+//! `events/` through the functions' own entry point ([`intake::runtime::invoke`],
+//! the raw Lambda event in, the front door's response out), and each answer
+//! of the contract, with in-memory queues that apply SQS's limits
+//! ([`intake::memory`]). What only a real server shows is in `tests/`.
+
+use lambda_http::{Context, LambdaEvent};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use intake::memory::{MemoryQueues, Script};
+use intake::quarantine::QuarantineRecord;
+use intake::{App, Config, Provider};
+
+const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
+const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+const EVENTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fixture {
+    file: String,
+    function: String,
+    status: u16,
+    queued: usize,
+    quarantined: usize,
+}
+
+fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues> {
+    let config = Config::from_lookup(provider, |var| match var {
+        "QUEUE_URL" => Some(QUEUE.to_owned()),
+        "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
+        _ => settings.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned()),
+    })
+    .expect("a valid configuration");
+    App::with_queues(config, MemoryQueues::new())
+}
+
+async fn invoke(app: &App<MemoryQueues>, event: &str) -> Value {
+    let raw = RawValue::from_string(event.to_owned()).expect("JSON");
+    intake::runtime::invoke(app, LambdaEvent::new(raw, Context::default())).await
+}
+
+/// An HTTP API 2.0 event.
+fn event(method: &str, headers: Value, body: &str) -> String {
+    json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/hooks/x", "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "example.com", "domainPrefix": "example",
+            "http": {"method": method, "path": "/hooks/x", "protocol": "HTTP/1.1", "sourceIp": "203.0.113.9", "userAgent": "test"},
+            "requestId": "req-1", "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0
+        },
+        "body": body, "isBase64Encoded": false
+    })
+    .to_string()
+}
+
+fn problem(answer: &Value) -> Value {
+    serde_json::from_str(answer["body"].as_str().unwrap_or_default()).expect("a problem document")
+}
+
+fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
+    answer["headers"][name].as_str()
+}
+
+fn kept(app: &App<MemoryQueues>) -> Vec<QuarantineRecord> {
+    let queues = app.publisher.queues();
+    assert_eq!(queues.violations(), Vec::<String>::new());
+    queues
+        .take(QUARANTINE)
+        .iter()
+        .map(|m| serde_json::from_str(&m.body).expect("a quarantine record"))
+        .collect()
+}
+
+const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
+
+fn amlyze_headers() -> Value {
+    json!({
+        "content-type": "application/json", "ce-id": "evt-1", "ce-source": "customer",
+        "ce-type": "com.amlyze.customer.updated", "ce-specversion": "1.0"
+    })
+}
+
+#[tokio::test]
+async fn every_fixture_has_the_outcome_its_manifest_records() {
+    let manifest = std::fs::read_to_string(format!("{EVENTS}/manifest.json")).unwrap();
+    let fixtures: Vec<Fixture> = serde_json::from_str(&manifest).unwrap();
+    assert!(fixtures.len() >= 20);
+    for fixture in fixtures {
+        let provider = Provider::from_name(&fixture.function).expect("a vendor's function");
+        let app = app(provider, &[]);
+        let event = std::fs::read_to_string(format!("{EVENTS}/{}", fixture.file)).unwrap();
+        let answer = invoke(&app, &event).await;
+        let queued = app.publisher.queues().take(QUEUE);
+        let got = (answer["statusCode"].as_u64(), queued.len(), kept(&app).len());
+        let expected = (Some(u64::from(fixture.status)), fixture.queued, fixture.quarantined);
+        assert_eq!(got, expected, "{}: {answer}", fixture.file);
+        for message in queued {
+            let event: Value = serde_json::from_str(&message.body).unwrap();
+            assert_eq!(event["provider"], fixture.function, "{}", fixture.file);
+        }
+    }
+}
+
+#[tokio::test]
+async fn accepted_is_202_with_the_id_and_sqs_message_id_and_batches_list_their_ids() {
+    let app = app(Provider::Artemis, &[]);
+    let answer = invoke(
+        &app,
+        &event("POST", json!({"content-type": "application/json"}), INSERT),
+    )
+    .await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    let queued = app.publisher.queues().take(QUEUE);
+    let queued: Value = serde_json::from_str(&queued[0].body).unwrap();
+    assert_eq!(body["id"], queued["id"]);
+    assert!(body["messageId"].is_string());
+
+    let app = self::app(Provider::Amlyze, &[]);
+    let data: Value = serde_json::from_str(AMLYZE).unwrap();
+    let batch: Vec<Value> = (0..3)
+        .map(|i| json!({"specversion": "1.0", "id": format!("e{i}"), "source": "s", "type": "t", "data": data}))
+        .collect();
+    let headers = json!({"content-type": "application/cloudevents-batch+json"});
+    let answer = invoke(&app, &event("POST", headers, &json!(batch).to_string())).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"ids": ["e0", "e1", "e2"]}));
+    assert_eq!(app.publisher.queues().take(QUEUE).len(), 3);
+}
+
+#[tokio::test]
+async fn each_vendor_answers_a_wrong_method_with_405_and_its_allow_list() {
+    for (provider, allow) in [
+        (Provider::Artemis, "POST, PUT, PATCH"),
+        (Provider::Amlyze, "POST, OPTIONS"),
+    ] {
+        let app = app(provider, &[]);
+        let answer = invoke(&app, &event("DELETE", json!({}), "")).await;
+        assert_eq!(answer["statusCode"], 405, "{answer}");
+        assert_eq!(header(&answer, "allow"), Some(allow));
+        assert!(kept(&app).is_empty(), "nothing to keep");
+    }
+}
+
+#[tokio::test]
+async fn only_a_vendor_with_the_preflight_answers_options() {
+    let preflight = event("OPTIONS", json!({"webhook-request-origin": "amlyze.example"}), "");
+    let app = app(Provider::Amlyze, &[("WEBHOOK_ALLOWED_RATE", "120")]);
+    let answer = invoke(&app, &preflight).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(header(&answer, "webhook-allowed-origin"), Some("amlyze.example"));
+    assert_eq!(header(&answer, "webhook-allowed-rate"), Some("120"));
+    assert_eq!(header(&answer, "allow"), Some("POST, OPTIONS"));
+    let app = self::app(Provider::Artemis, &[]);
+    assert_eq!(invoke(&app, &preflight).await["statusCode"], 405);
+}
+
+#[tokio::test]
+async fn refusals_are_problem_json_and_what_must_not_be_lost_is_kept() {
+    let json = json!({"content-type": "application/json"});
+    let cases = [
+        // (settings, event, status, reason, kept)
+        (
+            vec![("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24")],
+            event("POST", json.clone(), INSERT),
+            403,
+            "forbidden-source",
+            false,
+        ),
+        (
+            vec![("SHARED_SECRET", "s3cret")],
+            event("POST", json.clone(), INSERT),
+            401,
+            "unauthorized",
+            false,
+        ),
+        (
+            vec![("MAX_BODY_BYTES", "100")],
+            event("POST", json.clone(), INSERT),
+            413,
+            "payload-too-large",
+            true,
+        ),
+        (
+            vec![],
+            event("POST", json!({"content-type": "text/plain"}), INSERT),
+            415,
+            "unsupported-media-type",
+            true,
+        ),
+        (
+            vec![],
+            event("POST", json.clone(), "{\"customerId\": \"x\"}"),
+            400,
+            "invalid-event",
+            true,
+        ),
+    ];
+    for (settings, event, status, reason, keeps) in cases {
+        let app = app(Provider::Artemis, &settings);
+        let answer = invoke(&app, &event).await;
+        assert_eq!(answer["statusCode"], status, "{reason}: {answer}");
+        assert_eq!(header(&answer, "content-type"), Some("application/problem+json"));
+        let problem = problem(&answer);
+        assert_eq!(problem["type"], format!("urn:webhook-intake:problem:{reason}"));
+        assert_eq!(problem["status"], status);
+        let kept = kept(&app);
+        assert_eq!(kept.len(), usize::from(keeps), "{reason}");
+        if let Some(record) = kept.first() {
+            assert_eq!(record.reason, reason);
+            let sent: Value = serde_json::from_str(&event).unwrap();
+            let body = sent["body"].as_str().unwrap().as_bytes();
+            let limit = if status == 413 {
+                body.len().min(record.body_bytes().unwrap().len())
+            } else {
+                body.len()
+            };
+            assert_eq!(record.body_bytes().unwrap(), &body[..limit], "{reason}: kept verbatim");
+        }
+        assert!(app.publisher.queues().take(QUEUE).is_empty(), "{reason}");
+    }
+}
+
+#[tokio::test]
+async fn invalid_amlyze_events_list_every_problem() {
+    let app = app(Provider::Amlyze, &[]);
+    let mut headers = amlyze_headers();
+    headers["ce-specversion"] = json!("0.3");
+    let answer = invoke(&app, &event("POST", headers, r#"{"customerExternalID": "", "pep": 1}"#)).await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let fields: Vec<Value> = problem(&answer)["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].clone())
+        .collect();
+    assert_eq!(
+        fields,
+        [json!("Ce-Specversion"), json!("customerExternalID"), json!("pep")]
+    );
+    assert_eq!(kept(&app).len(), 1);
+}
+
+#[tokio::test]
+async fn a_queue_that_refuses_is_a_503_and_the_request_is_kept() {
+    let app = app(Provider::Amlyze, &[]);
+    app.publisher.queues().then(Script::FailCall);
+    let answer = invoke(&app, &event("POST", amlyze_headers(), AMLYZE)).await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert_eq!(problem(&answer)["type"], "urn:webhook-intake:problem:queue-unavailable");
+    let kept = kept(&app);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].body_bytes().unwrap(), AMLYZE.as_bytes());
+    assert!(app.publisher.queues().take(QUEUE).is_empty());
+}
