@@ -11,7 +11,7 @@
 use std::sync::OnceLock;
 
 use harness::invariant::{check, Setup, SECRET};
-use harness::{Call, Door};
+use harness::{Call, FrontDoor};
 use libfuzzer_sys::fuzz_target;
 use intake::Provider;
 
@@ -36,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         allowlist: ALLOWLISTS[usize::from(config >> 2) % 4],
         secret: config & 16 != 0,
     };
-    let door = Door::ALL[usize::from(route & 3)];
+    let door = FrontDoor::ALL[usize::from(route & 3)];
     let (head, body) = match rest.iter().position(|b| *b == 0) {
         Some(nul) => (&rest[..nul], &rest[nul + 1..]),
         None => (&[][..], rest),

@@ -8,8 +8,9 @@
 //! - [`vendor`]: what makes a vendor ([`Vendor`], [`Provider`]); the vendor
 //!   modules [`artemis`] and [`amlyze`]; [`cloudevents`], the CloudEvents
 //!   HTTP binding any CloudEvents sender builds on.
-//! - Reading vendor input: [`fields`] (strict JSON, field validation that
-//!   collects every problem), [`open_enum`] (enums vendors may add to),
+//! - Reading vendor input: [`strict_json`] (every duplicated key is an
+//!   error), [`fields`] (field validation that collects every problem),
+//!   [`open_enum`] (enums vendors may add to),
 //!   [`timestamp`] (RFC 3339).
 //! - What came in and who may send: [`request`], [`access`], [`config`].
 //! - What goes out: [`envelope`] (the CloudEvents message on the queue),
@@ -42,6 +43,7 @@ pub mod quarantine;
 pub mod request;
 pub mod runtime;
 pub mod sqs_client;
+pub mod strict_json;
 pub mod timestamp;
 pub mod vendor;
 

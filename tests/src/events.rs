@@ -14,23 +14,33 @@ fn encode(text: &str) -> String {
         .collect()
 }
 
+/// How a request reaches the function: the event format of each front door.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Door {
+pub enum FrontDoor {
+    /// API Gateway REST API (payload 1.0).
     RestV1,
+    /// API Gateway HTTP API (payload 2.0).
     HttpV2,
+    /// A Lambda function URL (payload 2.0, no route).
     FunctionUrl,
+    /// An Application Load Balancer target group.
     Alb,
 }
 
-impl Door {
-    pub const ALL: [Door; 4] = [Door::RestV1, Door::HttpV2, Door::FunctionUrl, Door::Alb];
+impl FrontDoor {
+    pub const ALL: [FrontDoor; 4] = [
+        FrontDoor::RestV1,
+        FrontDoor::HttpV2,
+        FrontDoor::FunctionUrl,
+        FrontDoor::Alb,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
-            Door::RestV1 => "rest-v1",
-            Door::HttpV2 => "http-v2",
-            Door::FunctionUrl => "function-url",
-            Door::Alb => "alb",
+            FrontDoor::RestV1 => "rest-v1",
+            FrontDoor::HttpV2 => "http-v2",
+            FrontDoor::FunctionUrl => "function-url",
+            FrontDoor::Alb => "alb",
         }
     }
 }
@@ -144,11 +154,11 @@ impl Call {
     }
 
     /// The Lambda event this call becomes behind `door`.
-    pub fn event(&self, door: Door) -> Value {
+    pub fn event(&self, door: FrontDoor) -> Value {
         let (body, is_base64) = self.body_fields();
         let request_id = self.request_id.clone().unwrap_or_else(fresh_request_id);
         match door {
-            Door::RestV1 => {
+            FrontDoor::RestV1 => {
                 let headers = self.header_map(&[]);
                 let multi: Map<String, Value> = headers.iter().map(|(k, v)| (k.clone(), json!([v]))).collect();
                 let multi_query = match self.query_map() {
@@ -169,8 +179,8 @@ impl Call {
                     "body": body, "isBase64Encoded": is_base64
                 })
             }
-            Door::HttpV2 | Door::FunctionUrl => {
-                let (route, domain) = if door == Door::HttpV2 {
+            FrontDoor::HttpV2 | FrontDoor::FunctionUrl => {
+                let (route, domain) = if door == FrontDoor::HttpV2 {
                     (
                         format!("{} {}", self.method, self.path),
                         "api1.execute-api.us-east-1.amazonaws.com".to_owned(),
@@ -193,7 +203,7 @@ impl Call {
                     "body": body, "isBase64Encoded": is_base64
                 })
             }
-            Door::Alb => {
+            FrontDoor::Alb => {
                 // A client-supplied X-Forwarded-For is kept on the left; the
                 // load balancer appends the real peer on the right.
                 let forwarded = match self.headers.iter().find(|(n, _)| n == "x-forwarded-for") {
@@ -212,7 +222,7 @@ impl Call {
     }
 
     /// The `lambda_http` request for this call behind `door`.
-    pub fn request(&self, door: Door) -> lambda_http::Request {
+    pub fn request(&self, door: FrontDoor) -> lambda_http::Request {
         lambda_http::request::from_str(&self.event(door).to_string()).expect("a valid Lambda HTTP event")
     }
 }

@@ -17,7 +17,7 @@ use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
 use serde_json::Value;
 
-use crate::{Call, Door};
+use crate::{Call, FrontDoor};
 
 pub const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
 pub const FIFO_QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
@@ -58,7 +58,7 @@ fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> 
 }
 
 /// Runs `call` through `door` and checks the invariant; returns the status.
-pub async fn check(setup: &Setup, call: &Call, door: Door) -> Result<u16, String> {
+pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, String> {
     let app = app(setup);
     let queue = app.config.queue.url.clone();
     let response = intake::handle(&app, call.request(door)).await;

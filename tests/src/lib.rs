@@ -5,13 +5,14 @@
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod function;
 pub mod invariant;
 pub mod manifest;
 pub mod moto;
 pub mod sqs;
 pub mod stack;
 
-pub use events::{Call, Door};
+pub use events::{Call, FrontDoor};
 pub use moto::Moto;
 
 /// The whole body of a request a harness server received (empty if the

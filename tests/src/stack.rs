@@ -9,7 +9,7 @@ use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
 use crate::sqs::{self, drain, Received};
-use crate::{Call, Door, Moto};
+use crate::{Call, FrontDoor, Moto};
 
 pub struct Stack {
     /// The harness's reader.
@@ -71,7 +71,7 @@ pub struct Answer {
 }
 
 /// Runs `call`, as delivered through `door`, through the handler.
-pub async fn send(app: &App, call: &Call, door: Door) -> Answer {
+pub async fn send(app: &App, call: &Call, door: FrontDoor) -> Answer {
     let response = intake::handle(app, call.request(door)).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();

@@ -3,25 +3,15 @@
 
 use std::time::Duration;
 
-use harness::emulator::{assert_log_records_fit, function_binary, local_env, Function, RuntimeApi};
+use harness::emulator::{
+    assert_log_records_fit, function_binary, invoke_json as invoke, json_log_env as aws_env, Function, RuntimeApi,
+};
 use harness::sqs::{self, drain};
-use harness::{Call, Door, Moto};
+use harness::{Call, FrontDoor, Moto};
 use serde_json::Value;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
-
-fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    local_env(endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
-}
-
-async fn invoke(api: &RuntimeApi, event: &Value) -> Value {
-    let response = api
-        .invoke(event.to_string().as_bytes(), Duration::from_secs(20))
-        .await
-        .expect("the function answered");
-    serde_json::from_slice(&response).expect("a JSON response document")
-}
 
 #[tokio::test]
 async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
@@ -49,7 +39,7 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         let log = log_dir.join(format!("e2e-{name}-{}.log", std::process::id()));
         let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
 
-        let accepted = invoke(&api, &call.event(Door::HttpV2)).await;
+        let accepted = invoke(&api, &call.event(FrontDoor::HttpV2)).await;
         assert_eq!(accepted["statusCode"], 202, "{name}: {accepted}");
         let body: Value = serde_json::from_str(accepted["body"].as_str().unwrap()).unwrap();
         let queued = drain(&client, &queue).await;
@@ -65,7 +55,7 @@ async fn both_binaries_accept_and_enqueue_under_the_runtime_api() {
         );
 
         // A REST v1 event through the same warm process, this time invalid.
-        let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(Door::RestV1)).await;
+        let invalid = invoke(&api, &Call::post(&call.path, "{\"broken\":").event(FrontDoor::RestV1)).await;
         assert_eq!(invalid["statusCode"], 400, "{name}: {invalid}");
         let kept = drain(&client, &quarantine).await;
         assert_eq!(kept.len(), 1, "{name}");
@@ -138,12 +128,15 @@ async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_t
     let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
 
     let accepted = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secret");
-    assert_eq!(invoke(&api, &accepted.event(Door::RestV1)).await["statusCode"], 202);
+    assert_eq!(
+        invoke(&api, &accepted.event(FrontDoor::RestV1)).await["statusCode"],
+        202
+    );
     let invalid =
         Call::post("/hooks/artemis", "{\"customerId\": \"not a number\"}").query("token", "hunter2-very-secret");
-    assert_eq!(invoke(&api, &invalid.event(Door::HttpV2)).await["statusCode"], 400);
+    assert_eq!(invoke(&api, &invalid.event(FrontDoor::HttpV2)).await["statusCode"], 400);
     let refused = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "hunter2-very-secreT");
-    assert_eq!(invoke(&api, &refused.event(Door::HttpV2)).await["statusCode"], 401);
+    assert_eq!(invoke(&api, &refused.event(FrontDoor::HttpV2)).await["statusCode"], 401);
 
     assert_log_records_fit(&log);
     let logs = std::fs::read_to_string(&log).unwrap();
@@ -197,7 +190,7 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
         let api = RuntimeApi::start().await.unwrap();
         let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
         for call in calls {
-            let answer = invoke(&api, &call.event(Door::HttpV2)).await;
+            let answer = invoke(&api, &call.event(FrontDoor::HttpV2)).await;
             assert!(
                 answer["statusCode"] == 503 || answer["statusCode"] == 400,
                 "{name}: {answer}"
@@ -269,7 +262,7 @@ async fn sqs_prewarm_opens_the_connection_at_init_and_the_first_request_reuses_i
     let moto = &Moto::shared().endpoint;
     let client = sqs::client(moto).await;
     let queue = sqs::create_queue(&client, "e2e-prewarm", false).await;
-    let event = Call::post("/hooks/artemis", INSERT).event(Door::HttpV2);
+    let event = Call::post("/hooks/artemis", INSERT).event(FrontDoor::HttpV2);
 
     // (prewarm, the SQS answer at init, SQS requests made during init)
     for (prewarm, refuse, requests_at_init) in [("true", false, 1), ("true", true, 1), ("false", false, 0)] {
@@ -348,7 +341,7 @@ async fn hostile_bodies_stay_within_lambdas_memory_and_time() {
         let api = RuntimeApi::start().await.unwrap();
         let function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
         let call = Call::post("/hooks/x", body.clone()).header("content-type", content_type);
-        let answer = invoke(&api, &call.event(Door::RestV1)).await;
+        let answer = invoke(&api, &call.event(FrontDoor::RestV1)).await;
         assert_eq!(answer["statusCode"], 400, "{name}");
         assert!(
             answer["body"].as_str().unwrap().len() < 64 * 1024,
@@ -356,7 +349,7 @@ async fn hostile_bodies_stay_within_lambdas_memory_and_time() {
         );
         assert_eq!(function.out_of_memory_kills(), 0, "{name}: within 256 MB");
         if name == "artemis" {
-            let valid = invoke(&api, &Call::post("/hooks/artemis", INSERT).event(Door::RestV1)).await;
+            let valid = invoke(&api, &Call::post("/hooks/artemis", INSERT).event(FrontDoor::RestV1)).await;
             assert_eq!(valid["statusCode"], 202, "the function lives on");
         }
         peaks.extend(function.peak_memory());
@@ -414,7 +407,7 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
         let _function = Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).unwrap();
         for (call, status) in calls.iter().zip(statuses) {
             assert_eq!(
-                invoke(&api, &call.event(Door::HttpV2)).await["statusCode"],
+                invoke(&api, &call.event(FrontDoor::HttpV2)).await["statusCode"],
                 status,
                 "{name}"
             );
@@ -485,7 +478,7 @@ async fn an_unreadable_event_is_answered_500_and_kept_whole_by_the_binary() {
     env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
     let api = RuntimeApi::start().await.unwrap();
     let _function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, None).unwrap();
-    let mut event = Call::post("/hooks/amlyze", AMLYZE).event(Door::HttpV2);
+    let mut event = Call::post("/hooks/amlyze", AMLYZE).event(FrontDoor::HttpV2);
     event["rawQueryString"] = Value::from("a=b c|d%");
     let answer = invoke(&api, &event).await;
     assert_eq!(answer["statusCode"], 500, "{answer}");

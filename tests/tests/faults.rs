@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::Client;
 use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
-use harness::{Call, Door, Moto};
+use harness::{Call, FrontDoor, Moto};
 use intake::publisher::MAX_ATTEMPTS;
 use intake::{App, Config, Provider};
 use serde_json::Value;
@@ -52,7 +52,7 @@ impl Rig {
     /// Sends one request; returns the status and how long the answer took.
     async fn send(&self, body: &str) -> (u16, Duration) {
         let started = Instant::now();
-        let response = intake::handle(&self.app, Call::post("/hooks/artemis", body).request(Door::HttpV2)).await;
+        let response = intake::handle(&self.app, Call::post("/hooks/artemis", body).request(FrontDoor::HttpV2)).await;
         (response.status().as_u16(), started.elapsed())
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use harness::sqs::{self, Received};
 use harness::stack::{send, Stack};
-use harness::{Call, Door, Moto};
+use harness::{Call, FrontDoor, Moto};
 use intake::{App, Config, Provider};
 use serde_json::{json, Value};
 
@@ -42,7 +42,7 @@ fn structured_event(id: &str) -> Value {
 async fn artemis_insert_through_every_front_door_lands_as_a_cloudevent() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Artemis, &[]);
-    for door in Door::ALL {
+    for door in FrontDoor::ALL {
         let answer = send(&app, &artemis(INSERT), door).await;
         assert_eq!(answer.status, 202, "{door:?}: {}", answer.body);
         let queued = stack.queued().await;
@@ -78,7 +78,7 @@ async fn artemis_put_and_patch_are_accepted_and_ids_are_per_delivery() {
     let app = stack.app(Provider::Artemis, &[]);
     let mut ids = Vec::new();
     for method in ["PUT", "PATCH", "POST"] {
-        let answer = send(&app, &artemis(UPDATE).method(method), Door::HttpV2).await;
+        let answer = send(&app, &artemis(UPDATE).method(method), FrontDoor::HttpV2).await;
         assert_eq!(answer.status, 202, "{method}");
         ids.push(answer.body["id"].clone());
     }
@@ -87,9 +87,9 @@ async fn artemis_put_and_patch_are_accepted_and_ids_are_per_delivery() {
         "three deliveries, three ids: {ids:?}"
     );
     let replayed = artemis(UPDATE).request_id("delivery-7");
-    let first = send(&app, &replayed, Door::RestV1).await.body["id"].clone();
+    let first = send(&app, &replayed, FrontDoor::RestV1).await.body["id"].clone();
     assert_eq!(
-        send(&app, &replayed, Door::HttpV2).await.body["id"],
+        send(&app, &replayed, FrontDoor::HttpV2).await.body["id"],
         first,
         "one delivery, one id"
     );
@@ -111,7 +111,7 @@ async fn artemis_unknown_values_and_big_ids_land_verbatim() {
         .replace("\"PENDING\"", "\"ON_HOLD\"")
         .replace("\"INSERT\"", "\"DELETE\"")
         .replace("\"message\": null", "\"message\": null, \"newField\": {\"a\": 1}");
-    let answer = send(&app, &artemis(&body), Door::RestV1).await;
+    let answer = send(&app, &artemis(&body), FrontDoor::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let queued = stack.queued().await;
     assert!(
@@ -130,7 +130,7 @@ async fn artemis_unknown_values_and_big_ids_land_verbatim() {
 async fn amlyze_binary_mode_through_every_front_door() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Amlyze, &[]);
-    for door in Door::ALL {
+    for door in FrontDoor::ALL {
         let answer = send(&app, &amlyze_binary(AMLYZE), door).await;
         assert_eq!(answer.status, 202, "{door:?}: {}", answer.body);
         assert_eq!(answer.body["id"], "0412a5ca-3be7-46b7-87de-38366397602e");
@@ -159,7 +159,7 @@ async fn amlyze_structured_batch_and_other_types() {
 
     let structured = Call::post("/hooks/amlyze", structured_event("evt-1").to_string())
         .header("content-type", "application/cloudevents+json");
-    let answer = send(&app, &structured, Door::FunctionUrl).await;
+    let answer = send(&app, &structured, FrontDoor::FunctionUrl).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(stack.queued().await[0].json()["id"], "evt-1");
 
@@ -170,7 +170,7 @@ async fn amlyze_structured_batch_and_other_types() {
     ]);
     let call =
         Call::post("/hooks/amlyze", batch.to_string()).header("content-type", "application/cloudevents-batch+json");
-    let answer = send(&app, &call, Door::HttpV2).await;
+    let answer = send(&app, &call, FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.body["ids"], json!(["evt-2", "evt-3", "evt-4"]));
     let ids: Vec<Value> = stack.queued().await.iter().map(|m| m.json()["id"].clone()).collect();
@@ -179,7 +179,7 @@ async fn amlyze_structured_batch_and_other_types() {
     let other = amlyze_binary(r#"{"caseId": 42}"#)
         .header("ce-type", "com.amlyze.case.opened")
         .header("ce-subject", "");
-    let answer = send(&app, &other, Door::RestV1).await;
+    let answer = send(&app, &other, FrontDoor::RestV1).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     let event = stack.queued().await[0].json();
     assert_eq!(event["type"], "com.amlyze.case.opened");
@@ -199,11 +199,13 @@ async fn fifo_queue_groups_per_customer_and_drops_only_copies_of_one_delivery() 
         artemis(INSERT).request_id("d-1"),
         artemis(INSERT).request_id("d-1"),
     ] {
-        assert_eq!(send(&artemis_app, &call, Door::RestV1).await.status, 202);
+        assert_eq!(send(&artemis_app, &call, FrontDoor::RestV1).await.status, 202);
     }
     for _ in 0..2 {
         assert_eq!(
-            send(&amlyze_app, &amlyze_binary(AMLYZE), Door::HttpV2).await.status,
+            send(&amlyze_app, &amlyze_binary(AMLYZE), FrontDoor::HttpV2)
+                .await
+                .status,
             202
         );
     }
@@ -234,7 +236,7 @@ async fn amlyze_answers_the_webhook_preflight() {
         let call = Call::post("/hooks/amlyze", "")
             .method("OPTIONS")
             .header("webhook-request-origin", "eventemitter.amlyze.com");
-        let answer = send(&app, &call, Door::HttpV2).await;
+        let answer = send(&app, &call, FrontDoor::HttpV2).await;
         assert_eq!(answer.status, 200);
         assert_eq!(answer.headers["webhook-allowed-origin"], "eventemitter.amlyze.com");
         assert_eq!(answer.headers["webhook-allowed-rate"], rate);
@@ -255,7 +257,7 @@ async fn wrong_methods_get_405_with_allow() {
     ];
     for (provider, method, allow) in cases {
         let app = stack.app(provider, &[]);
-        let answer = send(&app, &artemis(INSERT).method(method), Door::RestV1).await;
+        let answer = send(&app, &artemis(INSERT).method(method), FrontDoor::RestV1).await;
         assert_eq!(answer.status, 405, "{provider:?} {method}");
         assert_eq!(answer.headers["allow"], allow);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
@@ -268,10 +270,10 @@ async fn wrong_methods_get_405_with_allow() {
 async fn oversized_bodies_get_413() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Artemis, &[("MAX_BODY_BYTES", "400")]);
-    let answer = send(&app, &artemis(INSERT), Door::HttpV2).await;
+    let answer = send(&app, &artemis(INSERT), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 202, "the example fits in 400 bytes");
     let big = INSERT.replace("null", &format!("\"{}\"", "x".repeat(500)));
-    let answer = send(&app, &artemis(&big), Door::HttpV2).await;
+    let answer = send(&app, &artemis(&big), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 413);
     assert_eq!(answer.body["status"], 413);
     assert_eq!(answer.body["errors"][0]["field"], "body");
@@ -291,14 +293,19 @@ async fn non_json_content_types_get_415() {
         let answer = send(
             &app,
             &amlyze_binary(AMLYZE).header("content-type", content_type),
-            Door::RestV1,
+            FrontDoor::RestV1,
         )
         .await;
         assert_eq!(answer.status, 415, "{content_type}");
         assert_eq!(answer.body["errors"][0]["field"], "Content-Type");
     }
     // No Content-Type at all is read as JSON.
-    let answer = send(&app, &amlyze_binary(AMLYZE).header("content-type", ""), Door::RestV1).await;
+    let answer = send(
+        &app,
+        &amlyze_binary(AMLYZE).header("content-type", ""),
+        FrontDoor::RestV1,
+    )
+    .await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(stack.quarantined().await.len(), 3);
 }
@@ -312,7 +319,7 @@ async fn allowlist_uses_the_front_doors_address() {
         Provider::Artemis,
         &[("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24, 2001:db8::/32")],
     );
-    for door in Door::ALL {
+    for door in FrontDoor::ALL {
         let allowed = artemis(INSERT).from_ip("198.51.100.20");
         assert_eq!(send(&app, &allowed, door).await.status, 202, "{door:?}");
         let v6 = artemis(INSERT).from_ip("2001:db8::7");
@@ -334,23 +341,27 @@ async fn shared_secret_in_header_or_query() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Amlyze, &[("SHARED_SECRET", "correct horse")]);
     let good_header = amlyze_binary(AMLYZE).header("x-webhook-token", "correct horse");
-    assert_eq!(send(&app, &good_header, Door::RestV1).await.status, 202);
+    assert_eq!(send(&app, &good_header, FrontDoor::RestV1).await.status, 202);
     let good_query = amlyze_binary(AMLYZE).query("token", "correct horse");
-    assert_eq!(send(&app, &good_query, Door::HttpV2).await.status, 202);
+    assert_eq!(send(&app, &good_query, FrontDoor::HttpV2).await.status, 202);
     for bad in [
         amlyze_binary(AMLYZE),
         amlyze_binary(AMLYZE).header("x-webhook-token", "wrong"),
         amlyze_binary(AMLYZE).query("token", "correct hors"),
     ] {
-        let answer = send(&app, &bad, Door::FunctionUrl).await;
+        let answer = send(&app, &bad, FrontDoor::FunctionUrl).await;
         assert_eq!(answer.status, 401);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
     }
     // A bad payload with a wrong token is a 401, not a 400: it is not ours to keep.
     assert_eq!(
-        send(&app, &amlyze_binary("{").header("x-webhook-token", "nope"), Door::Alb)
-            .await
-            .status,
+        send(
+            &app,
+            &amlyze_binary("{").header("x-webhook-token", "nope"),
+            FrontDoor::Alb
+        )
+        .await
+        .status,
         401
     );
     assert_eq!(stack.queued().await.len(), 2);
@@ -371,7 +382,7 @@ async fn shared_secret_in_header_or_query() {
     let rotated = amlyze_binary(AMLYZE)
         .header("x-webhook-token", "old horse")
         .query("token", "old horse");
-    assert_eq!(send(&app, &rotated, Door::RestV1).await.status, 401);
+    assert_eq!(send(&app, &rotated, FrontDoor::RestV1).await.status, 401);
     let kept = stack.quarantined().await;
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0]["reason"], "unauthorized");
@@ -436,7 +447,7 @@ async fn invalid_requests_get_400_listing_every_problem_and_are_quarantined_verb
             .header("x-webhook-token", "s3cret")
             .header("authorization", "Bearer abc")
             .header("cookie", "sid=1");
-        let answer = send(app, &call, Door::RestV1).await;
+        let answer = send(app, &call, FrontDoor::RestV1).await;
         assert_eq!(answer.status, 400, "{fields:?}: {}", answer.body);
         assert_eq!(answer.headers["content-type"], "application/problem+json");
         let found: Vec<&str> = answer.body["errors"]
@@ -488,7 +499,7 @@ async fn binary_bodies_are_quarantined_as_base64() {
     let bytes = vec![0xff, 0xfe, b'{', 0x00, 0x80];
     let mut call = artemis("");
     call.body = bytes.clone();
-    for door in [Door::RestV1, Door::HttpV2] {
+    for door in [FrontDoor::RestV1, FrontDoor::HttpV2] {
         let answer = send(&app, &call, door).await;
         assert_eq!(answer.status, 400);
         let kept = stack.quarantined().await;
@@ -509,7 +520,7 @@ async fn a_queue_that_refuses_gives_503_and_the_request_is_quarantined() {
     let stack = Stack::new(false).await;
     let missing = format!("{}/123456789012/no-such-queue", Moto::shared().endpoint);
     let app = stack.app(Provider::Artemis, &[("QUEUE_URL", &missing)]);
-    let answer = send(&app, &artemis(INSERT), Door::RestV1).await;
+    let answer = send(&app, &artemis(INSERT), FrontDoor::RestV1).await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.body["errors"][0]["field"], "queue");
     // Regression (issue 9, class 8): the SDK's error (queue name, error code) was in the body.
@@ -545,7 +556,7 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let config = Config::from_lookup(Provider::Amlyze, |k| vars.get(k).cloned()).unwrap();
     let app = App::new(config, client);
     let started = Instant::now();
-    let answer = send(&app, &amlyze_binary(AMLYZE), Door::HttpV2).await;
+    let answer = send(&app, &amlyze_binary(AMLYZE), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 503);
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -584,7 +595,7 @@ async fn hostile_input_gets_a_4xx_never_a_panic() {
                 if !headers {
                     call.headers.clear();
                 }
-                let answer = send(&app, &call, Door::RestV1).await;
+                let answer = send(&app, &call, FrontDoor::RestV1).await;
                 assert!(
                     (400..500).contains(&answer.status),
                     "{provider:?} headers={headers}: {}",

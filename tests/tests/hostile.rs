@@ -2,7 +2,7 @@
 //! and odd values. Each case names what it tries.
 
 use harness::stack::{send, Stack};
-use harness::{Call, Door};
+use harness::{Call, FrontDoor};
 use intake::Provider;
 use serde_json::{json, Value};
 
@@ -26,19 +26,19 @@ async fn allowlist_bypass_attempts_are_refused() {
         "0x7f.1",
         "::ffff:203.0.113.9",
     ] {
-        let answer = send(&app, &artemis(INSERT).from_ip(ip), Door::RestV1).await;
+        let answer = send(&app, &artemis(INSERT).from_ip(ip), FrontDoor::RestV1).await;
         assert_eq!(answer.status, 403, "source ip {ip:?}");
     }
     // An IPv4-mapped IPv6 address is the IPv4 address it maps.
     assert_eq!(
-        send(&app, &artemis(INSERT).from_ip("::ffff:198.51.100.7"), Door::HttpV2)
+        send(&app, &artemis(INSERT).from_ip("::ffff:198.51.100.7"), FrontDoor::HttpV2)
             .await
             .status,
         202
     );
     // Spoofed forwarding headers change nothing for API Gateway and function URLs...
     for header in ["x-forwarded-for", "x-real-ip", "forwarded", "true-client-ip"] {
-        for door in [Door::RestV1, Door::HttpV2, Door::FunctionUrl] {
+        for door in [FrontDoor::RestV1, FrontDoor::HttpV2, FrontDoor::FunctionUrl] {
             let call = artemis(INSERT).from_ip("203.0.113.9").header(header, "198.51.100.7");
             assert_eq!(send(&app, &call, door).await.status, 403, "{header} via {door:?}");
         }
@@ -47,7 +47,7 @@ async fn allowlist_bypass_attempts_are_refused() {
     let call = artemis(INSERT)
         .from_ip("203.0.113.9")
         .header("x-forwarded-for", "198.51.100.7, 198.51.100.8");
-    assert_eq!(send(&app, &call, Door::Alb).await.status, 403);
+    assert_eq!(send(&app, &call, FrontDoor::Alb).await.status, 403);
     assert_eq!(stack.queued().await.len(), 1);
     assert!(
         stack.quarantined().await.is_empty(),
@@ -69,7 +69,12 @@ async fn secrets_never_leave_the_function() {
         "s3cr3t-t0kenX",
         "",
     ] {
-        let answer = send(&app, &artemis(INSERT).header("x-webhook-token", token), Door::RestV1).await;
+        let answer = send(
+            &app,
+            &artemis(INSERT).header("x-webhook-token", token),
+            FrontDoor::RestV1,
+        )
+        .await;
         assert_eq!(answer.status, 401, "{token:?}");
         assert!(!answer.body.to_string().contains(secret));
     }
@@ -79,7 +84,7 @@ async fn secrets_never_leave_the_function() {
         .header("authorization", format!("Basic {secret}").as_str())
         .header("cookie", format!("t={secret}").as_str())
         .query("token", secret);
-    let answer = send(&app, &call, Door::HttpV2).await;
+    let answer = send(&app, &call, FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 400);
     assert!(!answer.body.to_string().contains(secret));
     let kept = stack.quarantined().await;
@@ -105,7 +110,12 @@ async fn injection_attempts_are_data_not_instructions() {
         let mut body: serde_json::Map<String, Value> = serde_json::from_str(INSERT).unwrap();
         body.insert("customerReferenceId".into(), json!(text));
         body.insert("message".into(), json!(text));
-        let answer = send(&app, &artemis(&serde_json::to_string(&body).unwrap()), Door::RestV1).await;
+        let answer = send(
+            &app,
+            &artemis(&serde_json::to_string(&body).unwrap()),
+            FrontDoor::RestV1,
+        )
+        .await;
         assert_eq!(answer.status, 202, "{text:?}");
         let event = stack.queued().await[0].json();
         assert_eq!(event["subject"], text);
@@ -119,7 +129,7 @@ async fn injection_attempts_are_data_not_instructions() {
     let call = artemis(INSERT)
         .header("x-note", "a; ce-type: evil")
         .header("content-type", "application/json; charset=utf-8");
-    assert_eq!(send(&app, &call, Door::RestV1).await.status, 202);
+    assert_eq!(send(&app, &call, FrontDoor::RestV1).await.status, 202);
     assert_eq!(
         stack.queued().await[0].json()["type"],
         "co.cynopsis.artemis.customer.insert"
@@ -132,7 +142,7 @@ async fn enormous_and_overlong_values() {
     let app = stack.app(Provider::Artemis, &[]);
     // An enormous header value is carried, not fatal.
     let big_header = "h".repeat(64 * 1024);
-    let answer = send(&app, &artemis(INSERT).header("x-big", &big_header), Door::RestV1).await;
+    let answer = send(&app, &artemis(INSERT).header("x-big", &big_header), FrontDoor::RestV1).await;
     assert_eq!(answer.status, 202);
     // An overlong reference becomes a subject; the FIFO group id stays within 128 characters.
     let long_reference = "R".repeat(100_000);
@@ -140,7 +150,7 @@ async fn enormous_and_overlong_values() {
     let body = INSERT
         .replace("CUST-000123", &long_reference)
         .replace("123456", "654321");
-    let answer = send(&app, &artemis(&body), Door::HttpV2).await;
+    let answer = send(&app, &artemis(&body), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 202);
     let queued = stack.queued().await;
     assert_eq!(queued.len(), 2);
@@ -159,12 +169,12 @@ async fn enormous_and_overlong_values() {
         "18446744073709551616",
         "0.000001",
     ] {
-        let answer = send(&app, &artemis(&INSERT.replace("123456", id)), Door::RestV1).await;
+        let answer = send(&app, &artemis(&INSERT.replace("123456", id)), FrontDoor::RestV1).await;
         assert_eq!(answer.status, 400, "customerId {id}");
         assert_eq!(answer.body["errors"][0]["field"], "customerId");
     }
     for not_json in ["NaN", "Infinity", "-Infinity", "0x10", "1_000"] {
-        let answer = send(&app, &artemis(&INSERT.replace("123456", not_json)), Door::RestV1).await;
+        let answer = send(&app, &artemis(&INSERT.replace("123456", not_json)), FrontDoor::RestV1).await;
         assert_eq!(answer.status, 400, "customerId {not_json}");
         assert_eq!(answer.body["errors"][0]["field"], "body", "not JSON at all");
     }

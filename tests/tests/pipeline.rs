@@ -11,7 +11,7 @@
 //! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
 
 use harness::invariant::{app, check, Setup, QUARANTINE, QUEUE};
-use harness::{Call, Door};
+use harness::{Call, FrontDoor};
 use intake::memory::Script;
 use intake::quarantine::QuarantineRecord;
 use intake::Provider;
@@ -114,7 +114,7 @@ fn body() -> impl Strategy<Value = (Vec<u8>, Option<&'static str>)> {
     ]
 }
 
-fn request() -> impl Strategy<Value = (Setup, Call, Door)> {
+fn request() -> impl Strategy<Value = (Setup, Call, FrontDoor)> {
     let setup = (
         prop::sample::select(vec![Provider::Artemis, Provider::Amlyze]),
         any::<bool>(),
@@ -146,7 +146,7 @@ fn request() -> impl Strategy<Value = (Setup, Call, Door)> {
     (
         setup,
         prop::sample::select(vec!["POST", "PUT", "PATCH", "GET", "OPTIONS", "DELETE"]),
-        prop::sample::select(Door::ALL.to_vec()),
+        prop::sample::select(FrontDoor::ALL.to_vec()),
         body(),
         ce_headers,
         prop::sample::select(vec![None, Some("s3cret-token"), Some("wrong")]),
@@ -195,7 +195,7 @@ async fn a_panic_in_the_pipeline_is_a_500_and_the_request_is_kept() {
     let app = app(&setup(Provider::Artemis));
     app.publisher.queues().then(Script::Panic);
     let call = Call::post("/hooks/artemis", INSERT);
-    let response = intake::handle(&app, call.request(Door::RestV1)).await;
+    let response = intake::handle(&app, call.request(FrontDoor::RestV1)).await;
     assert_eq!(response.status(), 500);
     let problem: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(problem["type"], "urn:webhook-intake:problem:internal-error");
@@ -225,7 +225,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
     let call = Call::post("/hooks/amlyze", json!(events).to_string())
         .header("content-type", "application/cloudevents-batch+json");
     queues.then(Script::FailEntry(3));
-    let response = intake::handle(&app, call.request(Door::HttpV2)).await;
+    let response = intake::handle(&app, call.request(FrontDoor::HttpV2)).await;
     assert_eq!(response.status(), 202);
     assert_eq!(queues.calls(), 3, "10 + 2 entries, then the failed one again");
     let ids: Vec<String> = queues
@@ -243,7 +243,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
 
     // A call that fails whole (after the SDK's own retries) ends the attempt.
     queues.then(Script::FailCall);
-    let response = intake::handle(&app, call.request(Door::HttpV2)).await;
+    let response = intake::handle(&app, call.request(FrontDoor::HttpV2)).await;
     assert_eq!(response.status(), 503);
     assert_eq!(queues.take(QUARANTINE).len(), 1, "kept for a redrive");
 }
@@ -256,9 +256,9 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     use lambda_http::{Context, LambdaEvent};
     use serde_json::value::RawValue;
     let app = app(&setup(Provider::Amlyze));
-    let mut unencoded = Call::post("/hooks/amlyze", AMLYZE).event(Door::HttpV2);
+    let mut unencoded = Call::post("/hooks/amlyze", AMLYZE).event(FrontDoor::HttpV2);
     unencoded["rawQueryString"] = json!("a=b c|d%");
-    let mut control = Call::post("/hooks/amlyze", AMLYZE).event(Door::RestV1);
+    let mut control = Call::post("/hooks/amlyze", AMLYZE).event(FrontDoor::RestV1);
     control["headers"]["ce-id"] = json!("a\u{1}b");
     for event in [unencoded, control, json!({"hello": "world"})] {
         let raw = RawValue::from_string(event.to_string()).unwrap();
@@ -276,7 +276,7 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
         );
     }
     // A readable event goes through the same entry point as before.
-    let event = Call::post("/hooks/amlyze", "{}").method("GET").event(Door::Alb);
+    let event = Call::post("/hooks/amlyze", "{}").method("GET").event(FrontDoor::Alb);
     let raw = RawValue::from_string(event.to_string()).unwrap();
     let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
     assert_eq!(answer["statusCode"], 405, "{answer}");

@@ -7,7 +7,7 @@
 
 use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
-use harness::{sqs, Call, Door, Moto};
+use harness::{sqs, Call, FrontDoor, Moto};
 use intake::limits::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
@@ -42,7 +42,7 @@ async fn extreme_valid_times_are_accepted_through_every_front_door() {
     let app = stack.app(Provider::Amlyze, &[]);
     let never = "9999-12-31T23:59:59-05:00";
     let data = AMLYZE.replace("2019-12-13T12:01:02.694Z", "9999-12-31t23:59:59.5-23:59");
-    for door in Door::ALL {
+    for door in FrontDoor::ALL {
         for (time, expected) in [(never, never), ("", "9999-12-31T23:59:59.5-23:59")] {
             let mut call = amlyze_binary(&data, time);
             if time.is_empty() {
@@ -72,7 +72,7 @@ async fn many_duplicates_under_a_long_key_get_a_bounded_400() {
     let body = format!("{{\"{long}\":{{{inner}\"a\":1}}}}");
     assert!(body.len() <= 256 * 1024);
     let started = std::time::Instant::now();
-    let answer = send(&app, &Call::post("/hooks/artemis", body.clone()), Door::RestV1).await;
+    let answer = send(&app, &Call::post("/hooks/artemis", body.clone()), FrontDoor::RestV1).await;
     assert_eq!(answer.status, 400);
     assert!(started.elapsed().as_secs() < 5, "took {:?}", started.elapsed());
     assert_eq!(answer.body["errors"].as_array().unwrap().len(), 100);
@@ -88,7 +88,7 @@ async fn a_batch_of_130000_bad_items_gets_a_small_400_and_a_record_that_fits() {
     let stack = Stack::new(false).await;
     let app = stack.app(Provider::Amlyze, &[]);
     let body = format!("[{}1]", "1,".repeat(129_999));
-    let answer = send(&app, &batch(body.clone()), Door::HttpV2).await;
+    let answer = send(&app, &batch(body.clone()), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 400);
     let size = answer.body.to_string().len();
     assert!(
@@ -115,7 +115,7 @@ async fn a_body_of_control_characters_at_the_limit_is_kept_exactly() {
         let body: Vec<u8> = (0..256 * 1024).map(|i| (i % 31 + 1) as u8).collect();
         let mut call = Call::post("/hooks/x", body.clone());
         call.headers.clear();
-        let answer = send(&app, &call, Door::RestV1).await;
+        let answer = send(&app, &call, FrontDoor::RestV1).await;
         assert_eq!(answer.status, 400, "{provider:?}");
         let kept = sqs::drain(&stack.client, &stack.quarantine).await;
         assert_eq!(kept.len(), 1);
@@ -137,7 +137,7 @@ async fn values_sqs_refuses_in_attributes_are_made_safe_and_kept_exact_in_the_bo
         let mut callback: Value = serde_json::from_str(INSERT).unwrap();
         callback["customerReferenceId"] = json!(reference);
         let body = callback.to_string();
-        let answer = send(&app, &Call::post("/hooks/artemis", body), Door::HttpV2).await;
+        let answer = send(&app, &Call::post("/hooks/artemis", body), FrontDoor::HttpV2).await;
         assert_eq!(answer.status, 202, "fifo={fifo}: {}", answer.body);
         let queued = stack.queued().await;
         assert_eq!(queued[0].json()["subject"], reference, "the body keeps the exact value");
@@ -158,7 +158,7 @@ async fn fifo_keeps_a_return_to_an_earlier_state() {
     for status in statuses {
         let body = INSERT.replace("\"PENDING\"", &format!("\"{status}\""));
         assert_eq!(
-            send(&app, &Call::post("/hooks/artemis", body), Door::RestV1)
+            send(&app, &Call::post("/hooks/artemis", body), FrontDoor::RestV1)
                 .await
                 .status,
             202
@@ -192,7 +192,7 @@ async fn batches_go_out_in_send_message_batch_calls_of_ten_and_are_capped() {
     let events: Vec<Value> = (0..25)
         .map(|i| structured(&format!("b-{i}"), json!({"customerExternalID": format!("c-{i}")})))
         .collect();
-    let answer = send(&app, &batch(json!(events).to_string()), Door::HttpV2).await;
+    let answer = send(&app, &batch(json!(events).to_string()), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(proxy.requests(), 3, "25 events: three SendMessageBatch calls");
     let queued = stack.queued().await;
@@ -201,7 +201,7 @@ async fn batches_go_out_in_send_message_batch_calls_of_ten_and_are_capped() {
         .map(|i| structured(&format!("m-{i}"), json!({"customerExternalID": "c"})))
         .collect();
     assert_eq!(
-        send(&app, &batch(json!(too_many).to_string()), Door::HttpV2)
+        send(&app, &batch(json!(too_many).to_string()), FrontDoor::HttpV2)
             .await
             .status,
         400

@@ -3,27 +3,36 @@
 
 use aws_sdk_sqs::Client;
 use intake::config::QueueUrl;
+use intake::sqs_client::sqs_client;
 use intake::{App, Config, ConfigError, Provider};
 
-pub struct Apps(Vec<App>);
+pub struct Apps {
+    client: Client,
+    apps: Vec<App>,
+}
 
 impl Apps {
-    /// An [`App`] for every [`Provider`], from the environment.
-    pub fn from_env(client: &Client) -> Result<Self, ConfigError> {
-        Provider::ALL
+    /// The SQS client and an [`App`] for every [`Provider`], from the environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let client = sqs_client().await;
+        let apps = Provider::ALL
             .into_iter()
             .map(|provider| Config::from_env(provider).map(|config| App::new(config, client.clone())))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self { client, apps })
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// The pipeline of `provider`'s function.
     pub fn of(&self, provider: Provider) -> Option<&App> {
-        self.0.iter().find(|app| app.config.provider == provider)
+        self.apps.iter().find(|app| app.config.provider == provider)
     }
 
     /// `QUARANTINE_QUEUE_URL` (the same for every vendor).
     pub fn quarantine(&self) -> Option<&QueueUrl> {
-        self.0.first().and_then(|app| app.config.quarantine.as_ref())
+        self.apps.first().and_then(|app| app.config.quarantine.as_ref())
     }
 }

@@ -7,6 +7,7 @@
 //! binaries `local-stack`, `bench` and `bare-lambda-http` (the benchmark's floor).
 
 pub mod apps;
+pub mod bench;
 pub mod load;
 pub mod recover;
 pub mod redrive;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
-use harness::events::{Call, Door};
+use harness::events::{Call, FrontDoor};
 use harness::sqs;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -23,14 +23,14 @@ const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.j
 struct Planned {
     function: &'static str,
     call: Call,
-    door: Door,
+    door: FrontDoor,
     status: u16,
     events: usize,
 }
 
 /// Request `i` of the mix (the same every run).
 fn plan(i: usize) -> Planned {
-    let door = Door::ALL[i % 4];
+    let door = FrontDoor::ALL[i % 4];
     let artemis = |body: String, status: u16| Planned {
         function: "artemis",
         call: Call::post("/hooks/artemis", body),

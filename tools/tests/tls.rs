@@ -1,26 +1,11 @@
 //! The functions' trust store over TLS, against the SQS stub (a developer tool
 //! of this crate) with a certificate from a throw-away CA.
 
-use std::time::Duration;
-
-use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
-use harness::{Call, Door};
-use serde_json::Value;
+use harness::emulator::{function_binary, invoke_json as invoke, json_log_env as aws_env, Function, RuntimeApi};
+use harness::{Call, FrontDoor};
 use tools::sqs_stub::SqsStub;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
-
-fn aws_env(endpoint: &str) -> Vec<(String, String)> {
-    local_env(endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
-}
-
-async fn invoke(api: &RuntimeApi, event: &Value) -> Value {
-    let response = api
-        .invoke(event.to_string().as_bytes(), Duration::from_secs(20))
-        .await
-        .expect("the function answered");
-    serde_json::from_slice(&response).expect("a JSON response document")
-}
 
 #[tokio::test]
 async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_others() {
@@ -29,7 +14,7 @@ async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_o
     let stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).unwrap();
     let queue = stub.queue_url("e2e-tls");
     let ca = certs.ca.to_string_lossy().into_owned();
-    let event = Call::post("/hooks/artemis", INSERT).event(Door::HttpV2);
+    let event = Call::post("/hooks/artemis", INSERT).event(FrontDoor::HttpV2);
 
     // Without SSL_CERT_FILE only Amazon Trust Services roots are trusted, so a
     // certificate from another CA is refused: 503, nothing reported accepted.

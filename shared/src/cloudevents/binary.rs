@@ -3,13 +3,13 @@
 
 use lambda_http::http::HeaderMap;
 use percent_encoding::percent_decode;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{queue_event, with_data_problems, Attributes, Checked, Labels, Sender};
+use super::{checked, Checked, Labels, Read, Sender};
 use crate::envelope::{is_attribute_name, OWN_ATTRIBUTES};
-use crate::fields::parse_strict;
 use crate::problem::FieldError;
+use crate::strict_json::parse_strict;
 
 /// The canonical spelling of the binary-mode headers, for error messages.
 const HEADERS: &[(&str, &str)] = &[
@@ -50,13 +50,15 @@ pub(super) fn event(
     received: OffsetDateTime,
 ) -> Result<Checked, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let specversion = header_attribute(headers, "ce-specversion", true, &mut errors);
-    let id = header_attribute(headers, "ce-id", true, &mut errors);
-    let source = header_attribute(headers, "ce-source", true, &mut errors);
-    let kind = header_attribute(headers, "ce-type", true, &mut errors);
-    let subject = header_attribute(headers, "ce-subject", false, &mut errors);
+    let mut read = Read {
+        specversion: header_attribute(headers, "ce-specversion", true, &mut errors),
+        ..Read::default()
+    };
+    read.id = header_attribute(headers, "ce-id", true, &mut errors);
+    read.source = header_attribute(headers, "ce-source", true, &mut errors);
+    read.kind = header_attribute(headers, "ce-type", true, &mut errors);
+    read.subject = header_attribute(headers, "ce-subject", false, &mut errors);
     let time_text = header_attribute(headers, "ce-time", false, &mut errors);
-    let mut extensions = Map::new();
     for name in headers.keys().map(|h| h.as_str()) {
         let Some(attribute_name) = name.strip_prefix("ce-") else {
             continue;
@@ -70,45 +72,26 @@ pub(super) fn event(
                 "is not a valid CloudEvents attribute name (lower-case letters and digits only)",
             ));
         } else if let Some(value) = header_attribute(headers, name, false, &mut errors) {
-            extensions.insert(attribute_name.to_owned(), Value::String(value));
+            read.extensions.insert(attribute_name.to_owned(), Value::String(value));
         }
     }
-    if specversion.as_deref().is_some_and(|v| v != "1.0") {
+    if read.specversion.as_deref().is_some_and(|v| v != "1.0") {
         errors.push(FieldError::new("Ce-Specversion", "must be 1.0"));
     }
-    let time = time_text.and_then(|text| match crate::timestamp::parse(&text) {
+    read.time = time_text.and_then(|text| match crate::timestamp::parse(&text) {
         Ok(at) => Some(at),
         Err(message) => {
             errors.push(FieldError::new("Ce-Time", message));
             None
         }
     });
-    let checked_type = kind.as_deref().is_some_and(|kind| sender.checks(kind));
-    let data = if body.iter().all(u8::is_ascii_whitespace) && !checked_type {
-        None
-    } else {
+    let checked_type = read.kind.as_deref().is_some_and(|kind| sender.checks(kind));
+    if !body.iter().all(u8::is_ascii_whitespace) || checked_type {
         match parse_strict(body) {
-            Ok(value) => Some(value),
-            Err(found) => {
-                errors.extend(found);
-                None
-            }
+            Ok(value) => read.data = Some(value),
+            Err(found) => errors.extend(found),
         }
-    };
-    let labels = Labels::binary();
-    match (specversion, id, source, kind) {
-        (Some(_), Some(id), Some(source), Some(kind)) if errors.is_empty() => {
-            let attributes = Attributes {
-                id,
-                source,
-                kind,
-                subject,
-                time,
-                datacontenttype: None,
-                extensions,
-            };
-            queue_event(sender, attributes, data, &labels, received)
-        }
-        (_, _, _, kind) => Err(with_data_problems(sender, errors, kind, data.as_ref(), &labels)),
     }
+    read.errors = errors;
+    checked(sender, read, &Labels::binary(), received)
 }

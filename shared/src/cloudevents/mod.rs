@@ -17,9 +17,10 @@ use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::envelope::{dedupe_key, CloudEvent};
-use crate::fields::{join, parse_strict};
+use crate::fields::join;
 use crate::problem::FieldError;
 use crate::request::{is_json_media_type, media_type};
+use crate::strict_json::parse_strict;
 use crate::timestamp::format_utc;
 use crate::vendor::Parsed;
 
@@ -95,15 +96,20 @@ struct Checked {
     unknown: Vec<&'static str>,
 }
 
-/// Context attributes as received, before the data is checked.
-struct Attributes {
-    id: String,
-    source: String,
-    kind: String,
+/// What a mode read from the request: the context attributes (each `None`
+/// when absent or wrong, its problem in `errors`), the extensions and the data.
+#[derive(Default)]
+struct Read {
+    specversion: Option<String>,
+    id: Option<String>,
+    source: Option<String>,
+    kind: Option<String>,
     subject: Option<String>,
     time: Option<OffsetDateTime>,
     datacontenttype: Option<String>,
     extensions: Map<String, Value>,
+    data: Option<Value>,
+    errors: Vec<FieldError>,
 }
 
 /// How error messages name the parts the data rules concern: header names in
@@ -142,53 +148,33 @@ impl Labels {
     }
 }
 
-/// `errors` about the attributes, and the data's own problems when its type
-/// is known: every problem is reported at once.
-fn with_data_problems(
+/// The tail every mode shares: the queue event when every attribute is
+/// right and the data fits its type; otherwise every problem, the data's own
+/// included when its type is known.
+fn checked(
     sender: &dyn Sender,
-    mut errors: Vec<FieldError>,
-    kind: Option<String>,
-    data: Option<&Value>,
-    labels: &Labels,
-) -> Vec<FieldError> {
-    if let (Some(kind), Some(data)) = (kind, data) {
-        if sender.checks(&kind) {
-            if let Err(found) = sender.data(&kind, data, &labels.data) {
-                errors.extend(found);
-            }
-        }
-    }
-    errors
-}
-
-/// The tail every mode shares: checks the data against the event type and
-/// builds the queue event.
-fn queue_event(
-    sender: &dyn Sender,
-    attributes: Attributes,
-    data: Option<Value>,
+    mut read: Read,
     labels: &Labels,
     received: OffsetDateTime,
 ) -> Result<Checked, Vec<FieldError>> {
-    let Attributes {
-        id,
-        source,
-        kind,
-        subject,
-        time,
-        datacontenttype,
-        extensions,
-    } = attributes;
+    let kind = read.kind.take();
+    let (id, source, kind) = match (read.specversion.is_some(), read.id.take(), read.source.take(), kind) {
+        (true, Some(id), Some(source), Some(kind)) if read.errors.is_empty() => (id, source, kind),
+        (_, _, _, kind) => {
+            let mut errors = read.errors;
+            if let (Some(kind), Some(data)) = (kind, &read.data) {
+                if sender.checks(&kind) {
+                    if let Err(found) = sender.data(&kind, data, &labels.data) {
+                        errors.extend(found);
+                    }
+                }
+            }
+            return Err(errors);
+        }
+    };
     let (data, subject, time, datacontenttype, unknown) = if sender.checks(&kind) {
-        let typed = typed_data(
-            sender,
-            &kind,
-            datacontenttype.as_deref(),
-            data.as_ref(),
-            subject.as_deref(),
-            labels,
-        )?;
-        let time = time.or(typed.time);
+        let typed = typed_data(sender, &kind, &read, labels)?;
+        let time = read.time.or(typed.time);
         (
             Some(typed.data),
             Some(typed.subject),
@@ -197,8 +183,8 @@ fn queue_event(
             typed.unknown_enum_fields,
         )
     } else {
-        let datacontenttype = datacontenttype.unwrap_or_else(|| "application/json".to_owned());
-        (data, subject, time, datacontenttype, Vec::new())
+        let datacontenttype = read.datacontenttype.unwrap_or_else(|| "application/json".to_owned());
+        (read.data, read.subject, read.time, datacontenttype, Vec::new())
     };
     let provider = sender.provider();
     let event = CloudEvent {
@@ -213,22 +199,20 @@ fn queue_event(
         data,
         provider: provider.to_owned(),
         receivedtime: format_utc(received),
-        extensions,
+        extensions: read.extensions,
     };
     Ok(Checked { event, unknown })
 }
 
 /// The checks for a type the sender knows: JSON data that validates, and a
 /// subject (when given) equal to the one the data names.
-fn typed_data(
-    sender: &dyn Sender,
-    kind: &str,
-    datacontenttype: Option<&str>,
-    data: Option<&Value>,
-    subject: Option<&str>,
-    labels: &Labels,
-) -> Result<TypedData, Vec<FieldError>> {
+fn typed_data(sender: &dyn Sender, kind: &str, read: &Read, labels: &Labels) -> Result<TypedData, Vec<FieldError>> {
     let mut errors = Vec::new();
+    let (datacontenttype, data, subject) = (
+        read.datacontenttype.as_deref(),
+        read.data.as_ref(),
+        read.subject.as_deref(),
+    );
     if datacontenttype.is_some_and(|t| !is_json_media_type(&media_type(t))) {
         errors.push(FieldError::new(
             labels.datacontenttype.clone(),

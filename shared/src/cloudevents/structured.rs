@@ -1,13 +1,14 @@
 //! Structured mode (one event as a JSON object) and batch mode (an array of
 //! them).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{queue_event, with_data_problems, Attributes, Checked, Labels, Sender, MAX_BATCH_EVENTS};
+use super::{checked, Checked, Labels, Read, Sender, MAX_BATCH_EVENTS};
 use crate::envelope::{is_attribute_name, OWN_ATTRIBUTES};
-use crate::fields::{expect_object, parse_strict, type_name, Fields, Presence};
+use crate::fields::{expect_object, type_name, Fields, Presence};
 use crate::problem::FieldError;
+use crate::strict_json::parse_strict;
 
 pub(super) fn batch(
     sender: &dyn Sender,
@@ -57,43 +58,31 @@ pub(super) fn event(
 ) -> Result<Checked, Vec<FieldError>> {
     let object = expect_object(value, prefix, "a CloudEvent JSON object")?;
     let mut fields = Fields::new(object, prefix);
-    let specversion = fields.string("specversion", Presence::Required);
-    if specversion.as_deref().is_some_and(|v| v != "1.0") {
+    let mut read = Read {
+        specversion: fields.string("specversion", Presence::Required),
+        ..Read::default()
+    };
+    if read.specversion.as_deref().is_some_and(|v| v != "1.0") {
         fields.error("specversion", "must be \"1.0\"");
     }
-    let id = fields.string("id", Presence::Required);
-    let source = fields.string("source", Presence::Required);
-    let kind = fields.string("type", Presence::Required);
-    let subject = fields.string("subject", Presence::Optional);
-    let time = fields.timestamp("time").map(|(_, at)| at);
-    let datacontenttype = fields.string("datacontenttype", Presence::Optional);
-    let mut extensions = Map::new();
+    read.id = fields.string("id", Presence::Required);
+    read.source = fields.string("source", Presence::Required);
+    read.kind = fields.string("type", Presence::Required);
+    read.subject = fields.string("subject", Presence::Optional);
+    read.time = fields.timestamp("time").map(|(_, at)| at);
+    read.datacontenttype = fields.string("datacontenttype", Presence::Optional);
     for (name, value) in object {
-        if name == "data_base64" || (!OWN_ATTRIBUTES.contains(&name.as_str()) && is_attribute_name(name)) {
-            extensions.insert(name.clone(), value.clone());
-        } else if !OWN_ATTRIBUTES.contains(&name.as_str()) {
+        let own = OWN_ATTRIBUTES.contains(&name.as_str());
+        if name == "data_base64" || (!own && is_attribute_name(name)) {
+            read.extensions.insert(name.clone(), value.clone());
+        } else if !own {
             fields.error(
                 name,
                 "is not a valid CloudEvents attribute name (lower-case letters and digits only)",
             );
         }
     }
-    let data = object.get("data").cloned();
-    let errors = fields.into_errors();
-    let labels = Labels::structured(prefix);
-    match (specversion, id, source, kind) {
-        (Some(_), Some(id), Some(source), Some(kind)) if errors.is_empty() => {
-            let attributes = Attributes {
-                id,
-                source,
-                kind,
-                subject,
-                time,
-                datacontenttype,
-                extensions,
-            };
-            queue_event(sender, attributes, data, &labels, received)
-        }
-        (_, _, _, kind) => Err(with_data_problems(sender, errors, kind, data.as_ref(), &labels)),
-    }
+    read.data = object.get("data").cloned();
+    read.errors = fields.into_errors();
+    checked(sender, read, &Labels::structured(prefix), received)
 }

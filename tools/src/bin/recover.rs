@@ -11,7 +11,6 @@ use std::process::ExitCode;
 use intake::handler::replay;
 use intake::problem::Rejection;
 use intake::quarantine::quarantine_or_log;
-use intake::sqs_client::sqs_client;
 use tools::apps::Apps;
 use tools::recover::{records_in_log, request_of};
 
@@ -22,13 +21,8 @@ async fn main() -> ExitCode {
         eprintln!("usage: recover LOG_FILE… (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)");
         return ExitCode::FAILURE;
     }
-    let client = sqs_client().await;
-    let apps = match Apps::from_env(&client) {
-        Ok(apps) => apps,
-        Err(err) => {
-            eprintln!("recover: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("recover: {err}")) else {
+        return ExitCode::FAILURE;
     };
     let (mut queued, mut quarantined, mut failed) = (0, 0, 0);
     for file in &files {

@@ -6,7 +6,6 @@
 
 use std::process::ExitCode;
 
-use intake::sqs_client::sqs_client;
 use tools::apps::Apps;
 use tools::redrive::redrive;
 
@@ -20,19 +19,14 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let client = sqs_client().await;
-    let apps = match Apps::from_env(&client) {
-        Ok(apps) => apps,
-        Err(err) => {
-            eprintln!("redrive: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("redrive: {err}")) else {
+        return ExitCode::FAILURE;
     };
     let Some(quarantine) = apps.quarantine().cloned() else {
         eprintln!("redrive: QUARANTINE_QUEUE_URL is required but not set");
         return ExitCode::FAILURE;
     };
-    match redrive(&client, &quarantine.url, &apps, apply, |line| println!("{line}")).await {
+    match redrive(apps.client(), &quarantine.url, &apps, apply, |line| println!("{line}")).await {
         Ok(summary) => {
             let verb = if apply {
                 "enqueued"
