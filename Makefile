@@ -13,6 +13,9 @@ URL ?= http://127.0.0.1:$(PORT)
 TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/test/bin:$(TOOLS)/sam/bin:$(PATH)
 export SAM_CLI_TELEMETRY := 0
+# The function binaries: one crate per vendor under functions/.
+FUNCTIONS := $(notdir $(wildcard functions/*))
+FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
 .PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover redrive load fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
@@ -44,12 +47,12 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
-build: ## release build of both functions for this machine
-	$(CARGO) build --release --bin artemis --bin amlyze
+build: ## release build of the functions for this machine
+	$(CARGO) build --release $(FUNCTION_BINS)
 
 build-lambda: sam-tools ## sam build --beta-features: cross-compiles both functions to arm64 with cargo-lambda
 	sam build --beta-features --template template.yaml
-	python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction
+	python3 scripts/check-bootstrap.py .aws-sam/build
 
 check-lambda: build-lambda ## alias kept for CI: build and check the two aarch64 bootstraps
 
@@ -63,11 +66,11 @@ deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and
 	sam deploy --guided --template-file .aws-sam/build/template.yaml
 
 demo: tools ## the main job locally: moto + both functions, replay every fixture, print what landed where
-	$(CARGO) build --bin artemis --bin amlyze --bin local-stack
+	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
 	$(CARGO) run --quiet --bin local-stack -- --replay
 
 local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for curl (Ctrl-C stops it)
-	$(CARGO) build --bin artemis --bin amlyze --bin local-stack
+	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
 	PORT=$(PORT) $(CARGO) run --quiet --bin local-stack
 
 replay: ## post every fixture's raw HTTP request to URL (default: the local stack)
@@ -75,11 +78,11 @@ replay: ## post every fixture's raw HTTP request to URL (default: the local stac
 
 bench: tools bench-python ## criterion per-request bench, then cold start (HTTP and TLS), warm latency, memory against floors measured in the same run, with a Python (boto3) row
 	$(CARGO) bench -p shared --bench per_request
-	$(CARGO) build --release --bin artemis --bin amlyze --bin bare-lambda-http --bin bench --bin sqs-stub
+	$(CARGO) build --release $(FUNCTION_BINS) --bin bare-lambda-http --bin bench --bin sqs-stub
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release BENCH_PYTHON=$(BENCH_PYTHON) \
 		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
 		$(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-500}
-	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction; \
+	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build; \
 		else echo "deployment sizes: run make build-lambda first"; fi
 
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
@@ -90,7 +93,7 @@ $(TOOLS)/bench-python/installed: tools/python-lambda/requirements.txt
 	touch $@
 
 load: tools ## 10,000 requests (REQUESTS=…) through both binaries on a standard queue, then 2,000 on a FIFO queue, reconciled: nothing lost
-	$(CARGO) build --bin artemis --bin amlyze --bin load
+	$(CARGO) build $(FUNCTION_BINS) --bin load
 	$(CARGO) run --quiet --bin load -- $${REQUESTS:-10000} $${CONCURRENCY:-16} $${PROCESSES:-4} $${FIFO_REQUESTS:-2000}
 
 FUZZ_TARGETS := artemis amlyze pipeline

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Checks that `sam build` produced one aarch64 Linux `bootstrap` per function.
 
-    python3 scripts/check-bootstrap.py .aws-sam/build ArtemisFunction AmlyzeFunction
+    python3 scripts/check-bootstrap.py .aws-sam/build [LogicalId…]
+
+Without logical ids, every function `sam build` made a folder for is checked.
 """
 import os
 import struct
@@ -14,6 +16,11 @@ EM_AARCH64 = 183
 
 def main():
     build, functions = sys.argv[1], sys.argv[2:]
+    if not functions:
+        functions = sorted(d for d in os.listdir(build) if os.path.isdir(os.path.join(build, d)))
+    if not functions:
+        print(f"{build}: no functions built")
+        sys.exit(1)
     failed = False
     for function in functions:
         path = os.path.join(build, function, "bootstrap")
