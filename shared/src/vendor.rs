@@ -40,31 +40,44 @@ pub struct Parsed {
     pub unknown_enum_fields: Vec<&'static str>,
 }
 
-/// The vendors this build serves; each function binary serves one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Artemis,
-    Amlyze,
+/// Declares [`Provider`] from one list of `Variant => module::Vendor`
+/// pairs, so the enum, [`Provider::ALL`] and [`Provider::vendor`] cannot
+/// disagree.
+macro_rules! providers {
+    ($($variant:ident => $vendor:path),+ $(,)?) => {
+        /// The vendors this build serves; each function binary serves one.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Provider {
+            $($variant,)+
+        }
+
+        impl Provider {
+            /// Every vendor, for the tools and tests that go over all of them.
+            pub const ALL: &'static [Self] = &[$(Self::$variant,)+];
+
+            /// The vendor's rules.
+            pub fn vendor(self) -> &'static dyn Vendor {
+                match self {
+                    $(Self::$variant => &$vendor,)+
+                }
+            }
+        }
+    };
+}
+
+// The one list of vendors: a new vendor is one line here (and its module).
+providers! {
+    Artemis => artemis::Artemis,
+    Amlyze => amlyze::Amlyze,
 }
 
 impl Provider {
-    /// Every vendor, for the tools that read records of any of them.
-    pub const ALL: [Self; 2] = [Self::Artemis, Self::Amlyze];
-
-    /// The vendor's rules: the one `match` over vendors.
-    pub fn vendor(self) -> &'static dyn Vendor {
-        match self {
-            Self::Artemis => &artemis::Artemis,
-            Self::Amlyze => &amlyze::Amlyze,
-        }
-    }
-
     pub fn name(self) -> &'static str {
         self.vendor().name()
     }
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|provider| provider.name() == name)
+        Self::ALL.iter().copied().find(|provider| provider.name() == name)
     }
 
     /// Whether `method` is one the vendor sends events with.
@@ -88,7 +101,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_read_back() {
-        for provider in Provider::ALL {
+        for &provider in Provider::ALL {
             assert_eq!(Provider::from_name(provider.name()), Some(provider));
         }
         assert_eq!(Provider::from_name("nobody"), None);

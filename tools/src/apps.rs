@@ -16,8 +16,8 @@ impl Apps {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let client = sqs_client().await;
         let apps = Provider::ALL
-            .into_iter()
-            .map(|provider| Config::from_env(provider).map(|config| App::new(config, client.clone())))
+            .iter()
+            .map(|&provider| Config::from_env(provider).map(|config| App::new(config, client.clone())))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { client, apps })
     }

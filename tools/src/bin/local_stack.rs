@@ -82,7 +82,7 @@ impl Stack {
             }
         }
         let mut functions = Vec::new();
-        for provider in Provider::ALL {
+        for &provider in Provider::ALL {
             let name = provider.name();
             let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
             let log = logs.join(format!("{name}.log"));
