@@ -94,11 +94,11 @@ async fn read(client: &Client, queue_url: &str, delete: bool) -> Vec<Received> {
         let output = client
             .receive_message()
             .queue_url(queue_url)
+            .message_attribute_names("All")
             .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
             .visibility_timeout(900)
             .wait_time_seconds(0)
-            .message_attribute_names("All")
-            .message_system_attribute_names(MessageSystemAttributeName::All)
             .send()
             .await
             .expect("receive_message");
