@@ -21,7 +21,8 @@ use time::OffsetDateTime;
 
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
-use crate::limits::{truncate, Message, MAX_MESSAGE_BYTES};
+use crate::limits::{Message, MAX_MESSAGE_BYTES};
+use crate::log::{brief, brief_list, panic_text};
 use crate::metrics::{RecentKeys, RequestMetrics};
 use crate::problem::Rejection;
 use crate::publisher::{Publisher, Queues, Sqs};
@@ -317,29 +318,6 @@ fn preflight(config: &Config, incoming: &Incoming) -> Option<Reply> {
         origin: origin.to_owned(),
         rate,
     })
-}
-
-/// A value as logged: at most 256 bytes (ids and keys can be as long as a body).
-pub(crate) fn brief(text: &str) -> String {
-    truncate(text, 256)
-}
-
-/// A list as logged: the first ten, each [`brief`], and how many more.
-fn brief_list(items: &[String]) -> Vec<String> {
-    let mut shown: Vec<String> = items.iter().take(10).map(|item| truncate(item, 128)).collect();
-    if items.len() > 10 {
-        shown.push(format!("(+{} more)", items.len() - 10));
-    }
-    shown
-}
-
-/// The message a panic carried.
-pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 fn json_response(status: u16, body: &serde_json::Value) -> Response<Body> {

@@ -16,7 +16,7 @@
 //! - What goes out: [`envelope`] (the CloudEvents message on the queue),
 //!   [`quarantine`] (the record of a refused request, queued or logged),
 //!   [`problem`] (errors and the one place they become HTTP responses),
-//!   [`metrics`] (CloudWatch EMF).
+//!   [`metrics`] (CloudWatch EMF), [`log`] (values as logged, kept short).
 //! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
 //!   seam), [`sqs_client`] (the SDK client), [`limits`] (the platform's limits
 //!   every outgoing message is made to), [`memory`] (in-memory queues that
@@ -34,6 +34,7 @@ pub mod envelope;
 pub mod fields;
 pub mod handler;
 pub mod limits;
+pub mod log;
 pub mod memory;
 pub mod metrics;
 pub mod open_enum;

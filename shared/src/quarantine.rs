@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::handler::{brief, panic_text, App};
+use crate::handler::App;
 use crate::limits::{sha256_hex, sqs_safe_json, MAX_MESSAGE_BYTES};
+use crate::log::{brief, panic_text};
 use crate::problem::{FieldError, Rejection};
 use crate::publisher::Queues;
 use crate::request::Incoming;

@@ -15,7 +15,8 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::handler::{handle, panic_text, App};
+use crate::handler::{handle, App};
+use crate::log::panic_text;
 use crate::metrics::RequestMetrics;
 use crate::problem::Rejection;
 use crate::publisher::Queues;
