@@ -6,6 +6,8 @@ use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::config::ConfigError;
+
 /// `ALLOWED_SOURCE_CIDRS`: IPv4 and IPv6 networks; a bare address means that
 /// one host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,15 +46,23 @@ impl Allowlist {
     }
 }
 
-/// `SHARED_SECRET`. Only its SHA-256 is kept, and [`SharedSecret::matches`]
-/// compares digests in constant time, so neither the content nor the length
-/// of the secret leaks through timing. `Debug` never shows it.
+/// The webhook token: `SHARED_SECRET`, or the current and previous versions
+/// of the `SHARED_SECRET_ARN` secret (so it can be rotated without refusing a
+/// sender). Only SHA-256 digests are kept, and [`SharedSecret::matches`]
+/// compares digests in constant time against every accepted token, so neither
+/// the content, the length nor which version matched leaks through timing.
+/// `Debug` never shows it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct SharedSecret([u8; 32]);
+pub struct SharedSecret(Vec<[u8; 32]>);
 
 impl SharedSecret {
     pub fn new(secret: &str) -> Self {
-        Self(Sha256::digest(secret.as_bytes()).into())
+        Self::any_of(&[secret])
+    }
+
+    /// Accepts any of `tokens` (at least one).
+    pub fn any_of(tokens: &[&str]) -> Self {
+        Self(tokens.iter().map(|t| Sha256::digest(t.as_bytes()).into()).collect())
     }
 
     pub fn matches(&self, presented: Option<&[u8]>) -> bool {
@@ -60,14 +70,66 @@ impl SharedSecret {
             return false;
         };
         let digest: [u8; 32] = Sha256::digest(presented).into();
-        self.0.ct_eq(&digest).into()
+        let matched = self.0.iter().fold(subtle::Choice::from(0), |found, accepted| {
+            found | accepted.ct_eq(&digest)
+        });
+        !self.0.is_empty() && bool::from(matched)
     }
 }
 
 impl std::fmt::Debug for SharedSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SharedSecret(<redacted>)")
+        write!(f, "SharedSecret(<{} redacted>)", self.0.len())
     }
+}
+
+/// Reads `SHARED_SECRET_ARN` (`secret_id`: an ARN or a name) once, at init:
+/// its `AWSCURRENT` version, which must exist, and its `AWSPREVIOUS` version
+/// when there is one. The value is the token as a plain string (what the
+/// template's generated secret holds); surrounding white space is not part of
+/// it. Any failure is an init error naming the variable: a function that
+/// cannot check the token must not take requests.
+pub async fn secret_from_secrets_manager(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<SharedSecret, ConfigError> {
+    let malformed = |reason: String| ConfigError::Malformed {
+        var: "SHARED_SECRET_ARN",
+        reason,
+    };
+    let mut tokens = Vec::new();
+    for stage in ["AWSCURRENT", "AWSPREVIOUS"] {
+        let answer = client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_stage(stage)
+            .send()
+            .await;
+        match answer {
+            Ok(output) => match output.secret_string().map(str::trim) {
+                Some(token) if !token.is_empty() => tokens.push(token.to_owned()),
+                _ => {
+                    return Err(malformed(format!(
+                        "its {stage} version holds no token (a non-empty SecretString)"
+                    )))
+                }
+            },
+            Err(err)
+                if stage == "AWSPREVIOUS"
+                    && err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                break
+            }
+            Err(err) => {
+                let detail = aws_sdk_secretsmanager::error::DisplayErrorContext(&err);
+                return Err(malformed(format!("GetSecretValue ({stage}) failed: {detail}")));
+            }
+        }
+    }
+    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+    Ok(SharedSecret::any_of(&tokens))
 }
 
 #[cfg(test)]
@@ -107,5 +169,18 @@ mod tests {
         assert!(!secret.matches(Some(b"s3cret ")));
         assert!(!secret.matches(None));
         assert!(!format!("{secret:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn during_a_rotation_both_versions_match_and_nothing_else() {
+        let secret = SharedSecret::any_of(&["new-token", "old-token"]);
+        assert!(secret.matches(Some(b"new-token")));
+        assert!(secret.matches(Some(b"old-token")));
+        assert!(!secret.matches(Some(b"older-token")));
+        assert!(!secret.matches(Some(b"")));
+        assert!(
+            !SharedSecret::any_of(&[]).matches(Some(b"")),
+            "no token accepts nothing"
+        );
     }
 }

@@ -62,7 +62,12 @@ pub struct Config {
     pub queue: QueueUrl,
     pub quarantine: Option<QueueUrl>,
     pub allowlist: Option<Allowlist>,
+    /// `SHARED_SECRET` (local use), or, once read at init, the versions of
+    /// the `SHARED_SECRET_ARN` secret.
     pub secret: Option<SharedSecret>,
+    /// `SHARED_SECRET_ARN`: the Secrets Manager secret holding the token;
+    /// [`crate::App::from_env`] reads it into `secret`.
+    pub secret_arn: Option<String>,
     pub max_body_bytes: usize,
     /// `WebHook-Allowed-Rate` answered to a CloudEvents preflight (`*` when unset).
     pub allowed_rate: Option<String>,
@@ -100,6 +105,13 @@ impl Config {
         let secret = lookup("SHARED_SECRET")
             .filter(|s| !s.is_empty())
             .map(|s| SharedSecret::new(&s));
+        let secret_arn = optional("SHARED_SECRET_ARN");
+        if secret.is_some() && secret_arn.is_some() {
+            return Err(ConfigError::Malformed {
+                var: "SHARED_SECRET_ARN",
+                reason: "SHARED_SECRET is set too; set one of them (SHARED_SECRET for local use)".to_owned(),
+            });
+        }
         let max_body_bytes = match optional("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(text) => match text.parse::<usize>() {
@@ -139,6 +151,7 @@ impl Config {
             quarantine,
             allowlist,
             secret,
+            secret_arn,
             max_body_bytes,
             allowed_rate,
             prewarm,

@@ -1,7 +1,7 @@
 //! The request → response pipeline shared by both functions.
 //!
-//! Order of checks: source allowlist (403), CloudEvents preflight (vendors
-//! that use it, 200), method (405), shared secret (401), size (413), content type (415),
+//! Order of checks: source allowlist (403), shared secret (401), CloudEvents
+//! preflight (vendors that use it, 200), method (405), size (413), content type (415),
 //! validation (400), enqueue (202, or 503 when SQS did not take it). A 2xx is
 //! only ever returned after SQS accepted every event of the request. A panic
 //! anywhere in that pipeline is caught: 500, and the request is kept as for a
@@ -19,6 +19,8 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
+use crate::access::secret_from_secrets_manager;
+use crate::aws::sdk_config;
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
 use crate::limits::{Message, MAX_MESSAGE_BYTES};
@@ -28,7 +30,6 @@ use crate::problem::Rejection;
 use crate::publisher::{Publisher, Queues, Sqs};
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
-use crate::sqs_client::sqs_client;
 use crate::vendor::{Parsed, Provider};
 
 /// Everything a function needs, built once at init. `Q` is SQS in the
@@ -42,14 +43,22 @@ pub struct App<Q = Sqs> {
 }
 
 impl App<Sqs> {
-    /// Reads the configuration and builds the SQS client. Fails, naming the
-    /// variable, when a setting is missing or malformed.
+    /// Reads the configuration, builds the SQS client and, with
+    /// `SHARED_SECRET_ARN`, reads the token from Secrets Manager. Fails,
+    /// naming the variable, when a setting is missing or malformed or the
+    /// secret cannot be read.
     pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
         let started = Instant::now();
-        let config = Config::from_env(provider)?;
+        let mut config = Config::from_env(provider)?;
         let config_done = started.elapsed();
-        let client = sqs_client().await;
+        let sdk = sdk_config().await;
+        let client = aws_sdk_sqs::Client::new(&sdk);
         let client_done = started.elapsed();
+        if let Some(secret_id) = &config.secret_arn {
+            let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+            config.secret = Some(secret_from_secrets_manager(&secrets, secret_id).await?);
+        }
+        let secret_done = started.elapsed();
         let app = Self::new(config, client);
         if app.config.prewarm {
             if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
@@ -62,10 +71,15 @@ impl App<Sqs> {
         tracing::info!(
             config_us = config_done.as_micros() as u64,
             sdk_client_us = (client_done - config_done).as_micros() as u64,
+            secret_us = app
+                .config
+                .secret_arn
+                .is_some()
+                .then(|| (secret_done - client_done).as_micros() as u64),
             prewarm_us = app
                 .config
                 .prewarm
-                .then(|| (started.elapsed() - client_done).as_micros() as u64),
+                .then(|| (started.elapsed() - secret_done).as_micros() as u64),
             "initialized"
         );
         Ok(app)
@@ -200,15 +214,6 @@ async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetD
             return Err(Rejection::Forbidden);
         }
     }
-    if let Some(reply) = preflight(config, incoming) {
-        return Ok(reply);
-    }
-    if !config.provider.accepts(&incoming.method) {
-        return Err(Rejection::MethodNotAllowed {
-            method: incoming.method.to_string(),
-            allow: config.provider.allow(),
-        });
-    }
     if let Some(secret) = &config.secret {
         let token = incoming
             .headers
@@ -219,10 +224,19 @@ async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetD
             return Err(Rejection::Unauthorized);
         }
     }
+    if let Some(reply) = preflight(config, incoming) {
+        return Ok(reply);
+    }
+    if !config.provider.accepts(&incoming.method) {
+        return Err(Rejection::MethodNotAllowed {
+            method: incoming.method.to_string(),
+            allow: config.provider.allow(),
+        });
+    }
     replay(app, incoming, received).await.map(Reply::Accepted)
 }
 
-/// The steps after the caller's checks (allowlist, method, secret): size,
+/// The steps after the caller's checks (allowlist, secret, method): size,
 /// content type, validation, enqueueing. What a request that passed those
 /// checks goes through, and what `recover` and `redrive` run a kept request
 /// through again.

@@ -18,7 +18,7 @@
 //!   [`problem`] (errors and the one place they become HTTP responses),
 //!   [`metrics`] (CloudWatch EMF), [`log`] (values as logged, kept short).
 //! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
-//!   seam), [`sqs_client`] (the SDK client), [`limits`] (the platform's limits
+//!   seam), [`aws`] (the SDK clients), [`limits`] (the platform's limits
 //!   every outgoing message is made to), [`memory`] (in-memory queues that
 //!   apply them, for tests).
 //!
@@ -28,6 +28,7 @@
 pub mod access;
 pub mod amlyze;
 pub mod artemis;
+pub mod aws;
 pub mod cloudevents;
 pub mod config;
 pub mod envelope;
@@ -43,7 +44,6 @@ pub mod publisher;
 pub mod quarantine;
 pub mod request;
 pub mod runtime;
-pub mod sqs_client;
 pub mod strict_json;
 pub mod timestamp;
 pub mod vendor;

@@ -2,7 +2,7 @@
 //! in-memory queues of [`crate::memory`]); [`Publisher`] splits a request's
 //! messages into batches, sends again what failed, and bounds every request in
 //! time so the function always answers well inside API Gateway's 29 s. The
-//! client is built once at init ([`crate::sqs_client`]).
+//! client is built once at init ([`crate::aws`]).
 
 use std::collections::HashMap;
 use std::time::Duration;

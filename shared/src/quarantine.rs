@@ -19,7 +19,8 @@ use crate::publisher::Queues;
 use crate::request::Incoming;
 use crate::timestamp::format_utc;
 
-/// Headers whose values never leave the function.
+/// Headers whose values never leave the function (header names are
+/// case-insensitive; the function sees them in lower case).
 pub const REDACTED_HEADERS: &[&str] = &[
     "x-webhook-token",
     "authorization",
@@ -31,7 +32,7 @@ pub const REDACTED_HEADERS: &[&str] = &[
     "x-auth-token",
     "x-amz-security-token",
 ];
-/// Query parameters whose values never leave the function.
+/// Query parameters whose values never leave the function (any case).
 pub const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
 pub const REDACTED: &str = "[redacted]";
 
@@ -95,7 +96,7 @@ impl QuarantineRecord {
             .query
             .iter()
             .map(|(k, v)| {
-                let value = if REDACTED_QUERY.contains(&k.as_str()) {
+                let value = if REDACTED_QUERY.contains(&k.to_ascii_lowercase().as_str()) {
                     REDACTED
                 } else {
                     v.as_str()
@@ -302,6 +303,36 @@ mod tests {
         assert_eq!(record.body_encoding, None);
         let back: QuarantineRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(back, record);
+    }
+
+    #[test]
+    fn every_credential_header_and_query_parameter_is_redacted_in_any_case() {
+        let mut request = incoming(b"{}");
+        for (i, name) in REDACTED_HEADERS.iter().enumerate() {
+            // Header names reach the function in lower case whatever the sender wrote.
+            let name: lambda_http::http::HeaderName = name.to_ascii_uppercase().parse().unwrap();
+            request.headers.insert(name, format!("credential-{i}").parse().unwrap());
+        }
+        for (i, name) in REDACTED_QUERY.iter().enumerate() {
+            request
+                .query
+                .push((name.to_ascii_uppercase(), format!("query-credential-{i}")));
+            request
+                .query
+                .push((name.to_string(), format!("query-credential-lower-{i}")));
+        }
+        let record = QuarantineRecord::new("artemis", "t".into(), &request, &invalid());
+        let json = record.to_json();
+        assert!(!json.contains("credential-"), "{json}");
+        for name in REDACTED_HEADERS {
+            assert_eq!(record.headers[*name], REDACTED, "{name}");
+        }
+        for name in ["x-api-key", "x-amz-security-token", "x-auth-token", "api-key"] {
+            assert!(REDACTED_HEADERS.contains(&name), "{name} is on the list");
+        }
+        for name in ["token", "access_token", "api_key"] {
+            assert!(REDACTED_QUERY.contains(&name), "{name} is on the list");
+        }
     }
 
     #[test]

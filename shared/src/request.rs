@@ -150,15 +150,41 @@ fn local_request_id() -> String {
     )
 }
 
+/// The right-most entry of every `X-Forwarded-For` header taken together (a
+/// client can send several headers; the balancer's entry is the last one).
 fn rightmost_forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let last = headers.get_all("x-forwarded-for").iter().next_back()?;
-    let entry = last.to_str().ok()?.rsplit(',').next()?.trim();
+    let values: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.to_str().ok())
+        .collect::<Option<_>>()?;
+    let joined = values.join(",");
+    let entry = joined.rsplit(',').next()?.trim();
     (!entry.is_empty()).then(|| entry.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_balancers_entry_is_the_right_most_of_all_forwarded_for_headers() {
+        let mut headers = HeaderMap::new();
+        for value in ["198.51.100.1, 10.0.0.1", "203.0.113.9"] {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        assert_eq!(rightmost_forwarded_for(&headers).as_deref(), Some("203.0.113.9"));
+        let mut spoofed = HeaderMap::new();
+        for value in ["203.0.113.9", "198.51.100.1,"] {
+            spoofed.append("x-forwarded-for", value.parse().unwrap());
+        }
+        assert_eq!(
+            rightmost_forwarded_for(&spoofed),
+            None,
+            "an empty last entry is no address"
+        );
+        assert_eq!(rightmost_forwarded_for(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn json_media_types() {

@@ -259,3 +259,17 @@ async fn a_queue_that_refuses_is_a_503_and_the_request_is_kept() {
     assert_eq!(kept[0].body_bytes().unwrap(), AMLYZE.as_bytes());
     assert!(app.publisher.queues().take(QUEUE).is_empty());
 }
+
+#[tokio::test]
+async fn the_preflight_is_answered_only_after_the_secret_is_checked() {
+    let app = app(Provider::Amlyze, &[("SHARED_SECRET", "s3cret")]);
+    let origin = json!({"webhook-request-origin": "amlyze.example"});
+    let answer = invoke(&app, &event("OPTIONS", origin.clone(), "")).await;
+    assert_eq!(answer["statusCode"], 401, "no token, no handshake: {answer}");
+    assert!(header(&answer, "webhook-allowed-origin").is_none());
+    let mut with_token = origin;
+    with_token["x-webhook-token"] = json!("s3cret");
+    let answer = invoke(&app, &event("OPTIONS", with_token, "")).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(header(&answer, "webhook-allowed-origin"), Some("amlyze.example"));
+}

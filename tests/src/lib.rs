@@ -9,6 +9,7 @@ pub mod function;
 pub mod invariant;
 pub mod manifest;
 pub mod moto;
+pub mod secrets;
 pub mod sqs;
 pub mod stack;
 

@@ -527,3 +527,37 @@ async fn the_emulator_refuses_a_response_over_six_mb_as_lambda_does() {
     let answer: Value = serde_json::from_slice(&outcome).unwrap();
     assert_eq!(answer["statusCode"], 502, "the caller gets API Gateway's 502");
 }
+
+// SHARED_SECRET_ARN in the built binary: the token is read from Secrets
+// Manager (moto, through the same AWS_ENDPOINT_URL) at init, and logged as
+// part of init's cost, never as a value.
+#[tokio::test]
+async fn the_binary_reads_its_token_from_secrets_manager_at_init() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-secret", false).await;
+    let secrets = harness::secrets::client(endpoint).await;
+    let token = "e2e-token-0123456789abcdef0123456789";
+    let arn = harness::secrets::create(&secrets, "e2e-webhook-token", token).await;
+    let api = RuntimeApi::start().await.unwrap();
+    let mut env = aws_env(endpoint);
+    env.push(("QUEUE_URL".into(), queue.clone()));
+    env.push(("SHARED_SECRET_ARN".into(), arn));
+    let log = std::env::temp_dir().join(format!("e2e-secret-{}.log", std::process::id()));
+    let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+
+    let refused = invoke(&api, &Call::post("/hooks/artemis", INSERT).event(FrontDoor::RestV1)).await;
+    assert_eq!(refused["statusCode"], 401, "{refused}");
+    let call = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", token);
+    let accepted = invoke(&api, &call.event(FrontDoor::RestV1)).await;
+    assert_eq!(accepted["statusCode"], 202, "{accepted}");
+    assert_eq!(drain(&client, &queue).await.len(), 1);
+    let logs = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!logs.contains(token), "the token is never logged");
+    let init: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "initialized")
+        .expect("an initialized line");
+    assert!(init["fields"]["secret_us"].is_u64(), "{init}");
+}

@@ -2,8 +2,8 @@
 //! environment variables), for the tools that replay records of any vendor.
 
 use aws_sdk_sqs::Client;
+use intake::aws::sqs_client;
 use intake::config::QueueUrl;
-use intake::sqs_client::sqs_client;
 use intake::{App, Config, ConfigError, Provider};
 
 pub struct Apps {

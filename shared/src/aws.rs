@@ -1,12 +1,14 @@
-//! The SQS client, built once at init: the standard AWS settings, explicit
-//! timeouts, bounded retries, and an HTTPS client that trusts Amazon's roots
-//! only (the cheapest cold start; BENCHMARKS.md).
+//! The AWS clients, built once at init from one SDK configuration: the
+//! standard AWS settings, explicit timeouts, bounded retries, and an HTTPS
+//! client that trusts Amazon's roots only (the cheapest cold start;
+//! BENCHMARKS.md). SQS always; Secrets Manager only when `SHARED_SECRET_ARN`
+//! is set.
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_config::SdkConfig;
 use aws_sdk_sqs::config::SharedHttpClient;
-use aws_sdk_sqs::Client;
 
 use crate::publisher::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, PUBLISH_BUDGET};
 
@@ -15,9 +17,15 @@ fn env_is_set(var: &str) -> bool {
     std::env::var_os(var).is_some_and(|v| !v.is_empty())
 }
 
-/// Builds the SQS client from the standard AWS settings (region, credentials,
-/// `AWS_ENDPOINT_URL[_SQS]`), with explicit timeouts and bounded retries.
-pub async fn sqs_client() -> Client {
+/// The SQS client alone (the operator tools).
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&sdk_config().await)
+}
+
+/// The SDK configuration from the standard AWS settings (region, credentials,
+/// `AWS_ENDPOINT_URL[_SQS|_SECRETS_MANAGER]`), with explicit timeouts and
+/// bounded retries.
+pub async fn sdk_config() -> SdkConfig {
     let mut loader = sdk_defaults();
     // Lambda puts the function's credentials in the environment; reading them
     // from there skips building the rest of the default chain (an STS client
@@ -25,7 +33,7 @@ pub async fn sqs_client() -> Client {
     if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
         loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
     }
-    Client::new(&loader.load().await)
+    loader.load().await
 }
 
 /// The SDK settings every client of this project uses: a pinned behaviour
