@@ -17,15 +17,41 @@ export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-.PHONY: help tools sam-tools test lint validate build build-lambda check-lambda demo local replay recover redrive load fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-tools: ## install what the tests need (moto server, cfn-lint) when missing
+CHECKOV_ENV := $(TOOLS)/checkov
+# The RustSec advisory database, offline: the team's snapshot beside the repository.
+ADVISORY_DB ?= $(CURDIR)/../shared/advisory-db
+CARGO_DENY_VERSION := 0.20.2
+
+tools: ## install what the tests need (moto server, cfn-lint, checkov) when missing
 	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null || { \
 		echo "installing test tools into .tools/test"; \
 		python3 -m venv $(TOOLS)/test && $(TOOLS)/test/bin/pip install --quiet -r scripts/requirements-test.txt; }
+	@test -x $(CHECKOV_ENV)/bin/checkov || { \
+		echo "installing checkov into .tools/checkov"; \
+		python3 -m venv $(CHECKOV_ENV) && $(CHECKOV_ENV)/bin/pip install --quiet -r scripts/requirements-checkov.txt; }
+
+deny-tools: ## cargo-deny, when missing
+	@command -v cargo-deny >/dev/null || cargo install cargo-deny --locked --version $(CARGO_DENY_VERSION)
+
+# cargo-deny reads the database for its default URL from this folder, as a git
+# checkout (it asks git for the last commit's date): the snapshot is committed
+# there with the snapshot's own date, so staleness is judged from that.
+ADVISORY_CHECKOUT := $(TOOLS)/advisory-dbs/advisory-db-3157b0e258782691
+
+deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB), licenses, sources, bans (deny.toml)
+	@test -f $(ADVISORY_DB)/SNAPSHOT || { echo "no advisory database at $(ADVISORY_DB) (set ADVISORY_DB)"; exit 1; }
+	@cmp -s $(ADVISORY_DB)/SNAPSHOT $(ADVISORY_CHECKOUT)/SNAPSHOT || { \
+		rm -rf $(ADVISORY_CHECKOUT) && mkdir -p $(ADVISORY_CHECKOUT) && cp -r $(ADVISORY_DB)/. $(ADVISORY_CHECKOUT)/ && \
+		date=$$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' $(ADVISORY_DB)/SNAPSHOT | head -1) && cd $(ADVISORY_CHECKOUT) && \
+		git init -q && git add -A && GIT_AUTHOR_DATE="$${date}T00:00:00Z" GIT_COMMITTER_DATE="$${date}T00:00:00Z" \
+			git -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "RustSec advisory-db snapshot $$date"; }
+	@echo "advisories: $$(head -c 100 $(ADVISORY_DB)/SNAPSHOT)…"
+	$(CARGO) deny --offline check
 
 sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when missing
 	@command -v sam >/dev/null && command -v cargo-lambda >/dev/null || { \
@@ -33,15 +59,17 @@ sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when 
 		python3 -m venv $(TOOLS)/sam && $(TOOLS)/sam/bin/pip install --quiet -r scripts/requirements-sam.txt; }
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-test: tools sam-tools lint validate ## everything CI checks: format, clippy, template lint, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
+test: tools sam-tools lint validate deny ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
 
-validate: tools sam-tools ## lint the SAM template (cfn-lint and sam validate --lint, offline)
+validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml --region us-east-1
+	$(CHECKOV_ENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
