@@ -19,7 +19,7 @@
 use std::path::{Path, PathBuf};
 
 use harness::emulator::{function_binary, local_env};
-use harness::{sqs, Moto};
+use harness::{sqs, Call, FrontDoor, Moto};
 use tools::bench::*;
 use tools::sqs_stub::SqsStub;
 
@@ -61,6 +61,17 @@ async fn main() {
                 .with("SSL_CERT_DIR", "/etc/ssl/certs"),
         );
     }
+    // What reading the token from Secrets Manager (SHARED_SECRET_ARN) costs at init.
+    let secrets = harness::secrets::client(&moto.raw_endpoint).await;
+    let token = "bench-token-0123456789abcdef0123456789";
+    let arn = harness::secrets::create(&secrets, "bench-webhook-token", token).await;
+    let mut with_secret =
+        Variant::new("artemis SHARED_SECRET_ARN", function_binary("artemis")).with("SHARED_SECRET_ARN", &arn);
+    with_secret.event = Call::post("/hooks/artemis", INSERT)
+        .header("x-webhook-token", token)
+        .event(FrontDoor::HttpV2)
+        .to_string();
+    http_variants.push(with_secret);
     let moto_queue = MotoQueue {
         client: &client,
         endpoint: &moto.raw_endpoint,

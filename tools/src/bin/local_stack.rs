@@ -70,6 +70,7 @@ impl Stack {
         for passed in [
             "ALLOWED_SOURCE_CIDRS",
             "SHARED_SECRET",
+            "SHARED_SECRET_ARN",
             "MAX_BODY_BYTES",
             "WEBHOOK_ALLOWED_RATE",
             "SQS_PREWARM",
