@@ -43,15 +43,20 @@ deny-tools: ## cargo-deny, when missing
 # there with the snapshot's own date, so staleness is judged from that.
 ADVISORY_CHECKOUT := $(TOOLS)/advisory-dbs/advisory-db-3157b0e258782691
 
-deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB), licenses, sources, bans (deny.toml)
-	@test -f $(ADVISORY_DB)/SNAPSHOT || { echo "no advisory database at $(ADVISORY_DB) (set ADVISORY_DB)"; exit 1; }
-	@cmp -s $(ADVISORY_DB)/SNAPSHOT $(ADVISORY_CHECKOUT)/SNAPSHOT || { \
-		rm -rf $(ADVISORY_CHECKOUT) && mkdir -p $(ADVISORY_CHECKOUT) && cp -r $(ADVISORY_DB)/. $(ADVISORY_CHECKOUT)/ && \
-		date=$$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' $(ADVISORY_DB)/SNAPSHOT | head -1) && cd $(ADVISORY_CHECKOUT) && \
-		git init -q && git add -A && GIT_AUTHOR_DATE="$${date}T00:00:00Z" GIT_COMMITTER_DATE="$${date}T00:00:00Z" \
-			git -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "RustSec advisory-db snapshot $$date"; }
-	@echo "advisories: $$(head -c 100 $(ADVISORY_DB)/SNAPSHOT)…"
-	$(CARGO) deny --offline check
+deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB), licenses, sources, bans (deny.toml); says so loudly when the snapshot is missing
+	@$(CARGO) fetch --quiet
+	@if [ ! -f $(ADVISORY_DB)/SNAPSHOT ]; then \
+		echo "!!! ADVISORIES NOT CHECKED: no RustSec snapshot at $(ADVISORY_DB) (set ADVISORY_DB); licenses, sources and bans still are !!!"; \
+		$(CARGO) deny --offline check licenses sources bans; \
+	else \
+		cmp -s $(ADVISORY_DB)/SNAPSHOT $(ADVISORY_CHECKOUT)/SNAPSHOT || ( \
+			rm -rf $(ADVISORY_CHECKOUT) && mkdir -p $(ADVISORY_CHECKOUT) && cp -r $(ADVISORY_DB)/. $(ADVISORY_CHECKOUT)/ && \
+			date=$$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' $(ADVISORY_DB)/SNAPSHOT | head -1) && cd $(ADVISORY_CHECKOUT) && \
+			git init -q && git add -A && GIT_AUTHOR_DATE="$${date}T00:00:00Z" GIT_COMMITTER_DATE="$${date}T00:00:00Z" \
+				git -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "RustSec advisory-db snapshot $$date" ) && \
+		echo "advisories: $$(head -c 100 $(ADVISORY_DB)/SNAPSHOT)…" && \
+		$(CARGO) deny --offline check; \
+	fi
 
 sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when missing
 	@command -v sam >/dev/null && command -v cargo-lambda >/dev/null || { \
