@@ -1,38 +1,13 @@
 //! What lands on the queue: one CloudEvents 1.0 structured JSON event per
 //! accepted event, plus the SQS attributes and FIFO ids derived from it.
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::limits::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
 
-/// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CloudEvent {
-    pub specversion: String,
-    pub id: String,
-    pub source: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subject: Option<String>,
-    pub time: String,
-    pub datacontenttype: String,
-    /// Absent only for an event that came without data (possible for
-    /// non-customer Amlyze types).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Value>,
-    /// Extension: which vendor sent it (`artemis` or `amlyze`).
-    pub provider: String,
-    /// Extension: the key consumers deduplicate on.
-    pub dedupekey: String,
-    /// Extension: when this function received the request (RFC 3339, UTC).
-    pub receivedtime: String,
-    /// Other attributes the sender set (CloudEvents extensions, `dataschema`),
-    /// passed on unchanged.
-    #[serde(flatten)]
-    pub extensions: Map<String, Value>,
-}
+/// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS
+/// (the type consumers read it with, from the `intake-queue` crate).
+pub use intake_queue::CloudEvent;
 
 /// Attribute names this service sets itself; a sender's attributes of the
 /// same name are not copied over them.
@@ -129,7 +104,7 @@ pub fn group_id(provider: &str, customer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Map};
 
     #[test]
     fn dedupe_key_is_stable_and_unambiguous() {

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::open_enum::OpenEnum;
 use crate::problem::FieldError;
+use intake_queue::OpenEnum;
 
 /// `parent.key`, or `key` at the top level.
 pub fn join(parent: &str, key: &str) -> String {

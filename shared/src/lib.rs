@@ -13,7 +13,9 @@
 //!   [`open_enum`] (enums vendors may add to),
 //!   [`timestamp`] (RFC 3339).
 //! - What came in and who may send: [`request`], [`access`], [`config`].
-//! - What goes out: [`envelope`] (the CloudEvents message on the queue),
+//! - What goes out: the types of the `intake-queue` crate (`queue/`), which
+//!   consumers read the queues with and the JSON Schemas are generated from;
+//!   [`envelope`] (the CloudEvents message on the queue and its SQS form),
 //!   [`quarantine`] (the record of a refused request, queued or logged),
 //!   [`problem`] (errors and the one place they become HTTP responses),
 //!   [`metrics`] (CloudWatch EMF), [`log`] (values as logged, kept short).
@@ -38,7 +40,6 @@ pub mod limits;
 pub mod log;
 pub mod memory;
 pub mod metrics;
-pub mod open_enum;
 pub mod problem;
 pub mod publisher;
 pub mod quarantine;
@@ -50,4 +51,6 @@ pub mod vendor;
 
 pub use config::{Config, ConfigError};
 pub use handler::{handle, App};
+/// Open enums (vendors add values), from the `intake-queue` crate.
+pub use intake_queue::open_enum;
 pub use vendor::{Parsed, Provider, Vendor};

@@ -208,14 +208,7 @@ pub fn batch_violations(entries: &[Message], fifo: bool) -> Vec<String> {
 
 /// At most `max` bytes of `text`, cut on a character boundary, with `…` when cut.
 pub fn truncate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    intake_queue::quarantine::truncate(text.to_owned(), max)
 }
 
 #[cfg(test)]

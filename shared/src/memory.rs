@@ -36,7 +36,13 @@ struct State {
 #[derive(Default)]
 pub struct MemoryQueues {
     state: Mutex<State>,
+    check: Option<Check>,
 }
+
+/// A test's own check of each message sent to a queue URL (the tests check
+/// bodies against the JSON Schemas); `Err` refuses the send like a broken
+/// SQS rule.
+pub type Check = fn(&str, &Message) -> Result<(), String>;
 
 impl std::fmt::Debug for MemoryQueues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,6 +53,14 @@ impl std::fmt::Debug for MemoryQueues {
 impl MemoryQueues {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Queues that also refuse what `check` refuses.
+    pub fn checked_by(check: Check) -> Self {
+        Self {
+            check: Some(check),
+            ..Self::default()
+        }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -84,7 +98,10 @@ impl Queues for MemoryQueues {
         let mut state = self.state();
         state.calls += 1;
         let owned: Vec<Message> = entries.iter().map(|m| (*m).clone()).collect();
-        let violations = batch_violations(&owned, queue.fifo);
+        let mut violations = batch_violations(&owned, queue.fifo);
+        if let Some(check) = self.check {
+            violations.extend(owned.iter().filter_map(|m| check(&queue.url, m).err()));
+        }
         if !violations.is_empty() {
             let text = violations.join("; ");
             state.violations.push(format!("{}: {text}", queue.url));

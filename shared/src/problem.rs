@@ -5,41 +5,13 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::limits::{truncate, MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES};
+use crate::limits::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
 
 /// The most problems a response or a quarantine record lists; `errorsTruncated`
 /// says how many more there were. Keeps every response far below Lambda's
 /// 6 MB and every record within an SQS message.
 pub const MAX_LISTED_PROBLEMS: usize = 100;
-/// A field name in a problem is cut to this many bytes (a duplicated key can
-/// be as long as the body).
-pub const MAX_FIELD_BYTES: usize = 256;
-/// A problem's message is cut to this many bytes (some quote the value).
-pub const MAX_MESSAGE_BYTES: usize = 512;
-
-/// One problem with one named part of the request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    /// A problem; a field name or message longer than its bound is cut (with `…`).
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        let bounded = |text: String, max| {
-            if text.len() <= max {
-                text
-            } else {
-                truncate(&text, max)
-            }
-        };
-        Self {
-            field: bounded(field.into(), MAX_FIELD_BYTES),
-            message: bounded(message.into(), MAX_MESSAGE_BYTES),
-        }
-    }
-}
+pub use intake_queue::quarantine::{FieldError, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES};
 
 /// The first [`MAX_LISTED_PROBLEMS`] of `errors`, and how many were left out.
 pub fn listed(errors: &[FieldError]) -> (Vec<FieldError>, Option<usize>) {

@@ -234,7 +234,7 @@ impl<Q: Queues> Publisher<Q> {
     /// Puts a refused request in quarantine; fails when its record is too
     /// large for one message (the caller then logs it in parts).
     pub async fn quarantine(&self, queue: &QueueUrl, record: &QuarantineRecord) -> Result<String, PublishError> {
-        let body = record.to_json();
+        let body = crate::quarantine::to_json(record);
         let attributes = [("provider", &record.provider), ("reason", &record.reason)]
             .into_iter()
             .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value)?)))

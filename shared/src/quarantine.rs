@@ -7,14 +7,13 @@ use std::panic::AssertUnwindSafe;
 
 use base64::Engine;
 use futures_util::FutureExt;
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::handler::App;
 use crate::limits::{sha256_hex, sqs_safe_json, MAX_MESSAGE_BYTES};
 use crate::log::{brief, panic_text};
-use crate::problem::{FieldError, Rejection};
+use crate::problem::Rejection;
 use crate::publisher::Queues;
 use crate::request::Incoming;
 use crate::timestamp::format_utc;
@@ -36,125 +35,85 @@ pub const REDACTED_HEADERS: &[&str] = &[
 pub const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
 pub const REDACTED: &str = "[redacted]";
 
-/// One quarantined request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct QuarantineRecord {
-    pub provider: String,
-    pub receivedtime: String,
-    /// The delivery's request id (see [`Incoming::request_id`]): a replay
-    /// rebuilds the same Artemis event id from it.
-    #[serde(default)]
-    pub request_id: String,
-    /// The HTTP status the sender was given.
-    pub status: u16,
-    pub reason: String,
-    /// The first [`crate::problem::MAX_LISTED_PROBLEMS`] problems.
-    pub errors: Vec<FieldError>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub errors_truncated: Option<usize>,
-    pub method: String,
-    pub path: String,
-    pub query: Map<String, Value>,
-    pub source_ip: Option<String>,
-    /// Lower-case header names; repeated headers are joined with ", ".
-    pub headers: Map<String, Value>,
-    /// The body exactly as received: text when it is UTF-8, else base64.
-    pub body: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_encoding: Option<String>,
-    /// Set when the body was larger than `MAX_BODY_BYTES` (a 413, or a 401
-    /// behind an allowlist) and only its first bytes are kept (the record
-    /// must fit in one SQS message).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_truncated_from: Option<usize>,
-}
+/// One quarantined request (the type operators read it with, from the
+/// `intake-queue` crate).
+pub use intake_queue::QuarantineRecord;
 
 /// At most this much of an oversized body is kept.
 pub const MAX_KEPT_BODY: usize = 128 * 1024;
 
-impl QuarantineRecord {
-    /// The record of `incoming`, refused as `rejection`.
-    pub fn new(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> Self {
-        let (errors, errors_truncated) = rejection.listed_errors(true);
-        let mut headers = Map::new();
-        for name in incoming.headers.keys() {
-            let value = if REDACTED_HEADERS.contains(&name.as_str()) {
-                REDACTED.to_owned()
-            } else {
-                incoming
-                    .headers
-                    .get_all(name)
-                    .iter()
-                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            headers.insert(name.as_str().to_owned(), Value::String(value));
-        }
-        let query = incoming
-            .query
-            .iter()
-            .map(|(k, v)| {
-                let value = if REDACTED_QUERY.contains(&k.to_ascii_lowercase().as_str()) {
-                    REDACTED
-                } else {
-                    v.as_str()
-                };
-                (k.clone(), Value::String(value.to_owned()))
-            })
-            .collect();
-        // Only a body over MAX_BODY_BYTES is cut (a 413, or a 401 kept behind an
-        // allowlist before the size was checked); every other is kept whole.
-        let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. })
-            || incoming.body.len() > crate::config::MAX_MAX_BODY_BYTES;
-        let (kept, body_truncated_from) = if over_limit && incoming.body.len() > MAX_KEPT_BODY {
-            (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
+/// The record of `incoming`, refused as `rejection`.
+pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> QuarantineRecord {
+    let (errors, errors_truncated) = rejection.listed_errors(true);
+    let mut headers = Map::new();
+    for name in incoming.headers.keys() {
+        let value = if REDACTED_HEADERS.contains(&name.as_str()) {
+            REDACTED.to_owned()
         } else {
-            (&incoming.body[..], None)
+            incoming
+                .headers
+                .get_all(name)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        let (body, body_encoding) = match std::str::from_utf8(kept) {
-            Ok(text) => (text.to_owned(), None),
-            Err(_) => (base64_of(kept), Some("base64".to_owned())),
-        };
-        let mut record = Self {
-            provider: provider.to_owned(),
-            receivedtime,
-            request_id: incoming.request_id.clone(),
-            status: rejection.status(),
-            reason: rejection.reason().to_owned(),
-            errors,
-            errors_truncated,
-            method: incoming.method.to_string(),
-            path: incoming.path.clone(),
-            query,
-            source_ip: incoming.source_ip.clone(),
-            headers,
-            body,
-            body_encoding,
-            body_truncated_from,
-        };
-        // Text escaped in JSON can grow sixfold (a body of control characters);
-        // base64 grows by a third: use it when the text would not fit a message.
-        if record.body_encoding.is_none() && record.to_json().len() > MAX_RECORD_BYTES {
-            record.body = base64_of(kept);
-            record.body_encoding = Some("base64".to_owned());
-        }
-        record
+        headers.insert(name.as_str().to_owned(), Value::String(value));
     }
+    let query = incoming
+        .query
+        .iter()
+        .map(|(k, v)| {
+            let value = if REDACTED_QUERY.contains(&k.to_ascii_lowercase().as_str()) {
+                REDACTED
+            } else {
+                v.as_str()
+            };
+            (k.clone(), Value::String(value.to_owned()))
+        })
+        .collect();
+    // Only a body over MAX_BODY_BYTES is cut (a 413, or a 401 kept behind an
+    // allowlist before the size was checked); every other is kept whole.
+    let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. })
+        || incoming.body.len() > crate::config::MAX_MAX_BODY_BYTES;
+    let (kept, body_truncated_from) = if over_limit && incoming.body.len() > MAX_KEPT_BODY {
+        (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
+    } else {
+        (&incoming.body[..], None)
+    };
+    let (body, body_encoding) = match std::str::from_utf8(kept) {
+        Ok(text) => (text.to_owned(), None),
+        Err(_) => (base64_of(kept), Some("base64".to_owned())),
+    };
+    let mut record = QuarantineRecord {
+        provider: provider.to_owned(),
+        receivedtime,
+        request_id: incoming.request_id.clone(),
+        status: rejection.status(),
+        reason: rejection.reason().to_owned(),
+        errors,
+        errors_truncated,
+        method: incoming.method.to_string(),
+        path: incoming.path.clone(),
+        query,
+        source_ip: incoming.source_ip.clone(),
+        headers,
+        body,
+        body_encoding,
+        body_truncated_from,
+    };
+    // Text escaped in JSON can grow sixfold (a body of control characters);
+    // base64 grows by a third: use it when the text would not fit a message.
+    if record.body_encoding.is_none() && to_json(&record).len() > MAX_RECORD_BYTES {
+        record.body = base64_of(kept);
+        record.body_encoding = Some("base64".to_owned());
+    }
+    record
+}
 
-    /// The body bytes as received (decoding base64 when needed).
-    pub fn body_bytes(&self) -> Option<Vec<u8>> {
-        match self.body_encoding.as_deref() {
-            Some("base64") => base64::engine::general_purpose::STANDARD.decode(&self.body).ok(),
-            _ => Some(self.body.clone().into_bytes()),
-        }
-    }
-
-    /// The record as JSON text SQS accepts (see [`sqs_safe_json`]).
-    pub fn to_json(&self) -> String {
-        sqs_safe_json(serde_json::to_string(self).unwrap_or_default())
-    }
+/// The record as JSON text SQS accepts (see [`sqs_safe_json`]).
+pub fn to_json(record: &QuarantineRecord) -> String {
+    sqs_safe_json(serde_json::to_string(record).unwrap_or_default())
 }
 
 fn base64_of(bytes: &[u8]) -> String {
@@ -193,7 +152,7 @@ async fn queue_record_or_log<Q: Queues>(
     rejection: &Rejection,
     received: OffsetDateTime,
 ) -> bool {
-    let record = QuarantineRecord::new(app.config.provider.name(), format_utc(received), incoming, rejection);
+    let record = record_of(app.config.provider.name(), format_utc(received), incoming, rejection);
     let failure = match &app.config.quarantine {
         Some(queue) => match app.publisher.quarantine(queue, &record).await {
             Ok(message_id) => {
@@ -218,7 +177,7 @@ pub const LOG_PART_BYTES: usize = 60 * 1024;
 /// [`LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
 /// `recover` joins again (`part_of` names the whole; `part`/`parts` number it).
 fn log_whole_request(record: &QuarantineRecord, failure: &str) {
-    let json = record.to_json();
+    let json = to_json(record);
     let failure = brief(failure);
     let message = "request could not be queued or quarantined; the whole request is in this record";
     let parts = split_text(&json, LOG_PART_BYTES);
@@ -261,6 +220,7 @@ pub fn split_text(text: &str, max: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::problem::FieldError;
     use lambda_http::http::{HeaderMap, Method};
 
     fn incoming(body: &[u8]) -> Incoming {
@@ -289,9 +249,9 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_and_the_body_kept_verbatim() {
-        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\": 1 }"), &invalid());
+        let record = record_of("artemis", "t".into(), &incoming(b"{\"a\": 1 }"), &invalid());
         assert_eq!(record.request_id, "req-9");
-        let json = record.to_json();
+        let json = to_json(&record);
         assert!(
             !json.contains("s3cret") && !json.contains("Bearer") && !json.contains("session=1"),
             "{json}"
@@ -321,8 +281,8 @@ mod tests {
                 .query
                 .push((name.to_string(), format!("query-credential-lower-{i}")));
         }
-        let record = QuarantineRecord::new("artemis", "t".into(), &request, &invalid());
-        let json = record.to_json();
+        let record = record_of("artemis", "t".into(), &request, &invalid());
+        let json = to_json(&record);
         assert!(!json.contains("credential-"), "{json}");
         for name in REDACTED_HEADERS {
             assert_eq!(record.headers[*name], REDACTED, "{name}");
@@ -338,10 +298,10 @@ mod tests {
     #[test]
     fn binary_bodies_are_base64() {
         let bytes = [0xff, 0xfe, 0x00, 0x41];
-        let record = QuarantineRecord::new("amlyze", "t".into(), &incoming(&bytes), &invalid());
+        let record = record_of("amlyze", "t".into(), &incoming(&bytes), &invalid());
         assert_eq!(record.body_encoding.as_deref(), Some("base64"));
         assert_eq!(record.body_bytes().unwrap(), bytes);
-        assert!(record.to_json().contains("\"bodyEncoding\":\"base64\""));
+        assert!(to_json(&record).contains("\"bodyEncoding\":\"base64\""));
     }
 
     #[test]
@@ -352,12 +312,12 @@ mod tests {
         let errors = (0..5000)
             .map(|i| FieldError::new(format!("f{i}\u{1}"), "\u{1}".repeat(600)))
             .collect();
-        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(&body), &Rejection::Invalid(errors));
+        let record = record_of("artemis", "t".into(), &incoming(&body), &Rejection::Invalid(errors));
         assert_eq!(record.body_encoding.as_deref(), Some("base64"));
         assert_eq!(record.body_bytes().unwrap(), body);
         assert_eq!(record.errors_truncated, Some(4900));
-        assert!(record.to_json().len() <= MAX_RECORD_BYTES, "{}", record.to_json().len());
-        let plain = QuarantineRecord::new("artemis", "t".into(), &incoming(b"{\"a\":\"\x01\"}"), &invalid());
+        assert!(to_json(&record).len() <= MAX_RECORD_BYTES, "{}", to_json(&record).len());
+        let plain = record_of("artemis", "t".into(), &incoming(b"{\"a\":\"\x01\"}"), &invalid());
         assert_eq!(plain.body_encoding, None, "a small body stays readable text");
     }
 
@@ -366,11 +326,11 @@ mod tests {
         // Found by the whole-pipeline property test: a 401 kept behind an
         // allowlist (checked before the size) held a body of any size.
         let body = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES + 1];
-        let record = QuarantineRecord::new("artemis", "t".into(), &incoming(&body), &Rejection::Unauthorized);
+        let record = record_of("artemis", "t".into(), &incoming(&body), &Rejection::Unauthorized);
         assert_eq!(record.body_truncated_from, Some(body.len()));
         assert_eq!(record.body.len(), MAX_KEPT_BODY);
         let limit = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES];
-        let whole = QuarantineRecord::new("artemis", "t".into(), &incoming(&limit), &Rejection::Unauthorized);
+        let whole = record_of("artemis", "t".into(), &incoming(&limit), &Rejection::Unauthorized);
         assert_eq!(whole.body_truncated_from, None, "a body within the limit is kept whole");
     }
 }

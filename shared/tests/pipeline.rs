@@ -34,7 +34,19 @@ fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues> {
         _ => settings.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned()),
     })
     .expect("a valid configuration");
-    App::with_queues(config, MemoryQueues::new())
+    App::with_queues(config, MemoryQueues::checked_by(schema_check))
+}
+
+/// Every body sent is checked against the JSON Schemas (`schemas/`), as in
+/// `tests/`; a body that breaks them is refused like one SQS would refuse.
+fn schema_check(queue: &str, message: &intake::limits::Message) -> Result<(), String> {
+    let validator = intake_queue::schema::Validator::get();
+    let checked = if queue == QUARANTINE {
+        validator.quarantine_record(&message.body)
+    } else {
+        validator.event(&message.body)
+    };
+    checked.map_err(|errors| format!("breaks the JSON Schema: {}", errors.join("; ")))
 }
 
 async fn invoke(app: &App<MemoryQueues>, event: &str) -> Value {

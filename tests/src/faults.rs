@@ -238,7 +238,8 @@ pub fn violations_for(queue_url: &str) -> Vec<Violation> {
     violations().into_iter().filter(|v| v.queue_url == queue_url).collect()
 }
 
-/// Checks a send against the contract's SQS limits; returns the error body to
+/// Checks a send against the contract's SQS limits and the queue's JSON Schema
+/// ([`crate::schemas`]); returns the error body to
 /// answer when it breaks one (and records the breach).
 fn strict_check(target: &str, body: &[u8]) -> Option<String> {
     let batch = match target {
@@ -257,11 +258,16 @@ fn strict_check(target: &str, body: &[u8]) -> Option<String> {
     } else {
         vec![wire_message(&request)]
     };
-    let found = if batch {
+    let mut found = if batch {
         intake::limits::batch_violations(&entries, fifo)
     } else {
         entries[0].violations(fifo)
     };
+    found.extend(
+        entries
+            .iter()
+            .filter_map(|m| crate::schemas::check_message(&queue_url, m).err()),
+    );
     if found.is_empty() {
         if let Ok(mut sent) = SENT.lock() {
             sent.extend(entries.into_iter().map(|m| (queue_url.clone(), m)));

@@ -46,7 +46,7 @@ pub fn app(setup: &Setup) -> App<MemoryQueues> {
         _ => None,
     })
     .expect("a valid configuration");
-    App::with_queues(config, MemoryQueues::new())
+    App::with_queues(config, MemoryQueues::checked_by(crate::schemas::check_message))
 }
 
 fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {

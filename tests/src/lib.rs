@@ -2,6 +2,7 @@
 //! events for each front door, and a Lambda Runtime API emulator that runs the
 //! built function binaries.
 
+pub mod consumer;
 pub mod emulator;
 pub mod events;
 pub mod faults;
@@ -9,6 +10,7 @@ pub mod function;
 pub mod invariant;
 pub mod manifest;
 pub mod moto;
+pub mod schemas;
 pub mod secrets;
 pub mod sqs;
 pub mod stack;

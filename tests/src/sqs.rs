@@ -26,13 +26,17 @@ pub async fn client(endpoint: &str) -> Client {
 }
 
 async fn local_client(settings: aws_config::ConfigLoader, endpoint: &str) -> Client {
-    let config = settings
+    Client::new(&local_config(settings, endpoint).await)
+}
+
+/// `settings` pointed at `endpoint`, with test credentials.
+pub async fn local_config(settings: aws_config::ConfigLoader, endpoint: &str) -> aws_config::SdkConfig {
+    settings
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .load()
-        .await;
-    Client::new(&config)
+        .await
 }
 
 /// A fresh queue with a unique name; returns its URL.
@@ -55,6 +59,7 @@ pub async fn create_queue(client: &Client, prefix: &str, fifo: bool) -> String {
 /// One message as read back from SQS.
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub message_id: String,
     pub body: String,
     pub attributes: HashMap<String, String>,
     pub group_id: Option<String>,
@@ -121,6 +126,7 @@ async fn read(client: &Client, queue_url: &str, delete: bool) -> Vec<Received> {
             }
             let system = message.attributes.unwrap_or_default();
             all.push(Received {
+                message_id: message.message_id.unwrap_or_default(),
                 body: message.body.unwrap_or_default(),
                 attributes: message
                     .message_attributes

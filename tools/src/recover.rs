@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn finds_records_in_json_text_and_exported_lines() {
-        let json = record().to_json();
+        let json = intake::quarantine::to_json(&record());
         let json_line = serde_json::json!({"level": "ERROR", "fields": {"message": "m", FIELD: json}}).to_string();
         let exported = format!("2026-11-23T10:00:01.000Z\t{json_line}");
         let text_line = format!(
@@ -192,7 +192,7 @@ mod tests {
     fn joins_a_record_logged_in_parts_whatever_its_order() {
         let mut big = record();
         big.body = "\"\\\u{1}é".repeat(50_000);
-        let json = big.to_json();
+        let json = intake::quarantine::to_json(&big);
         let parts = intake::quarantine::split_text(&json, intake::quarantine::LOG_PART_BYTES);
         assert!(parts.len() > 2);
         let part_of = &intake::limits::sha256_hex(json.as_bytes())[..32];

@@ -5,19 +5,16 @@
 //! as it came.
 
 use lambda_http::http::Method;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::cloudevents::{self, Sender, TypedData};
 use crate::fields::{expect_object, Fields, Presence};
-use crate::open_enum::OpenEnum;
 use crate::problem::FieldError;
 use crate::request::Incoming;
 use crate::vendor::{Parsed, Vendor};
 
-/// The event type whose data this service validates.
-pub const CUSTOMER_UPDATED: &str = "com.amlyze.customer.updated";
+pub use intake_queue::amlyze::{CustomerUpdated, RiskLevel, ScreeningStatus, CUSTOMER_UPDATED};
 
 /// The Amlyze vendor ([`crate::Provider::Amlyze`]).
 pub struct Amlyze;
@@ -51,7 +48,7 @@ impl Sender for Amlyze {
     }
 
     fn data(&self, _kind: &str, data: &Value, path: &str) -> Result<TypedData, Vec<FieldError>> {
-        let (customer, updated) = CustomerUpdated::from_value(data, path)?;
+        let (customer, updated) = validate_data(data, path)?;
         Ok(TypedData {
             subject: customer.customer_external_id.clone(),
             subject_field: "customerExternalID",
@@ -86,89 +83,61 @@ const DATA_FIELDS: &[&str] = &[
     "updateAt",
 ];
 
-/// Validated `com.amlyze.customer.updated` data. A screening flag that was not
-/// reported stays `null`: absent never means `false`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CustomerUpdated {
-    #[serde(rename = "customerExternalID")]
-    pub customer_external_id: String,
-    pub sanctioned: Option<bool>,
-    pub pep: Option<bool>,
-    pub in_adverse_media: Option<bool>,
-    pub in_internal_list: Option<bool>,
-    pub risk_level: Option<RiskLevel>,
-    pub status: Option<ScreeningStatus>,
-    /// As the sender wrote it (from `updatedAt` or `updateAt`).
-    pub updated_at: Option<String>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-impl CustomerUpdated {
-    /// Validates event data; `prefix` is the path of the data in the request
-    /// (`""` in binary mode, `data` or `[i].data` otherwise).
-    pub fn from_value(value: &Value, prefix: &str) -> Result<(Self, Option<OffsetDateTime>), Vec<FieldError>> {
-        let object = expect_object(value, prefix, "a JSON object")?;
-        let mut fields = Fields::new(object, prefix);
-        let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| {
-            f.string(k, Presence::Optional)
-        });
-        let customer_external_id = match id {
-            Some(id) if id.is_empty() => {
-                fields.error("customerExternalID", "must not be empty");
-                None
-            }
-            Some(id) => Some(id),
-            None => {
-                // A present value of the wrong type was reported already.
-                let present = ["customerExternalID", "customerExternalId"]
-                    .iter()
-                    .any(|key| object.get(*key).is_some_and(|v| !v.is_null()));
-                if !present {
-                    fields.error("customerExternalID", "is required");
-                }
-                None
-            }
-        };
-        let sanctioned = fields.boolean("sanctioned");
-        let pep = fields.boolean("pep");
-        let in_adverse_media = fields.boolean("inAdverseMedia");
-        let in_internal_list = fields.boolean("inInternalList");
-        let risk_level = fields.open_enum("riskLevel", Presence::Optional);
-        let status = fields.open_enum("status", Presence::Optional);
-        let updated = aliased(&mut fields, "updatedAt", "updateAt", Fields::timestamp);
-        let extra = fields.extra(DATA_FIELDS);
-        let errors = fields.into_errors();
-        match customer_external_id {
-            Some(customer_external_id) if errors.is_empty() => {
-                let (updated_at, updated) = updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
-                let data = Self {
-                    customer_external_id,
-                    sanctioned,
-                    pep,
-                    in_adverse_media,
-                    in_internal_list,
-                    risk_level,
-                    status,
-                    updated_at,
-                    extra,
-                };
-                Ok((data, updated))
-            }
-            _ => Err(errors),
+/// Validates `com.amlyze.customer.updated` data, and reads when the change
+/// happened; `prefix` is the path of the data in the request (`""` in binary
+/// mode, `data` or `[i].data` otherwise).
+pub fn validate_data(
+    value: &Value,
+    prefix: &str,
+) -> Result<(CustomerUpdated, Option<OffsetDateTime>), Vec<FieldError>> {
+    let object = expect_object(value, prefix, "a JSON object")?;
+    let mut fields = Fields::new(object, prefix);
+    let id = aliased(&mut fields, "customerExternalID", "customerExternalId", |f, k| {
+        f.string(k, Presence::Optional)
+    });
+    let customer_external_id = match id {
+        Some(id) if id.is_empty() => {
+            fields.error("customerExternalID", "must not be empty");
+            None
         }
-    }
-
-    /// The enum fields whose value this build does not know.
-    pub fn unknown_enum_fields(&self) -> Vec<&'static str> {
-        [
-            ("riskLevel", self.risk_level.as_ref().is_none_or(OpenEnum::is_known)),
-            ("status", self.status.as_ref().is_none_or(OpenEnum::is_known)),
-        ]
-        .into_iter()
-        .filter_map(|(field, known)| (!known).then_some(field))
-        .collect()
+        Some(id) => Some(id),
+        None => {
+            // A present value of the wrong type was reported already.
+            let present = ["customerExternalID", "customerExternalId"]
+                .iter()
+                .any(|key| object.get(*key).is_some_and(|v| !v.is_null()));
+            if !present {
+                fields.error("customerExternalID", "is required");
+            }
+            None
+        }
+    };
+    let sanctioned = fields.boolean("sanctioned");
+    let pep = fields.boolean("pep");
+    let in_adverse_media = fields.boolean("inAdverseMedia");
+    let in_internal_list = fields.boolean("inInternalList");
+    let risk_level = fields.open_enum("riskLevel", Presence::Optional);
+    let status = fields.open_enum("status", Presence::Optional);
+    let updated = aliased(&mut fields, "updatedAt", "updateAt", Fields::timestamp);
+    let extra = fields.extra(DATA_FIELDS);
+    let errors = fields.into_errors();
+    match customer_external_id {
+        Some(customer_external_id) if errors.is_empty() => {
+            let (updated_at, updated) = updated.map_or((None, None), |(text, at)| (Some(text), Some(at)));
+            let data = CustomerUpdated {
+                customer_external_id,
+                sanctioned,
+                pep,
+                in_adverse_media,
+                in_internal_list,
+                risk_level,
+                status,
+                updated_at,
+                extra,
+            };
+            Ok((data, updated))
+        }
+        _ => Err(errors),
     }
 }
 
@@ -191,28 +160,6 @@ fn aliased<'v, T: PartialEq>(
         (None, None) => None,
     }
 }
-
-crate::open_enum!(
-    /// Amlyze `riskLevel`.
-    RiskLevel {
-        None => "NONE",
-        Low => "LOW",
-        Medium => "MEDIUM",
-        High => "HIGH",
-        Extreme => "EXTREME",
-    }
-);
-
-crate::open_enum!(
-    /// Amlyze `status`.
-    ScreeningStatus {
-        Active => "ACTIVE",
-        Pending => "PENDING",
-        Rejected => "REJECTED",
-        Suspended => "SUSPENDED",
-        Closed => "CLOSED",
-    }
-);
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::envelope::CloudEvent;
+use crate::open_enum::OpenEnum;
 use lambda_http::http::{HeaderMap, HeaderValue};
 use serde_json::json;
 use time::macros::datetime;
