@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-.PHONY: help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -98,9 +98,13 @@ invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: th
 deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and parameters)
 	sam deploy --guided --template-file .aws-sam/build/template.yaml
 
-demo: tools ## the main job locally: moto + both functions, replay every fixture, print what landed where
+CONSUMER ?= on
+demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where and the customer-state table
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
-	$(CARGO) run --quiet --bin local-stack -- --replay
+	CONSUMER=$(CONSUMER) $(CARGO) run --quiet --bin local-stack -- --replay
+
+schemas: ## write the JSON Schemas of the queues (schemas/) from the Rust types; make test fails when they are stale
+	$(CARGO) run --quiet -p intake-queue --features schema --example schemas -- schemas
 
 local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for curl (Ctrl-C stops it)
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack

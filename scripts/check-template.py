@@ -107,15 +107,24 @@ def main():
 
     for name, resource in resources.items():
         kind = resource["Type"]
-        if kind in ("AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret"):
+        if kind in ("AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::DynamoDB::Table"):
             for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
                 if resource.get(policy) != "Retain":
                     problems.append(f"{name}: {policy} is not Retain")
         if kind == "AWS::Serverless::Function":
             properties = resource["Properties"]
+            events = properties.get("Events", {})
+            if events and all(e.get("Type") == "SQS" for e in events.values()):
+                # A queue consumer: bounded by its event source mapping, invoked by no API.
+                for event_name, event in events.items():
+                    if "MaximumConcurrency" not in event.get("Properties", {}).get("ScalingConfig", {}):
+                        problems.append(f"{name}: event {event_name} has no ScalingConfig.MaximumConcurrency")
+                    if "ReportBatchItemFailures" not in event.get("Properties", {}).get("FunctionResponseTypes", []):
+                        problems.append(f"{name}: event {event_name} does not report batch item failures")
+                continue
             if "ReservedConcurrentExecutions" not in properties:
                 problems.append(f"{name}: no ReservedConcurrentExecutions")
-            if "Events" in properties:
+            if events:
                 problems.append(f"{name}: SAM events grant invocation from any stage; use an explicit permission")
         if kind == "AWS::Lambda::Permission":
             source = resource["Properties"].get("SourceArn", {})

@@ -225,3 +225,57 @@ async fn the_strict_layer_refuses_a_body_that_breaks_the_schema() {
     let recorded = harness::faults::violations_for(&stack.queue);
     assert!(recorded[0].what.contains("JSON Schema"), "{recorded:?}");
 }
+
+#[tokio::test]
+async fn the_python_reader_validates_every_fixture_message_against_the_schema() {
+    let stack = Stack::new(false).await;
+    let mut queued = 0;
+    for fixture in manifest::load() {
+        let app = stack.app(fixture.provider(), &[]);
+        let request = lambda_http::request::from_str(&fixture.event()).expect("a front-door event");
+        intake::handle(&app, request).await;
+        queued += fixture.queued;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let run = |queue: &str| {
+        let output = std::process::Command::new("python3")
+            .arg(root.join("examples/python/reader.py"))
+            .arg(queue)
+            .arg(root.join("schemas/event.schema.json"))
+            .env("AWS_ENDPOINT_URL", &harness::Moto::shared().raw_endpoint)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .output()
+            .expect("python3 examples/python/reader.py");
+        let summary: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+        (output.status.code(), summary)
+    };
+    let (code, summary) = run(&stack.queue);
+    assert_eq!(code, Some(0), "{summary}");
+    let read: u64 = summary["outcomes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter_map(Value::as_u64)
+        .sum();
+    assert_eq!(read as usize, queued, "{summary}");
+    let customers = summary["customers"].as_object().unwrap().len();
+    assert!(
+        customers > 0 && summary["outcomes"]["applied"].as_u64() >= Some(customers as u64),
+        "{summary}"
+    );
+
+    // A body that breaks the schema (put there past the strict layer) is named, not applied.
+    let raw = harness::sqs::client(&harness::Moto::shared().raw_endpoint).await;
+    raw.send_message()
+        .queue_url(&stack.queue)
+        .message_body(r#"{"specversion":"1.0","id":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    let (code, summary) = run(&stack.queue);
+    assert_eq!(code, Some(1), "{summary}");
+    assert_eq!(summary["invalid"].as_array().unwrap().len(), 1, "{summary}");
+}

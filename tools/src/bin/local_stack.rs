@@ -10,6 +10,9 @@
 //!                          for raw events from events/ (`cargo lambda invoke`)
 //!
 //! With AWS_ENDPOINT_URL set, that SQS endpoint is used instead of a new moto.
+//! With CONSUMER=on, the reference consumer (customer-state) runs too, on a
+//! DynamoDB table of the same server: the replay hands it what each fixture
+//! queued, as the SQS event source would, and prints the table at the end.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -42,6 +45,100 @@ struct Stack {
     quarantine: String,
     /// One Runtime API, with its function running, per vendor.
     functions: Vec<(Provider, RuntimeApi, Function)>,
+    consumer: Option<Consumer>,
+}
+
+/// The reference consumer under its own Runtime API, and its table.
+struct Consumer {
+    api: RuntimeApi,
+    _function: Function,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Consumer {
+    async fn start(endpoint: &str, logs: &std::path::Path) -> Result<Consumer, String> {
+        let dynamodb = harness::consumer::dynamodb(endpoint).await;
+        let table = harness::consumer::create_table(&dynamodb, "customer-state").await;
+        let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
+        let log = logs.join("customer-state.log");
+        let _ = std::fs::remove_file(&log);
+        let env = local_env(endpoint, &[("TABLE_NAME", table.as_str())]);
+        let binary = function_binary("customer-state");
+        let function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).map_err(|e| e.to_string())?;
+        eprintln!("consumer table {table}");
+        Ok(Consumer {
+            api,
+            _function: function,
+            dynamodb,
+            table,
+        })
+    }
+
+    /// Hands `messages` to the consumer as one SQS batch; the ids it failed.
+    async fn deliver(&self, messages: &[Received]) -> Result<Vec<String>, String> {
+        let event = serde_json::to_vec(&harness::consumer::sqs_event(messages)).map_err(|e| e.to_string())?;
+        let response = self.api.invoke(&event, INVOKE_TIMEOUT).await?;
+        let answer: Value = serde_json::from_slice(&response).map_err(|e| e.to_string())?;
+        Ok(answer["batchItemFailures"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Prints the current state per customer and vendor, and the event records.
+    async fn print(&self) {
+        let items = harness::consumer::scan(&self.dynamodb, &self.table).await;
+        let text = |item: &std::collections::HashMap<_, _>, key: &str| harness::consumer::text(item, key);
+        let states: Vec<_> = items.iter().filter(|i| text(i, "sk") == "state").collect();
+        println!("\ncustomer state ({}, {} customers)", self.table, states.len());
+        println!("{:<52} {:>7}  {:<24} state", "customer (pk)", "version", "last event");
+        println!("{}", "-".repeat(120));
+        for item in &states {
+            let fields: Vec<String> = [
+                "status",
+                "riskRating",
+                "sanctioned",
+                "pep",
+                "inAdverseMedia",
+                "inInternalList",
+                "riskLevel",
+                "screeningStatus",
+            ]
+            .iter()
+            .filter_map(|name| {
+                let value = item.get(*name)?;
+                let shown = value
+                    .as_s()
+                    .cloned()
+                    .or_else(|_| value.as_bool().map(|b| b.to_string()))
+                    .ok()?;
+                Some(format!("{name}={shown}"))
+            })
+            .collect();
+            let version = item
+                .get("version")
+                .and_then(|v| v.as_n().ok())
+                .cloned()
+                .unwrap_or_default();
+            println!(
+                "{:<52} {:>7}  {:<24} {}",
+                intake::limits::truncate(&text(item, "pk"), 50),
+                version,
+                intake::limits::truncate(&text(item, "eventId"), 22),
+                fields.join(" ")
+            );
+        }
+        let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+        for item in items.iter().filter(|i| text(i, "sk").starts_with("event#")) {
+            *outcomes.entry(text(item, "outcome")).or_default() += 1;
+        }
+        println!("event records: {outcomes:?}");
+    }
 }
 
 impl Stack {
@@ -92,6 +189,11 @@ impl Stack {
                 Function::spawn(&function_binary(name), &api, name, &env, Some(&log)).map_err(|e| e.to_string())?;
             functions.push((provider, api, function));
         }
+        let consumer = if std::env::var("CONSUMER").is_ok_and(|v| v == "on" || v == "1" || v == "true") {
+            Some(Consumer::start(&endpoint, &logs).await?)
+        } else {
+            None
+        };
         eprintln!(
             "SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}",
             logs.display()
@@ -102,6 +204,7 @@ impl Stack {
             queue,
             quarantine,
             functions,
+            consumer,
         })
     }
 
@@ -192,6 +295,18 @@ async fn replay(stack: &Stack) -> bool {
         for message in queued.iter().chain(&quarantined) {
             println!("    └ {}", summary(message));
         }
+        if let (Some(consumer), false) = (&stack.consumer, queued.is_empty()) {
+            match consumer.deliver(&queued).await {
+                Ok(failed_ids) if failed_ids.is_empty() => {}
+                other => {
+                    failed += 1;
+                    println!("    └ CONSUMER FAILED: {other:?}");
+                }
+            }
+        }
+    }
+    if let Some(consumer) = &stack.consumer {
+        consumer.print().await;
     }
     println!("{}", "-".repeat(92));
     println!(
