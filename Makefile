@@ -27,8 +27,8 @@ CHECKOV_ENV := $(TOOLS)/checkov
 ADVISORY_DB ?= $(CURDIR)/../shared/advisory-db
 CARGO_DENY_VERSION := 0.20.2
 
-tools: ## install what the tests need (moto server, cfn-lint, checkov) when missing
-	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null || { \
+tools: ## install what the tests need (moto server, cfn-lint, boto3 and jsonschema for the Python reader, checkov) when missing
+	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null && python3 -c 'import boto3, jsonschema' 2>/dev/null || { \
 		echo "installing test tools into .tools/test"; \
 		python3 -m venv $(TOOLS)/test && $(TOOLS)/test/bin/pip install --quiet -r scripts/requirements-test.txt; }
 	@test -x $(CHECKOV_ENV)/bin/checkov || { \

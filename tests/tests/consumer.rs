@@ -395,3 +395,52 @@ async fn shuffled_redelivered_batches_end_in_the_newest_state_with_no_double_app
     );
     println!("60 shuffled deliveries of 20 events: {counts:?}; 0 double-applied, 0 stale overwrites");
 }
+
+/// The built binary under the Runtime API emulator, with Lambda's memory: a
+/// batch as the SQS event source mapping sends it (JSON), with a redelivery,
+/// the newest event first and one unreadable body.
+#[tokio::test]
+async fn the_built_function_handles_a_batch_end_to_end() {
+    use harness::emulator::{assert_log_records_fit, function_binary, invoke_json, json_log_env, Function, RuntimeApi};
+
+    let stack = Stack::new(false).await;
+    let data = |risk: &str| json!({"customerExternalID": "C-E2E", "riskLevel": risk});
+    let messages = amlyze(
+        &stack,
+        &[
+            ("x-1", "2026-11-24T10:00:00Z", data("LOW")),
+            ("x-2", "2026-11-24T10:01:00Z", data("HIGH")),
+        ],
+    )
+    .await;
+    let mut garbage = messages[0].clone();
+    garbage.message_id = "garbage-e2e".to_owned();
+    garbage.body = "\u{1}".to_owned();
+    let endpoint = &Moto::shared().endpoint;
+    let client = dynamodb(endpoint).await;
+    let table = create_table(&client, "e2e-state").await;
+
+    let api = RuntimeApi::start().await.unwrap();
+    let log = std::env::temp_dir().join(format!("e2e-customer-state-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let env = json_log_env(endpoint)
+        .into_iter()
+        .chain([("TABLE_NAME".to_owned(), table.clone())])
+        .collect::<Vec<_>>();
+    let binary = function_binary("customer-state");
+    let _function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).unwrap();
+    let batch = [messages[1].clone(), garbage, messages[0].clone(), messages[1].clone()];
+    let answer = invoke_json(&api, &serde_json::to_value(sqs_event(&batch)).unwrap()).await;
+    assert_eq!(answer["batchItemFailures"], json!([{"itemIdentifier": "garbage-e2e"}]), "{answer}");
+    // The whole batch again, as SQS would redeliver it after a timeout: nothing changes.
+    let before = scan(&client, &table).await;
+    let again = invoke_json(&api, &serde_json::to_value(sqs_event(&batch)).unwrap()).await;
+    assert_eq!(again["batchItemFailures"], json!([{"itemIdentifier": "garbage-e2e"}]));
+    assert_eq!(scan(&client, &table).await, before);
+    let state = before.iter().find(|i| text(i, "sk") == "state").expect("a state item");
+    assert_eq!(text(state, "eventId"), "x-2");
+    assert_eq!(text(state, "riskLevel"), "HIGH");
+    assert_eq!(number(state, "version"), 1);
+    assert!(before.iter().any(|i| text(i, "eventId") == "x-1" && text(i, "outcome") == "stale"));
+    assert_log_records_fit(&log);
+}
