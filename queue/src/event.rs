@@ -117,15 +117,6 @@ fn typed_kind(provider: &str, kind: &str) -> Option<fn(CloudEvent) -> Result<Eve
     }
 }
 
-impl From<CloudEvent> for Event {
-    /// Types the event when its type is one this crate knows; an event of a
-    /// known type whose data does not fit stays [`Event::Other`] (see
-    /// [`Event::from_cloud_event`] to treat that as an error).
-    fn from(event: CloudEvent) -> Self {
-        Self::from_cloud_event(event.clone()).unwrap_or_else(|_| Self::Other(Box::new(event)))
-    }
-}
-
 impl Event {
     /// Types `event`; an error when its type is a known one but its data does
     /// not fit (never the case for what the intake queued).
