@@ -431,7 +431,11 @@ async fn the_built_function_handles_a_batch_end_to_end() {
     let _function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).unwrap();
     let batch = [messages[1].clone(), garbage, messages[0].clone(), messages[1].clone()];
     let answer = invoke_json(&api, &serde_json::to_value(sqs_event(&batch)).unwrap()).await;
-    assert_eq!(answer["batchItemFailures"], json!([{"itemIdentifier": "garbage-e2e"}]), "{answer}");
+    assert_eq!(
+        answer["batchItemFailures"],
+        json!([{"itemIdentifier": "garbage-e2e"}]),
+        "{answer}"
+    );
     // The whole batch again, as SQS would redeliver it after a timeout: nothing changes.
     let before = scan(&client, &table).await;
     let again = invoke_json(&api, &serde_json::to_value(sqs_event(&batch)).unwrap()).await;
@@ -441,6 +445,8 @@ async fn the_built_function_handles_a_batch_end_to_end() {
     assert_eq!(text(state, "eventId"), "x-2");
     assert_eq!(text(state, "riskLevel"), "HIGH");
     assert_eq!(number(state, "version"), 1);
-    assert!(before.iter().any(|i| text(i, "eventId") == "x-1" && text(i, "outcome") == "stale"));
+    assert!(before
+        .iter()
+        .any(|i| text(i, "eventId") == "x-1" && text(i, "outcome") == "stale"));
     assert_log_records_fit(&log);
 }
