@@ -114,7 +114,7 @@ replay: ## post every fixture's raw HTTP request to URL (default: the local stac
 	python3 scripts/replay.py $(URL)
 
 bench: tools bench-python ## criterion per-request bench, then cold start (HTTP and TLS), warm latency, memory against floors measured in the same run, with a Python (boto3) row
-	$(CARGO) bench -p shared --bench per_request
+	$(CARGO) bench -p intake --bench per_request
 	$(CARGO) build --release $(FUNCTION_BINS) --bin bare-lambda-http --bin bench --bin sqs-stub
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release BENCH_PYTHON=$(BENCH_PYTHON) \
 		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
