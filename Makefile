@@ -113,20 +113,27 @@ local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for cur
 replay: ## post every fixture's raw HTTP request to URL (default: the local stack)
 	python3 scripts/replay.py $(URL)
 
-bench: tools bench-python ## criterion per-request bench, then cold start (HTTP and TLS), warm latency, memory against floors measured in the same run, with a Python (boto3) row
+bench: tools bench-python ## criterion per-request bench, then cold start (HTTP and TLS), Lambda's sizes (CPU share and memory, over TLS), warm latency, memory and cost against floors measured in the same run, with a Python (boto3) row; draws docs/bench/lambda-sizes.png
 	$(CARGO) bench -p intake --bench per_request
 	$(CARGO) build --release $(FUNCTION_BINS) --bin bare-lambda-http --bin bench --bin sqs-stub
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release BENCH_PYTHON=$(BENCH_PYTHON) \
 		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
 		$(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-500}
+	@if [ -s target/bench/sizes.json ] && [ "$${BENCH_SIZES:-}" != none ]; then \
+		$(PLOT_PYTHON) scripts/plot-bench.py target/bench/sizes.json docs/bench/lambda-sizes.png; fi
 	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build; \
 		else echo "deployment sizes: run make build-lambda first"; fi
 
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
-bench-python: $(TOOLS)/bench-python/installed ## the Python comparison function's environment (boto3) for make bench
+PLOT_PYTHON := $(TOOLS)/plot/bin/python
+bench-python: $(TOOLS)/bench-python/installed $(TOOLS)/plot/installed ## the Python comparison function's environment (boto3) and the plot's (matplotlib) for make bench
 $(TOOLS)/bench-python/installed: tools/python-lambda/requirements.txt
 	python3 -m venv $(TOOLS)/bench-python
 	$(BENCH_PYTHON) -m pip install --quiet -r tools/python-lambda/requirements.txt
+	touch $@
+$(TOOLS)/plot/installed: scripts/requirements-plot.txt
+	python3 -m venv $(TOOLS)/plot
+	$(PLOT_PYTHON) -m pip install --quiet -r scripts/requirements-plot.txt
 	touch $@
 
 load: tools ## 10,000 requests (REQUESTS=…) through both binaries on a standard queue, then 2,000 on a FIFO queue, reconciled: nothing lost

@@ -3,50 +3,155 @@
 //! client that trusts Amazon's roots only (the cheapest cold start;
 //! BENCHMARKS.md). SQS always; Secrets Manager only when `SHARED_SECRET_ARN`
 //! is set.
+//!
+//! The functions read their settings from the environment alone, as Lambda
+//! gives them ([`sdk_config`]): no profile files, no instance metadata, no
+//! credential chain. That keeps init from touching the file system and keeps
+//! the SDK's configuration loader (and the STS client it carries) out of
+//! the deployed binaries. The operator tools, run from a laptop, use the
+//! full loader ([`sqs_client`]).
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::identity::IdentityCache;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
-use aws_config::SdkConfig;
-use aws_sdk_sqs::config::SharedHttpClient;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sqs::config::{SharedCredentialsProvider, SharedHttpClient};
 
+use crate::config::ConfigError;
 use crate::publisher::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, PUBLISH_BUDGET};
 
-/// Whether an environment variable is set to something.
+/// Where settings are read from: the process environment, or a test's map.
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+fn process_env(var: &str) -> Option<String> {
+    std::env::var(var).ok()
+}
+
+/// A setting, when set to something.
+fn env_var(env: Lookup, var: &str) -> Option<String> {
+    env(var).filter(|v| !v.is_empty())
+}
+
 fn env_is_set(var: &str) -> bool {
-    std::env::var_os(var).is_some_and(|v| !v.is_empty())
+    env_var(&process_env, var).is_some()
 }
 
-/// The SQS client alone (the operator tools).
-pub async fn sqs_client() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&sdk_config().await)
+/// A boolean setting as the SDK reads it: `true`, any case.
+fn env_flag(env: Lookup, var: &str) -> bool {
+    env_var(env, var).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-/// The SDK configuration from the standard AWS settings (region, credentials,
-/// `AWS_ENDPOINT_URL[_SQS|_SECRETS_MANAGER]`), with explicit timeouts and
-/// bounded retries.
-pub async fn sdk_config() -> SdkConfig {
-    let mut loader = sdk_defaults();
-    // Lambda puts the function's credentials in the environment; reading them
-    // from there skips building the rest of the default chain (an STS client
-    // for web identity, profile files): about a quarter of init's instructions.
-    if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
-        loader = loader.credentials_provider(aws_config::environment::EnvironmentVariableCredentialsProvider::new());
-    }
-    loader.load().await
+/// The behaviour version every client is pinned to.
+pub fn behavior_version() -> BehaviorVersion {
+    BehaviorVersion::v2026_01_12()
 }
 
-/// The SDK settings every client of this project uses: a pinned behaviour
-/// version, explicit timeouts, bounded retries.
-pub fn sdk_defaults() -> aws_config::ConfigLoader {
-    let timeouts = TimeoutConfig::builder()
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(PUBLISH_BUDGET)
-        .build();
-    aws_config::defaults(BehaviorVersion::v2026_01_12())
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .build()
+}
+
+fn retries() -> RetryConfig {
+    RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
+}
+
+/// The SQS client alone (the operator tools): the SDK's full configuration
+/// loader (profiles, credential chain), with the project's settings.
+pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    let mut loader = sdk_defaults();
+    if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
+        loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
+    }
+    aws_sdk_sqs::Client::new(&loader.load().await)
+}
+
+/// A function's SDK configuration, from the variables Lambda sets: region
+/// (`AWS_REGION`, else `AWS_DEFAULT_REGION`), credentials
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and
+/// the SDK's standard `AWS_ENDPOINT_URL`, `AWS_USE_FIPS_ENDPOINT`,
+/// `AWS_USE_DUALSTACK_ENDPOINT` and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`
+/// (service-specific endpoints: [`service_endpoint`]); with explicit
+/// timeouts, bounded retries and [`https_client`].
+///
+/// Lambda always sets the region and credentials; without them init stops,
+/// naming the variable, rather than searching profile files and instance
+/// metadata a function does not have.
+pub fn sdk_config() -> Result<SdkConfig, ConfigError> {
+    sdk_config_from(&process_env)
+}
+
+fn sdk_config_from(env: Lookup) -> Result<SdkConfig, ConfigError> {
+    let region = env_var(env, "AWS_REGION")
+        .or_else(|| env_var(env, "AWS_DEFAULT_REGION"))
+        .ok_or(ConfigError::Missing("AWS_REGION"))?;
+    for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
+        if env_var(env, var).is_none() {
+            return Err(ConfigError::Missing(var));
+        }
+    }
+    let mut builder = SdkConfig::builder()
+        .behavior_version(behavior_version())
+        .region(Region::new(region))
+        .credentials_provider(SharedCredentialsProvider::new(
+            EnvironmentVariableCredentialsProvider::new(),
+        ))
+        .identity_cache(IdentityCache::lazy().build())
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .http_client(https_client())
+        .use_fips(env_flag(env, "AWS_USE_FIPS_ENDPOINT"))
+        .use_dual_stack(env_flag(env, "AWS_USE_DUALSTACK_ENDPOINT"));
+    if let Some(sleep) = aws_smithy_async::rt::sleep::default_async_sleep() {
+        builder = builder.sleep_impl(sleep);
+    }
+    if !env_flag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        builder.set_endpoint_url(env_var(env, "AWS_ENDPOINT_URL"));
+    }
+    Ok(builder.build())
+}
+
+/// The endpoint configured for one service (`AWS_ENDPOINT_URL_SQS`,
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`, …), which wins over
+/// `AWS_ENDPOINT_URL`, unless `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`.
+pub fn service_endpoint(service: &str) -> Option<String> {
+    service_endpoint_from(&process_env, service)
+}
+
+fn service_endpoint_from(env: Lookup, service: &str) -> Option<String> {
+    if env_flag(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        return None;
+    }
+    env_var(env, &format!("AWS_ENDPOINT_URL_{service}"))
+}
+
+/// The function's SQS client ([`sdk_config`], `AWS_ENDPOINT_URL_SQS`).
+pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::from(sdk);
+    if let Some(url) = service_endpoint("SQS") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
+
+/// The function's Secrets Manager client (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+pub fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
+    if let Some(url) = service_endpoint("SECRETS_MANAGER") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(config.build())
+}
+
+/// The SDK settings every client of the harness and the operator tools
+/// uses: a pinned behaviour version, explicit timeouts, bounded retries.
+pub fn sdk_defaults() -> aws_config::ConfigLoader {
+    aws_config::defaults(behavior_version())
+        .timeout_config(timeouts())
+        .retry_config(retries())
         .http_client(https_client())
 }
 
@@ -74,5 +179,87 @@ pub fn https_client() -> SharedHttpClient {
         Ok(context) => builder.tls_context(context).build_https(),
         // Not reachable with these settings; the SDK's default client is the fallback.
         Err(_) => builder.build_https(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |var| pairs.iter().find(|(k, _)| k == var).map(|(_, v)| v.clone())
+    }
+
+    const LAMBDA: [(&str, &str); 3] = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ];
+
+    #[test]
+    fn a_function_is_configured_from_lambdas_variables_alone() {
+        let config = sdk_config_from(&from(&LAMBDA)).unwrap();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+        assert!(config.credentials_provider().is_some());
+        assert!(config.http_client().is_some());
+        assert!(config.sleep_impl().is_some(), "timeouts and retries need a sleep");
+        assert_eq!(config.endpoint_url(), None);
+        assert_eq!(config.use_fips(), Some(false));
+        assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(MAX_ATTEMPTS));
+        let timeouts = config.timeout_config().unwrap();
+        assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
+        assert_eq!(timeouts.operation_timeout(), Some(PUBLISH_BUDGET));
+    }
+
+    #[test]
+    fn the_region_falls_back_to_aws_default_region_and_its_absence_stops_init() {
+        let config = sdk_config_from(&from(&[("AWS_DEFAULT_REGION", "us-west-2"), LAMBDA[1], LAMBDA[2]])).unwrap();
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-west-2"));
+        let missing = sdk_config_from(&from(&[LAMBDA[1], LAMBDA[2]])).unwrap_err();
+        assert!(matches!(missing, ConfigError::Missing("AWS_REGION")), "{missing}");
+    }
+
+    #[test]
+    fn missing_credentials_stop_init_naming_the_variable() {
+        for (left_out, var) in [(1, "AWS_ACCESS_KEY_ID"), (2, "AWS_SECRET_ACCESS_KEY")] {
+            let pairs: Vec<(&str, &str)> = LAMBDA
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != left_out)
+                .map(|(_, p)| *p)
+                .collect();
+            let err = sdk_config_from(&from(&pairs)).unwrap_err();
+            assert!(matches!(err, ConfigError::Missing(v) if v == var), "{err}");
+        }
+        // Blank is not set.
+        let blank = sdk_config_from(&from(&[LAMBDA[0], LAMBDA[1], ("AWS_SECRET_ACCESS_KEY", "")])).unwrap_err();
+        assert!(matches!(blank, ConfigError::Missing("AWS_SECRET_ACCESS_KEY")));
+    }
+
+    #[test]
+    fn endpoints_follow_the_sdks_variables() {
+        let mut pairs = LAMBDA.to_vec();
+        pairs.extend([
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:5000"),
+            ("AWS_ENDPOINT_URL_SQS", "http://127.0.0.1:5001"),
+            ("AWS_USE_FIPS_ENDPOINT", "TRUE"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+        ]);
+        let env = from(&pairs);
+        let config = sdk_config_from(&env).unwrap();
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:5000"));
+        assert_eq!(config.use_fips(), Some(true));
+        assert_eq!(config.use_dual_stack(), Some(true));
+        assert_eq!(
+            service_endpoint_from(&env, "SQS").as_deref(),
+            Some("http://127.0.0.1:5001")
+        );
+        assert_eq!(service_endpoint_from(&env, "SECRETS_MANAGER"), None);
+
+        pairs.push(("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"));
+        let env = from(&pairs);
+        assert_eq!(sdk_config_from(&env).unwrap().endpoint_url(), None);
+        assert_eq!(service_endpoint_from(&env, "SQS"), None);
     }
 }

@@ -20,7 +20,6 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::access::secret_from_secrets_manager;
-use crate::aws::sdk_config;
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
 use crate::limits::{Message, MAX_MESSAGE_BYTES};
@@ -51,11 +50,11 @@ impl App<Sqs> {
         let started = Instant::now();
         let mut config = Config::from_env(provider)?;
         let config_done = started.elapsed();
-        let sdk = sdk_config().await;
-        let client = aws_sdk_sqs::Client::new(&sdk);
+        let sdk = crate::aws::sdk_config()?;
+        let client = crate::aws::sqs(&sdk);
         let client_done = started.elapsed();
         if let Some(secret_id) = &config.secret_arn {
-            let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+            let secrets = crate::aws::secrets_manager(&sdk);
             config.secret = Some(secret_from_secrets_manager(&secrets, secret_id).await?);
         }
         let secret_done = started.elapsed();

@@ -115,15 +115,13 @@ pub fn is_json_media_type(media_type: &str) -> bool {
 }
 
 /// The source address from the request context: `identity.sourceIp` (REST),
-/// `http.sourceIp` (HTTP API, function URL). ALB and VPC Lattice have no such
-/// field: there the right-most `X-Forwarded-For` entry is the one the load
+/// `http.sourceIp` (HTTP API, function URL). ALB has no such field: there the right-most `X-Forwarded-For` entry is the one the load
 /// balancer appended (everything left of it is client-controlled).
 fn source_ip(request: &Request) -> Option<String> {
     match request.request_context_ref()? {
         RequestContext::ApiGatewayV1(context) => context.identity.source_ip.clone(),
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.clone(),
-        RequestContext::WebSocket(context) => context.identity.source_ip.clone(),
-        RequestContext::Alb(_) | RequestContext::VpcLattice(_) => rightmost_forwarded_for(request.headers()),
+        RequestContext::Alb(_) => rightmost_forwarded_for(request.headers()),
         #[allow(unreachable_patterns)]
         _ => None,
     }

@@ -28,7 +28,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-pub use crate::function::{assert_log_records_fit, dies_with_this_process, function_binary, local_env, Function};
+pub use crate::function::{
+    assert_log_records_fit, dies_with_this_process, function_binary, local_env, Cgroups, Function, LambdaSize,
+    ONE_VCPU_MB,
+};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 /// The template's `Timeout` and `MemorySize`.
@@ -55,6 +58,9 @@ struct State {
     init_error: Mutex<Option<String>>,
     /// When the function first asked for an invocation: the end of its init.
     first_poll: std::sync::OnceLock<Instant>,
+    /// Run once at the first poll, before it is answered (a full-CPU init
+    /// throttled from there on).
+    at_first_poll: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 #[derive(Clone)]
@@ -76,6 +82,7 @@ impl RuntimeApi {
             pending: Mutex::new(HashMap::new()),
             init_error: Mutex::new(None),
             first_poll: std::sync::OnceLock::new(),
+            at_first_poll: std::sync::Mutex::new(None),
         });
         let serving = state.clone();
         tokio::spawn(async move {
@@ -134,6 +141,14 @@ impl RuntimeApi {
         self.state.first_poll.get().copied()
     }
 
+    /// Runs `action` when the function first polls, before that poll is
+    /// answered: the end of init.
+    pub fn on_first_poll(&self, action: impl FnOnce() + Send + 'static) {
+        if let Ok(mut slot) = self.state.at_first_poll.lock() {
+            *slot = Some(Box::new(action));
+        }
+    }
+
     /// The error the function reported at init, if any.
     pub async fn init_error(&self) -> Option<String> {
         self.state.init_error.lock().await.clone()
@@ -153,7 +168,12 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let response = match (method, segments.as_slice()) {
         (Method::GET, ["invocation", "next"]) => {
-            let _ = state.first_poll.set(Instant::now());
+            if state.first_poll.set(Instant::now()).is_ok() {
+                let action = state.at_first_poll.lock().ok().and_then(|mut slot| slot.take());
+                if let Some(action) = action {
+                    action();
+                }
+            }
             let next = state.queue.lock().await.recv().await;
             match next {
                 Some(invocation) => {

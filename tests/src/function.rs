@@ -1,7 +1,8 @@
 //! A built function binary run as Lambda would run it: against a
 //! [`RuntimeApi`](crate::emulator::RuntimeApi), with Lambda's memory (a memory
-//! cgroup of [`LAMBDA_MEMORY_MB`], where cgroups can be made), killed with its
-//! test; and the checks on what it logged.
+//! cgroup of [`LAMBDA_MEMORY_MB`], where cgroups can be made) or a whole
+//! [`LambdaSize`] (memory and CPU share), killed with its test; and the
+//! checks on what it logged.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -48,15 +49,63 @@ pub fn dies_with_this_process(command: &mut Command) {
 /// A function binary running against a [`RuntimeApi`]; killed when dropped.
 pub struct Function {
     pub child: Child,
-    /// The memory cgroup holding it to [`LAMBDA_MEMORY_MB`], when one could be made.
-    cgroup: Option<PathBuf>,
+    /// The cgroups holding it to its size, where they could be made.
+    cgroups: Cgroups,
 }
 
-/// A memory cgroup (v1) limited to `mb` megabytes, without swap; `None` where
-/// cgroups cannot be made here (not root, no v1 memory controller).
-fn memory_cgroup(mb: u64) -> Option<PathBuf> {
+/// The size of a Lambda function: its memory, and the share of a CPU Lambda
+/// gives with it (one vCPU at 1,769 MB, in proportion below).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LambdaSize {
+    pub memory_mb: u64,
+    /// Throttle the CPU to the memory's share (else only memory is limited).
+    pub cpu_share: bool,
+    /// Let init run on one full vCPU, throttling from the first poll of the
+    /// Runtime API on (Lambda's init is reported to get more CPU).
+    pub full_cpu_init: bool,
+}
+
+/// The memory that buys one full vCPU on Lambda.
+pub const ONE_VCPU_MB: u64 = 1769;
+/// The CFS period the CPU quota is a share of.
+const CFS_PERIOD_US: u64 = 100_000;
+
+impl LambdaSize {
+    /// Memory only, CPU unthrottled: what the tests use (the template's size).
+    pub const TESTS: LambdaSize = LambdaSize {
+        memory_mb: LAMBDA_MEMORY_MB,
+        cpu_share: false,
+        full_cpu_init: false,
+    };
+
+    /// Lambda's memory and CPU share at `memory_mb`.
+    pub fn lambda(memory_mb: u64, full_cpu_init: bool) -> LambdaSize {
+        LambdaSize {
+            memory_mb,
+            cpu_share: true,
+            full_cpu_init,
+        }
+    }
+
+    /// The CFS quota (µs per 100 ms) of this size's CPU share.
+    pub fn cpu_quota_us(&self) -> u64 {
+        (CFS_PERIOD_US * self.memory_mb.min(ONE_VCPU_MB) / ONE_VCPU_MB).max(1000)
+    }
+}
+
+/// The v1 cgroups of one function, removed when dropped; either may be
+/// missing where cgroups cannot be made here (not root, no v1 controller).
+#[derive(Default)]
+pub struct Cgroups {
+    memory: Option<PathBuf>,
+    cpu: Option<PathBuf>,
+    quota_us: Option<u64>,
+}
+
+/// A new cgroup under a v1 controller, `None` where it cannot be made.
+fn make_cgroup(controller: &str) -> Option<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let root = PathBuf::from("/sys/fs/cgroup/memory");
+    let root = PathBuf::from("/sys/fs/cgroup").join(controller);
     if !root.join("cgroup.procs").exists() {
         return None;
     }
@@ -67,34 +116,92 @@ fn memory_cgroup(mb: u64) -> Option<PathBuf> {
     );
     let dir = root.join(name);
     std::fs::create_dir(&dir).ok()?;
-    let bytes = (mb * 1024 * 1024).to_string();
-    if std::fs::write(dir.join("memory.limit_in_bytes"), &bytes).is_err() {
-        let _ = std::fs::remove_dir(&dir);
-        return None;
-    }
-    // Where swap accounting exists, swap counts too (Lambda has none).
-    let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), &bytes);
     Some(dir)
 }
 
+/// Writes one setting of a cgroup; drops the cgroup when it cannot be set.
+fn set(dir: Option<PathBuf>, file: &str, value: &str) -> Option<PathBuf> {
+    let dir = dir?;
+    if std::fs::write(dir.join(file), value).is_err() {
+        let _ = std::fs::remove_dir(&dir);
+        return None;
+    }
+    Some(dir)
+}
+
+impl Cgroups {
+    pub fn make(size: LambdaSize) -> Cgroups {
+        let bytes = (size.memory_mb * 1024 * 1024).to_string();
+        let memory = set(make_cgroup("memory"), "memory.limit_in_bytes", &bytes);
+        if let Some(dir) = &memory {
+            // Where swap accounting exists, swap counts too (Lambda has none).
+            let _ = std::fs::write(dir.join("memory.memsw.limit_in_bytes"), &bytes);
+        }
+        let (cpu, quota_us) = if size.cpu_share {
+            let quota = size.cpu_quota_us();
+            let at_init = if size.full_cpu_init { CFS_PERIOD_US } else { quota };
+            let dir = set(make_cgroup("cpu"), "cpu.cfs_period_us", &CFS_PERIOD_US.to_string());
+            (set(dir, "cpu.cfs_quota_us", &at_init.to_string()), Some(quota))
+        } else {
+            (None, None)
+        };
+        Cgroups { memory, cpu, quota_us }
+    }
+
+    /// Whether the CPU share asked for is in force (false: unthrottled).
+    pub fn cpu_limited(&self) -> bool {
+        self.cpu.is_some()
+    }
+
+    /// A closure that brings the CPU to the size's share (for a full-CPU
+    /// init: called when the function first polls the Runtime API).
+    pub fn throttle(&self) -> impl FnOnce() + Send + 'static {
+        let target = self.cpu.clone().zip(self.quota_us);
+        move || {
+            if let Some((dir, quota)) = target {
+                let _ = std::fs::write(dir.join("cpu.cfs_quota_us"), quota.to_string());
+            }
+        }
+    }
+
+    fn dirs(&self) -> impl Iterator<Item = &PathBuf> {
+        self.memory.iter().chain(self.cpu.iter())
+    }
+}
+
+impl Drop for Cgroups {
+    fn drop(&mut self) {
+        for dir in self.dirs() {
+            // The cgroup can go once the process has left it.
+            for _ in 0..100 {
+                if std::fs::remove_dir(dir).is_ok() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
 /// Says once per process that functions run without Lambda's memory limit.
-fn warn_no_cgroup() {
+fn warn_no_cgroup(memory_mb: u64) {
     static WARNED: std::sync::Once = std::sync::Once::new();
     WARNED.call_once(|| {
-        eprintln!("emulator: no memory cgroup could be made; functions run without Lambda's 256 MB limit")
+        eprintln!("emulator: no memory cgroup could be made; functions run without Lambda's {memory_mb} MB limit")
     });
 }
 
 impl Function {
     /// The most memory the function's cgroup used, in bytes.
     pub fn peak_memory(&self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.cgroup.as_ref()?.join("memory.max_usage_in_bytes")).ok()?;
+        let text = std::fs::read_to_string(self.cgroups.memory.as_ref()?.join("memory.max_usage_in_bytes")).ok()?;
         text.trim().parse().ok()
     }
 
     /// Whether the kernel killed the function for passing its memory limit.
     pub fn out_of_memory_kills(&self) -> u64 {
-        self.cgroup
+        self.cgroups
+            .memory
             .as_ref()
             .and_then(|dir| std::fs::read_to_string(dir.join("memory.oom_control")).ok())
             .and_then(|text| {
@@ -103,27 +210,31 @@ impl Function {
             })
             .unwrap_or(0)
     }
+
+    /// Whether the function runs with its size's CPU share.
+    pub fn cpu_limited(&self) -> bool {
+        self.cgroups.cpu_limited()
+    }
+
+    /// The CPU quota in force now (µs per 100 ms), where there is one.
+    pub fn cpu_quota_us(&self) -> Option<u64> {
+        let text = std::fs::read_to_string(self.cgroups.cpu.as_ref()?.join("cpu.cfs_quota_us")).ok()?;
+        text.trim().parse().ok()
+    }
 }
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let Some(dir) = self.cgroup.take() else { return };
         let _ = self.child.start_kill();
-        // The cgroup can go once the process has left it.
-        for _ in 0..100 {
-            if std::fs::remove_dir(&dir).is_ok() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
     }
 }
 
 impl Function {
     /// Runs `binary` with the Lambda environment plus `env` (nothing else of
-    /// this process's environment); its output goes
-    /// to `log` when given (a file, so a chatty function never blocks on a
-    /// full pipe), else to this process's output.
+    /// this process's environment), with the template's memory
+    /// ([`LambdaSize::TESTS`]); its output goes to `log` when given (a file,
+    /// so a chatty function never blocks on a full pipe), else to this
+    /// process's output.
     pub fn spawn(
         binary: &std::path::Path,
         api: &RuntimeApi,
@@ -131,20 +242,38 @@ impl Function {
         env: &[(String, String)],
         log: Option<&std::path::Path>,
     ) -> std::io::Result<Function> {
-        let cgroup = memory_cgroup(LAMBDA_MEMORY_MB);
-        let mut command = match &cgroup {
-            // The shell joins the cgroup, then becomes the function.
-            Some(dir) => {
-                let mut command = Command::new("/bin/sh");
-                command.args(["-c", "echo $$ > \"$1/cgroup.procs\" && exec \"$0\""]);
-                command.arg(binary).arg(dir);
-                command
-            }
-            None => {
-                warn_no_cgroup();
-                Command::new(binary)
-            }
+        Function::spawn_sized(binary, api, name, env, log, LambdaSize::TESTS)
+    }
+
+    /// [`Function::spawn`] at a chosen size: memory limit, CPU share, and
+    /// optionally a full-CPU init (throttled from its first poll on).
+    pub fn spawn_sized(
+        binary: &std::path::Path,
+        api: &RuntimeApi,
+        name: &str,
+        env: &[(String, String)],
+        log: Option<&std::path::Path>,
+        size: LambdaSize,
+    ) -> std::io::Result<Function> {
+        let cgroups = Cgroups::make(size);
+        if size.full_cpu_init {
+            api.on_first_poll(cgroups.throttle());
+        }
+        let mut command = if cgroups.dirs().next().is_some() {
+            // The shell joins the cgroups, then becomes the function.
+            let mut command = Command::new("/bin/sh");
+            command.args([
+                "-c",
+                "for g in \"$@\"; do echo $$ > \"$g/cgroup.procs\" || exit 1; done; exec \"$0\"",
+            ]);
+            command.arg(binary).args(cgroups.dirs());
+            command
+        } else {
+            Command::new(binary)
         };
+        if cgroups.memory.is_none() {
+            warn_no_cgroup(size.memory_mb);
+        }
         // Only what Lambda sets, not this machine's environment: a developer's
         // SSL_CERT_FILE/SSL_CERT_DIR, HOME (profile files) or AWS_PROFILE would
         // change what the function does at init, and what the benchmarks measure.
@@ -155,7 +284,7 @@ impl Function {
             .env("TZ", ":UTC")
             .env("AWS_LAMBDA_RUNTIME_API", api.addr.to_string())
             .env("AWS_LAMBDA_FUNCTION_NAME", name)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", LAMBDA_MEMORY_MB.to_string())
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", size.memory_mb.to_string())
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
@@ -169,7 +298,7 @@ impl Function {
         }
         Ok(Function {
             child: command.spawn()?,
-            cgroup,
+            cgroups,
         })
     }
 }

@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use harness::emulator::{function_binary, Function, RuntimeApi};
+use harness::emulator::{function_binary, Function, LambdaSize, RuntimeApi};
 use harness::{sqs, Call, FrontDoor};
 
 pub const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -135,9 +135,9 @@ pub struct Cold {
     pub init: Duration,
 }
 
-/// Spawn → first response of one fresh process. The invocation is queued
-/// before the process starts, so its first poll is answered at once.
-pub async fn cold_once(variant: &Variant, env: &[(String, String)]) -> Cold {
+/// Spawn → first response of one fresh process at `size`. The invocation is
+/// queued before the process starts, so its first poll is answered at once.
+pub async fn cold_once(variant: &Variant, env: &[(String, String)], size: LambdaSize) -> Cold {
     let api = RuntimeApi::start().await.expect("runtime API");
     let pending = {
         let api = api.clone();
@@ -148,7 +148,8 @@ pub async fn cold_once(variant: &Variant, env: &[(String, String)]) -> Cold {
     let mut env = env.to_vec();
     env.extend(variant.env.iter().cloned());
     let started = Instant::now();
-    let function = Function::spawn(&variant.program, &api, &variant.label, &env, Some(&log_path())).expect("spawn");
+    let function =
+        Function::spawn_sized(&variant.program, &api, &variant.label, &env, Some(&log_path()), size).expect("spawn");
     let outcome = pending.await.expect("task");
     let total = started.elapsed();
     assert_2xx(&variant.label, &outcome);
@@ -205,7 +206,7 @@ pub async fn cold_section(
             raw.push(moto.first_send().await);
         }
         for (variant, samples) in variants.iter().zip(samples.iter_mut()) {
-            samples.push(cold_once(variant, env).await);
+            samples.push(cold_once(variant, env, LambdaSize::TESTS).await);
         }
     }
     println!("\n{title} ({runs} runs each, interleaved)");
@@ -271,8 +272,8 @@ pub async fn queue_length(client: &aws_sdk_sqs::Client, queue: &str) -> u64 {
 /// What a warm section measured for one process.
 pub struct Warm {
     pub label: String,
-    p50: Duration,
-    p99: Duration,
+    pub p50: Duration,
+    pub p99: Duration,
     pub hwm_kb: u64,
 }
 
@@ -287,6 +288,22 @@ pub fn vm_hwm_kb(function: &Function) -> u64 {
         .unwrap_or_default()
 }
 
+/// How the processes of a warm section run: their size, and the pause
+/// between rounds (a throttled process invoked back to back would spend its
+/// CPU quota, as no single webhook sender makes it).
+#[derive(Clone, Copy)]
+pub struct WarmRun {
+    pub size: LambdaSize,
+    pub pause: Duration,
+}
+
+impl WarmRun {
+    pub const UNTHROTTLED: WarmRun = WarmRun {
+        size: LambdaSize::TESTS,
+        pause: Duration::ZERO,
+    };
+}
+
 /// Rounds of one raw send and one invocation of each process, in an order
 /// that rotates every round. Returns the raw send's figures first.
 pub async fn warm_section(
@@ -296,13 +313,22 @@ pub async fn warm_section(
     queue: &str,
     rounds: usize,
     moto: Option<&MotoQueue<'_>>,
+    run: WarmRun,
 ) -> Vec<Warm> {
     let mut running = Vec::new();
     for variant in variants {
         let api = RuntimeApi::start().await.expect("runtime API");
         let mut env = env.to_vec();
         env.extend(variant.env.iter().cloned());
-        let function = Function::spawn(&variant.program, &api, &variant.label, &env, Some(&log_path())).expect("spawn");
+        let function = Function::spawn_sized(
+            &variant.program,
+            &api,
+            &variant.label,
+            &env,
+            Some(&log_path()),
+            run.size,
+        )
+        .expect("spawn");
         running.push((variant, api, function));
     }
     let body = INSERT.repeat(2);
@@ -330,6 +356,9 @@ pub async fn warm_section(
             }
             if round >= WARM_UP {
                 samples[slot].push(started.elapsed());
+            }
+            if !run.pause.is_zero() {
+                tokio::time::sleep(run.pause).await;
             }
         }
     }
@@ -376,4 +405,25 @@ pub fn print_warm(title: &str, rounds: usize, results: &[Warm]) -> Vec<(String, 
     }
     println!("  {:<24} p50 {:>7.3} ms", "floor (bare + raw send)", ms(floor));
     ratios
+}
+
+/// Peak RSS (VmHWM, MB) of one process kept warm through `checkpoints.last()`
+/// invocations, read at each checkpoint: a leak shows as growth after the
+/// first. At the template's size, CPU unthrottled (it changes no byte).
+pub async fn rss_over_run(variant: &Variant, env: &[(String, String)], checkpoints: &[usize]) -> Vec<(usize, f64)> {
+    let api = RuntimeApi::start().await.expect("runtime API");
+    let mut env = env.to_vec();
+    env.extend(variant.env.iter().cloned());
+    let function = Function::spawn(&variant.program, &api, &variant.label, &env, Some(&log_path())).expect("spawn");
+    let mut readings = Vec::new();
+    let mut done = 0;
+    for &checkpoint in checkpoints {
+        while done < checkpoint {
+            let outcome = api.invoke(variant.event.as_bytes(), Duration::from_secs(30)).await;
+            assert_2xx(&variant.label, &outcome);
+            done += 1;
+        }
+        readings.push((done, vm_hwm_kb(&function) as f64 / 1024.0));
+    }
+    readings
 }

@@ -11,5 +11,6 @@ pub mod bench;
 pub mod load;
 pub mod recover;
 pub mod redrive;
+pub mod sizes;
 pub mod sqs_stub;
 pub mod tls;

@@ -87,3 +87,20 @@ impl Certificates {
         }
     }
 }
+
+/// An SQS client for the harness that trusts `ca` only (the stub over TLS),
+/// with the project's SDK settings otherwise.
+pub async fn client_trusting(ca: &Path, endpoint: &str) -> aws_sdk_sqs::Client {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let pem = std::fs::read(ca).expect("read the CA certificate");
+    let context = TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(pem))
+        .build()
+        .expect("a TLS context trusting the CA");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https();
+    let settings = intake::aws::sdk_defaults().http_client(http);
+    aws_sdk_sqs::Client::new(&harness::sqs::local_config(settings, endpoint).await)
+}

@@ -43,6 +43,8 @@ pub struct Consumer {
 pub enum ConfigError {
     #[error("TABLE_NAME is not set: the DynamoDB table that holds the customer state")]
     NoTable,
+    #[error(transparent)]
+    Aws(#[from] intake::config::ConfigError),
 }
 
 /// Why a message was not handled now (it is reported as a batch item failure
@@ -68,10 +70,14 @@ impl Consumer {
             .filter(|t| !t.is_empty())
             .ok_or(ConfigError::NoTable)?;
         let dead_letter_queue = std::env::var("DEAD_LETTER_QUEUE_URL").ok().filter(|q| !q.is_empty());
-        let config = intake::aws::sdk_config().await;
+        let config = intake::aws::sdk_config()?;
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
+        if let Some(url) = intake::aws::service_endpoint("DYNAMODB") {
+            dynamodb = dynamodb.endpoint_url(url);
+        }
         Ok(Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sqs: intake::aws::sqs(&config),
             table,
             dead_letter_queue,
         })

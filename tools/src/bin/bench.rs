@@ -35,6 +35,18 @@ fn criterion_median_us(name: &str) -> Option<f64> {
     estimates["median"]["point_estimate"].as_f64().map(|ns| ns / 1000.0)
 }
 
+/// The harness's raw send's warm p50 in the 128 MB run.
+fn sized_warm_raw(rows: &[tools::sizes::Row]) -> Option<f64> {
+    rows.iter()
+        .filter(|r| r.memory_mb == 128)
+        .find_map(|r| r.raw_send_p50_ms)
+}
+
+/// A count from the environment, else `default`.
+fn env_number(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
@@ -116,6 +128,33 @@ async fn main() {
         None,
     )
     .await;
+
+    // Lambda's sizes: memory limit and CPU share, over TLS (BENCH_SIZES).
+    let sized_rows = if std::env::var("BENCH_SIZES").as_deref() == Ok("none") {
+        Vec::new()
+    } else {
+        let tls_client = tools::tls::client_trusting(&certs.ca, &tls_stub.endpoint).await;
+        let mut sized_variants = variants.clone();
+        sized_variants.insert(
+            2,
+            Variant::new("artemis SQS_PREWARM", function_binary("artemis")).with("SQS_PREWARM", "true"),
+        );
+        let setup = tools::sizes::Setup {
+            variants: &sized_variants,
+            env: &tls_env,
+            client: &tls_client,
+            queue: &tls_queue,
+            cold_runs: env_number("SIZE_COLD_RUNS", 10),
+            warm_rounds: env_number("SIZE_WARM_RUNS", 200),
+        };
+        let rows = tools::sizes::run(&setup).await;
+        let json = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/sizes.json");
+        match tools::sizes::write_json(&rows, &json) {
+            Ok(()) => println!("\nper-size rows written to {}", json.display()),
+            Err(err) => println!("\n!!! could not write {}: {err}", json.display()),
+        }
+        rows
+    };
     drop(tls_stub);
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -125,7 +164,16 @@ async fn main() {
     let stub_queue = stub.queue_url("bench-events");
     let mut stub_env = local_env(&stub.endpoint, &quiet);
     stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
-    let stub_results = warm_section(&variants, &stub_env, &stub_client, &stub_queue, warm_runs, None).await;
+    let stub_results = warm_section(
+        &variants,
+        &stub_env,
+        &stub_client,
+        &stub_queue,
+        warm_runs,
+        None,
+        WarmRun::UNTHROTTLED,
+    )
+    .await;
     let senders = variants.iter().filter(|v| !v.is_bare()).count() + 1;
     assert_eq!(
         queue_length(&stub_client, &stub_queue).await,
@@ -150,6 +198,7 @@ async fn main() {
         &moto_queue_url,
         moto_rounds,
         Some(&warm_moto),
+        WarmRun::UNTHROTTLED,
     )
     .await;
     let moto_ratios = print_warm("warm latency against moto", moto_rounds, &moto_results);
@@ -166,6 +215,27 @@ async fn main() {
             String::new()
         };
         println!("  {:<24} {mb:>6.2} MB{goal}", result.label);
+    }
+
+    // Memory over a long run through one environment.
+    let long_run = env_number("LONG_RUN", 10_000);
+    let checkpoints = [100.min(long_run), long_run];
+    println!("\npeak memory (VmHWM) over {long_run} invocations of one warm process, against the stub");
+    let mut long_rss = Vec::new();
+    for variant in variants.iter().filter(|v| has_goal(&v.label)) {
+        let readings = rss_over_run(variant, &stub_env, &checkpoints).await;
+        let line: Vec<String> = readings
+            .iter()
+            .map(|(n, mb)| format!("after {n}: {mb:.2} MB"))
+            .collect();
+        let last = readings.last().map_or(0.0, |r| r.1);
+        println!(
+            "  {:<24} {}   (goal ≤ 12 MB: {})",
+            variant.label,
+            line.join(", "),
+            verdict(last <= 12.0)
+        );
+        long_rss.push((variant.label.clone(), last));
     }
 
     // The summary, in the shape of BENCHMARKS.md's table.
@@ -215,8 +285,51 @@ async fn main() {
         .collect();
     let mb = |v: f64| format!("{v:.2} MB");
     println!(
-        "| peak RSS | ≤ 16 MB | {} | {} |",
+        "| peak RSS after {} invocations | ≤ 16 MB | {} | {} |",
+        WARM_UP + warm_runs,
         cell(&rss, "artemis", &mb),
         cell(&rss, "amlyze", &mb)
+    );
+    println!(
+        "| peak RSS after {long_run} invocations | ≤ 12 MB | {} | {} |",
+        cell(&long_rss, "artemis", &mb),
+        cell(&long_rss, "amlyze", &mb)
+    );
+    // The goals at the 128 MB share, over TLS.
+    let at_128 = |init: tools::sizes::Init, f: &dyn Fn(&tools::sizes::Row, &tools::sizes::Row) -> Option<f64>| {
+        let bare = sized_rows
+            .iter()
+            .find(|r| r.memory_mb == 128 && r.init == init && r.label == "bare");
+        let cells: Vec<Option<f64>> = ["artemis", "amlyze"]
+            .iter()
+            .map(|name| {
+                let row = sized_rows
+                    .iter()
+                    .find(|r| r.memory_mb == 128 && r.init == init && r.label == *name)?;
+                f(row, bare?)
+            })
+            .collect();
+        cells
+    };
+    let show = |v: &Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "—".to_owned(), f);
+    for (init, name) in [
+        (tools::sizes::Init::Throttled, "throttled init"),
+        (tools::sizes::Init::FullCpu, "full-vCPU init"),
+    ] {
+        let over = at_128(init, &|row, bare| Some(row.cold_p50_ms - bare.cold_p50_ms));
+        println!(
+            "| 128 MB share, TLS, spawn → first 2xx over bare, {name} (p50) | ≤ +10 ms | {} | {} |",
+            show(&over[0], &|v| format!("{v:+.2} ms")),
+            show(&over[1], &|v| format!("{v:+.2} ms"))
+        );
+    }
+    let raw = sized_warm_raw(&sized_rows);
+    let ratio = at_128(tools::sizes::Init::Throttled, &|row, bare| {
+        Some(row.warm_p50_ms? / (bare.warm_p50_ms? + raw?))
+    });
+    println!(
+        "| 128 MB share, TLS, warm p50 / (bare + raw send) | ≤ 1.05 × | {} | {} |",
+        show(&ratio[0], &|v| format!("{v:.3} ×")),
+        show(&ratio[1], &|v| format!("{v:.3} ×"))
     );
 }
