@@ -62,11 +62,17 @@ fn retries() -> RetryConfig {
 /// The SQS client alone (the operator tools): the SDK's full configuration
 /// loader (profiles, credential chain), with the project's settings.
 pub async fn sqs_client() -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(&tool_config().await)
+}
+
+/// The operator tools' SDK settings: [`sdk_defaults`] with the full loader
+/// (profiles, SSO), environment credentials first when they are set.
+pub async fn tool_config() -> SdkConfig {
     let mut loader = sdk_defaults();
     if env_is_set("AWS_ACCESS_KEY_ID") && env_is_set("AWS_SECRET_ACCESS_KEY") {
         loader = loader.credentials_provider(EnvironmentVariableCredentialsProvider::new());
     }
-    aws_sdk_sqs::Client::new(&loader.load().await)
+    loader.load().await
 }
 
 /// A function's SDK configuration, from the variables Lambda sets: region
@@ -135,6 +141,15 @@ pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
         config = config.endpoint_url(url);
     }
     aws_sdk_sqs::Client::from_conf(config.build())
+}
+
+/// The Firehose client of the archive (`AWS_ENDPOINT_URL_FIREHOSE` honoured).
+pub fn firehose(sdk: &SdkConfig) -> aws_sdk_firehose::Client {
+    let mut config = aws_sdk_firehose::config::Builder::from(sdk);
+    if let Some(url) = service_endpoint("FIREHOSE") {
+        config = config.endpoint_url(url);
+    }
+    aws_sdk_firehose::Client::from_conf(config.build())
 }
 
 /// The function's Secrets Manager client (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).

@@ -73,6 +73,8 @@ pub struct Config {
     pub allowed_rate: Option<String>,
     /// `SQS_PREWARM`: open the SQS connection during init (default off).
     pub prewarm: bool,
+    /// `ARCHIVE_STREAM`: the Firehose stream's name (given as a name or an ARN).
+    pub archive_stream: Option<String>,
 }
 
 impl Config {
@@ -145,6 +147,15 @@ impl Config {
                 })
             }
         };
+        let archive_stream = optional("ARCHIVE_STREAM")
+            .map(|text| match crate::archive::stream_name(&text) {
+                Some(name) => Ok(name.to_owned()),
+                None => Err(ConfigError::Malformed {
+                    var: "ARCHIVE_STREAM",
+                    reason: format!("expected a Firehose stream name or ARN, got {text:?}"),
+                }),
+            })
+            .transpose()?;
         Ok(Self {
             provider,
             queue,
@@ -155,6 +166,7 @@ impl Config {
             max_body_bytes,
             allowed_rate,
             prewarm,
+            archive_stream,
         })
     }
 }
@@ -178,6 +190,16 @@ mod tests {
         assert_eq!(config.max_body_bytes, 262_144);
         assert!(config.quarantine.is_none() && config.allowlist.is_none() && config.secret.is_none());
         assert!(!config.prewarm);
+        assert!(config.archive_stream.is_none());
+    }
+
+    #[test]
+    fn the_archive_stream_is_named_by_name_or_arn() {
+        let arn = "arn:aws:firehose:eu-west-1:123456789012:deliverystream/intake-archive";
+        for text in ["intake-archive", arn] {
+            let config = config(&[QUEUE, ("ARCHIVE_STREAM", text)]).unwrap();
+            assert_eq!(config.archive_stream.as_deref(), Some("intake-archive"));
+        }
     }
 
     #[test]
@@ -228,6 +250,8 @@ mod tests {
             (vec![QUEUE, ("MAX_BODY_BYTES", "1048576")], "MAX_BODY_BYTES"),
             (vec![QUEUE, ("WEBHOOK_ALLOWED_RATE", "fast")], "WEBHOOK_ALLOWED_RATE"),
             (vec![QUEUE, ("SQS_PREWARM", "maybe")], "SQS_PREWARM"),
+            (vec![QUEUE, ("ARCHIVE_STREAM", "arn:aws:s3:::bucket")], "ARCHIVE_STREAM"),
+            (vec![QUEUE, ("ARCHIVE_STREAM", "two words")], "ARCHIVE_STREAM"),
         ] {
             let message = config(&vars).unwrap_err().to_string();
             assert!(message.starts_with(var), "{message} should name {var}");

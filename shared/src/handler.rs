@@ -20,23 +20,27 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::access::secret_from_secrets_manager;
+use crate::archive::{self, archive_or_log, Archive, Archiver, Firehose, Kind};
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
 use crate::limits::{Message, MAX_MESSAGE_BYTES};
 use crate::log::{brief, brief_list, panic_text};
+use crate::memory::MemoryArchive;
 use crate::metrics::{RecentKeys, RequestMetrics};
 use crate::problem::Rejection;
-use crate::publisher::{Publisher, Queues, Sqs};
+use crate::publisher::{Publisher, Queues, Sqs, PUBLISH_BUDGET};
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
 use crate::vendor::{Parsed, Provider};
 
-/// Everything a function needs, built once at init. `Q` is SQS in the
-/// functions, in-memory queues in some tests.
+/// Everything a function needs, built once at init. `Q` is SQS and `A`
+/// Firehose in the functions, in-memory stand-ins in some tests.
 #[derive(Debug)]
-pub struct App<Q = Sqs> {
+pub struct App<Q = Sqs, A = Firehose> {
     pub config: Config,
     pub publisher: Publisher<Q>,
+    /// The archive, when `ARCHIVE_STREAM` is set.
+    pub archiver: Option<Archiver<A>>,
     /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
     recent: Mutex<RecentKeys>,
 }
@@ -52,13 +56,14 @@ impl App<Sqs> {
         let config_done = started.elapsed();
         let sdk = crate::aws::sdk_config()?;
         let client = crate::aws::sqs(&sdk);
+        let firehose = crate::aws::firehose(&sdk);
         let client_done = started.elapsed();
         if let Some(secret_id) = &config.secret_arn {
             let secrets = crate::aws::secrets_manager(&sdk);
             config.secret = Some(secret_from_secrets_manager(&secrets, secret_id).await?);
         }
         let secret_done = started.elapsed();
-        let app = Self::new(config, client);
+        let app = Self::new(config, client, firehose);
         if app.config.prewarm {
             if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
                 // Not fatal: a refusal (say, no sqs:GetQueueAttributes) leaves the
@@ -84,16 +89,31 @@ impl App<Sqs> {
         Ok(app)
     }
 
-    pub fn new(config: Config, client: aws_sdk_sqs::Client) -> Self {
-        App::with_queues(config, Sqs::new(client))
+    /// The app with its SDK clients (the Firehose one is used only with
+    /// `ARCHIVE_STREAM`).
+    pub fn new(config: Config, sqs: aws_sdk_sqs::Client, firehose: aws_sdk_firehose::Client) -> Self {
+        App::with_sinks(config, Sqs::new(sqs), Firehose::new(firehose))
     }
 }
 
-impl<Q: Queues> App<Q> {
+impl<Q: Queues> App<Q, MemoryArchive> {
+    /// The app on `queues`, with an in-memory archive (used when the
+    /// configuration names an `ARCHIVE_STREAM`): for tests.
     pub fn with_queues(config: Config, queues: Q) -> Self {
+        App::with_sinks(config, queues, MemoryArchive::new())
+    }
+}
+
+impl<Q: Queues, A: Archive> App<Q, A> {
+    pub fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
+        let archiver = config
+            .archive_stream
+            .clone()
+            .map(|stream| Archiver::new(archive, stream));
         Self {
             config,
             publisher: Publisher::new(queues),
+            archiver,
             recent: Mutex::new(RecentKeys::new(10_000)),
         }
     }
@@ -129,7 +149,7 @@ enum Reply {
 ///
 /// Logs one line per request (outcome, status, provider, ids, dedupe keys,
 /// SQS message ids, duration; never payloads) and writes its metrics (EMF).
-pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body> {
+pub async fn handle<Q: Queues, A: Archive>(app: &App<Q, A>, request: Request) -> Response<Body> {
     let started = Instant::now();
     let received = OffsetDateTime::now_utc();
     let incoming = Incoming::from_request(request);
@@ -206,7 +226,11 @@ pub async fn handle<Q: Queues>(app: &App<Q>, request: Request) -> Response<Body>
     response
 }
 
-async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetDateTime) -> Result<Reply, Rejection> {
+async fn process<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
+    incoming: &Incoming,
+    received: OffsetDateTime,
+) -> Result<Reply, Rejection> {
     let config = &app.config;
     if let Some(allowlist) = &config.allowlist {
         if !allowlist.permits(incoming.source_addr()) {
@@ -239,13 +263,37 @@ async fn process<Q: Queues>(app: &App<Q>, incoming: &Incoming, received: OffsetD
 /// content type, validation, enqueueing. What a request that passed those
 /// checks goes through, and what `recover` and `redrive` run a kept request
 /// through again.
-pub async fn replay<Q: Queues>(
-    app: &App<Q>,
+pub async fn replay<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
     incoming: &Incoming,
     received: OffsetDateTime,
 ) -> Result<Accepted, Rejection> {
     let Prepared { parsed, messages } = prepare(&app.config, incoming, received)?;
-    match app.publisher.publish(&app.config.queue, &messages).await {
+    let provider = app.config.provider.name();
+    let records = match app.archiver {
+        Some(_) => parsed
+            .events
+            .iter()
+            .zip(&messages)
+            .flat_map(|(event, message)| {
+                archive::records(
+                    Kind::Event,
+                    provider,
+                    &event.receivedtime,
+                    &incoming.request_id,
+                    &message.body,
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    // The archive runs beside the SQS send, within the same budget; what it
+    // refuses is logged for `recover`, and the answer does not change.
+    let (published, _) = tokio::join!(
+        app.publisher.publish(&app.config.queue, &messages),
+        archive_or_log(app.archiver.as_ref(), provider, records, PUBLISH_BUDGET),
+    );
+    match published {
         Ok(message_ids) => Ok(Accepted {
             dedupe_keys: parsed.events.iter().map(|e| e.dedupekey.clone()).collect(),
             ids: parsed.events.into_iter().map(|e| e.id).collect(),

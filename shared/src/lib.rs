@@ -19,6 +19,8 @@
 //!   [`quarantine`] (the record of a refused request, queued or logged),
 //!   [`problem`] (errors and the one place they become HTTP responses),
 //!   [`metrics`] (CloudWatch EMF), [`log`] (values as logged, kept short).
+//! - The archive: [`archive`] (every kept message, also in a Firehose stream
+//!   that delivers to S3 with Object Lock; its records, limits and seam).
 //! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
 //!   seam), [`aws`] (the SDK clients), [`limits`] (the platform's limits
 //!   every outgoing message is made to), [`memory`] (in-memory queues that
@@ -29,6 +31,7 @@
 
 pub mod access;
 pub mod amlyze;
+pub mod archive;
 pub mod artemis;
 pub mod aws;
 pub mod cloudevents;

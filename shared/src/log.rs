@@ -25,3 +25,60 @@ pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
 }
+
+/// A log record's part of a large value holds at most this many bytes of it.
+/// Each part is logged as a JSON string (so it can be read back from text
+/// logs too), and a JSON log line escapes it again: at most four times as
+/// long, which keeps every line under CloudWatch's 256 KiB.
+pub const LOG_PART_BYTES: usize = 60 * 1024;
+
+/// One numbered part of a value logged in parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPart {
+    /// The first 32 hex digits of the whole value's SHA-256: names the whole.
+    pub part_of: String,
+    /// 1-based.
+    pub number: usize,
+    pub count: usize,
+    /// The part as a JSON string.
+    pub quoted: String,
+}
+
+/// `text` in numbered parts for the log, or `None` when it fits one record.
+pub fn log_parts(text: &str) -> Option<Vec<LogPart>> {
+    let pieces = split_text(text, LOG_PART_BYTES);
+    if pieces.len() == 1 {
+        return None;
+    }
+    let part_of = crate::limits::sha256_hex(text.as_bytes())[..32].to_owned();
+    let count = pieces.len();
+    Some(
+        pieces
+            .iter()
+            .enumerate()
+            .map(|(index, piece)| LogPart {
+                part_of: part_of.clone(),
+                number: index + 1,
+                count,
+                quoted: serde_json::to_string(piece).unwrap_or_default(),
+            })
+            .collect(),
+    )
+}
+
+/// `text` in pieces of at most `max` bytes, cut on character boundaries.
+pub fn split_text(text: &str, max: usize) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while rest.len() > max {
+        let mut cut = max;
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let (part, tail) = rest.split_at(cut);
+        parts.push(part);
+        rest = tail;
+    }
+    parts.push(rest);
+    parts
+}

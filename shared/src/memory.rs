@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 
+use crate::archive::{self, Archive, ArchiveError, RecordResults};
 use crate::config::QueueUrl;
 use crate::limits::{batch_violations, Message};
 use crate::publisher::{EntryFailure, EntryResults, PublishError, Queues};
@@ -137,6 +138,103 @@ impl Queues for MemoryQueues {
                 state.queues.entry(queue.url.clone()).or_default().push(message);
             }
             results.push(Ok(id));
+        }
+        Ok(results)
+    }
+}
+
+/// An in-memory archive that behaves as Firehose does where it matters:
+/// every `PutRecordBatch` is checked against Firehose's limits
+/// ([`crate::archive::batch_violations`]) and refused when it breaks one (the
+/// breach is recorded); records can be made to fail one by one, or the
+/// whole archive to be down.
+#[derive(Default)]
+pub struct MemoryArchive {
+    state: Mutex<ArchiveState>,
+}
+
+#[derive(Default)]
+struct ArchiveState {
+    records: Vec<Vec<u8>>,
+    violations: Vec<String>,
+    script: VecDeque<Script>,
+    down: bool,
+    calls: usize,
+}
+
+impl std::fmt::Debug for MemoryArchive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MemoryArchive")
+    }
+}
+
+impl MemoryArchive {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, ArchiveState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Makes the next call do `script` (`FailEntry(n)`: record `n` fails).
+    pub fn then(&self, script: Script) {
+        self.state().script.push_back(script);
+    }
+
+    /// Refuses every call from now on (`false`: takes them again).
+    pub fn set_down(&self, down: bool) {
+        self.state().down = down;
+    }
+
+    /// Every record the archive took, in order.
+    pub fn records(&self) -> Vec<Vec<u8>> {
+        self.state().records.clone()
+    }
+
+    /// Every rule of Firehose's that a call broke.
+    pub fn violations(&self) -> Vec<String> {
+        self.state().violations.clone()
+    }
+
+    /// How many `PutRecordBatch` calls were made.
+    pub fn calls(&self) -> usize {
+        self.state().calls
+    }
+}
+
+impl Archive for MemoryArchive {
+    async fn put_batch(&self, _stream: &str, records: &[&[u8]]) -> Result<RecordResults, ArchiveError> {
+        let mut state = self.state();
+        state.calls += 1;
+        let violations = archive::batch_violations(records);
+        if !violations.is_empty() {
+            let text = violations.join("; ");
+            state.violations.push(text.clone());
+            return Err(ArchiveError::Refused(format!("InvalidArgumentException: {text}")));
+        }
+        if state.down {
+            return Err(ArchiveError::Refused(
+                "ServiceUnavailableException: scripted".to_owned(),
+            ));
+        }
+        let fail = match state.script.pop_front() {
+            Some(Script::FailCall) => return Err(ArchiveError::Refused("scripted failure".to_owned())),
+            Some(Script::Panic) => {
+                drop(state);
+                panic!("scripted panic in PutRecordBatch");
+            }
+            Some(Script::FailEntry(n)) => Some(n),
+            None => None,
+        };
+        let mut results = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            if fail == Some(index) {
+                results.push(Err("ServiceUnavailableException: scripted record failure".to_owned()));
+            } else {
+                state.records.push(record.to_vec());
+                results.push(Ok(()));
+            }
         }
         Ok(results)
     }

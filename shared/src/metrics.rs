@@ -11,6 +11,7 @@
 //! | `UnknownEnumValue` | provider, field | a vendor sent an enum value this build does not know (schema drift) |
 //! | `Repeats` | provider | events whose vendor dedupe key this instance saw in the last 5 minutes (a resend, or a return to an earlier state: a FIFO queue keeps both, consumers decide) |
 //! | `Latency` | provider | handler time, milliseconds |
+//! | `Unarchived` | provider | archive records Firehose did not take; each is in the log as `unarchived_record` for `recover` |
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -100,6 +101,23 @@ impl RequestMetrics {
     }
 }
 
+/// Writes the `Unarchived` metric: `count` archive records of `provider`
+/// that the archive did not take.
+pub fn unarchived(provider: &str, count: usize) {
+    let now = time::OffsetDateTime::now_utc();
+    let document = unarchived_document((now.unix_timestamp_nanos() / 1_000_000) as i64, provider, count);
+    let _ = writeln!(std::io::stdout().lock(), "{document}");
+}
+
+fn unarchived_document(timestamp_ms: i64, provider: &str, count: usize) -> Value {
+    document(
+        timestamp_ms,
+        &["provider"],
+        &[("Unarchived", "Count")],
+        json!({"provider": provider, "Unarchived": count}),
+    )
+}
+
 /// Dedupe keys this instance saw recently (SQS FIFO's window is 5 minutes);
 /// bounded, so a busy instance never grows without limit.
 #[derive(Debug)]
@@ -138,6 +156,18 @@ impl RecentKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unarchived_records_are_counted_per_provider() {
+        let document = unarchived_document(1_795_000_000_000, "amlyze", 3);
+        assert_eq!(document["provider"], "amlyze");
+        assert_eq!(document["Unarchived"], 3);
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "Unarchived"
+        );
+        assert_eq!(document["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
+    }
 
     #[test]
     fn documents_are_valid_emf() {

@@ -15,8 +15,7 @@ use aws_sdk_sqs::types::{
 use aws_sdk_sqs::Client;
 
 use crate::config::QueueUrl;
-use crate::limits::{attribute_value, Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
-use crate::quarantine::QuarantineRecord;
+use crate::limits::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
 
 /// Time budgets. Worst case for one request: the main queue's budget, then the
 /// quarantine's (a failed enqueue is quarantined), under 10 s in all.
@@ -231,33 +230,18 @@ impl<Q: Queues> Publisher<Q> {
         within(PUBLISH_BUDGET, self.send_all(queue, messages)).await
     }
 
-    /// Puts a refused request in quarantine; fails when its record is too
-    /// large for one message (the caller then logs it in parts).
-    pub async fn quarantine(&self, queue: &QueueUrl, record: &QuarantineRecord) -> Result<String, PublishError> {
-        let body = crate::quarantine::to_json(record);
-        let attributes = [("provider", &record.provider), ("reason", &record.reason)]
-            .into_iter()
-            .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value)?)))
-            .collect();
-        let (group_id, deduplication_id) = if queue.fifo {
-            (
-                Some(format!("quarantine:{}", record.provider)),
-                Some(crate::limits::sha256_hex(body.as_bytes())),
-            )
-        } else {
-            (None, None)
-        };
-        let message = Message {
-            body,
-            attributes,
-            group_id,
-            deduplication_id,
-            trace_header: None,
-        };
+    /// Sends one message within `budget` (the quarantine's); returns its SQS
+    /// message id. Fails when it is too large for SQS (the caller then logs it).
+    pub async fn send_one(
+        &self,
+        queue: &QueueUrl,
+        message: &Message,
+        budget: Duration,
+    ) -> Result<String, PublishError> {
         if message.size() > MAX_MESSAGE_BYTES {
             return Err(PublishError::TooLarge(message.size()));
         }
-        let ids = within(QUARANTINE_BUDGET, self.send_all(queue, std::slice::from_ref(&message))).await?;
+        let ids = within(budget, self.send_all(queue, std::slice::from_ref(message))).await?;
         Ok(ids.into_iter().next().unwrap_or_default())
     }
 

@@ -10,11 +10,12 @@ use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+use crate::archive::{self, archive_or_log, Archive, Kind};
 use crate::handler::App;
-use crate::limits::{sha256_hex, sqs_safe_json, MAX_MESSAGE_BYTES};
-use crate::log::{brief, panic_text};
+use crate::limits::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
+use crate::log::{brief, log_parts, panic_text};
 use crate::problem::Rejection;
-use crate::publisher::Queues;
+use crate::publisher::{Queues, QUARANTINE_BUDGET};
 use crate::request::Incoming;
 use crate::timestamp::format_utc;
 
@@ -124,11 +125,37 @@ fn base64_of(bytes: &[u8]) -> String {
 /// fits one SQS message.
 pub const MAX_RECORD_BYTES: usize = MAX_MESSAGE_BYTES - 1024;
 
-/// Quarantines a refused request; when that is impossible, logs the whole
-/// request (in numbered parts when it is large) so it can be recovered from
-/// the logs. Returns whether the quarantine queue took it.
-pub async fn quarantine_or_log<Q: Queues>(
-    app: &App<Q>,
+/// The quarantine queue's message for a record whose JSON is `body`:
+/// attributes `provider` and `reason` for filtering, and on a FIFO queue one
+/// group per provider and a deduplication id from the body.
+pub fn message_of(record: &QuarantineRecord, body: String, fifo: bool) -> Message {
+    let attributes = [("provider", &record.provider), ("reason", &record.reason)]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value)?)))
+        .collect();
+    let (group_id, deduplication_id) = if fifo {
+        (
+            Some(format!("quarantine:{}", record.provider)),
+            Some(sha256_hex(body.as_bytes())),
+        )
+    } else {
+        (None, None)
+    };
+    Message {
+        body,
+        attributes,
+        group_id,
+        deduplication_id,
+        trace_header: None,
+    }
+}
+
+/// Quarantines a refused request, and archives its record at the same time;
+/// when no queue takes it, logs the whole request (in numbered parts when it
+/// is large) so it can be recovered from the logs. Returns whether the
+/// quarantine queue took it.
+pub async fn quarantine_or_log<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
     incoming: &Incoming,
     rejection: &Rejection,
     received: OffsetDateTime,
@@ -146,75 +173,76 @@ pub async fn quarantine_or_log<Q: Queues>(
     })
 }
 
-async fn queue_record_or_log<Q: Queues>(
-    app: &App<Q>,
+async fn queue_record_or_log<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
     incoming: &Incoming,
     rejection: &Rejection,
     received: OffsetDateTime,
 ) -> bool {
     let record = record_of(app.config.provider.name(), format_utc(received), incoming, rejection);
-    let failure = match &app.config.quarantine {
-        Some(queue) => match app.publisher.quarantine(queue, &record).await {
-            Ok(message_id) => {
-                tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
-                return true;
+    let body = to_json(&record);
+    let records = app.archiver.as_ref().map(|_| {
+        archive::records(
+            Kind::Quarantine,
+            &record.provider,
+            &record.receivedtime,
+            &record.request_id,
+            &body,
+        )
+    });
+    let archived = archive_or_log(
+        app.archiver.as_ref(),
+        &record.provider,
+        records.unwrap_or_default(),
+        QUARANTINE_BUDGET,
+    );
+    let queued = async {
+        match &app.config.quarantine {
+            Some(queue) => {
+                let message = message_of(&record, body.clone(), queue.fifo);
+                app.publisher
+                    .send_one(queue, &message, QUARANTINE_BUDGET)
+                    .await
+                    .map_err(|err| err.to_string())
             }
-            Err(err) => err.to_string(),
-        },
-        None => "QUARANTINE_QUEUE_URL is not set".to_owned(),
+            None => Err("QUARANTINE_QUEUE_URL is not set".to_owned()),
+        }
     };
-    log_whole_request(&record, &failure);
-    false
+    let (queued, _) = tokio::join!(queued, archived);
+    match queued {
+        Ok(message_id) => {
+            tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
+            true
+        }
+        Err(failure) => {
+            log_whole_request(&record, &body, &failure);
+            false
+        }
+    }
 }
-
-/// A log record's part of an unqueued request holds at most this many bytes
-/// of the record's JSON. Each part is logged as a JSON string (so it can be
-/// read back from text logs too), and a JSON log line escapes it again: at
-/// most four times as long, which keeps every line under CloudWatch's 256 KiB.
-pub const LOG_PART_BYTES: usize = 60 * 1024;
 
 /// Logs `record` whole: in one `unqueued_request` field, or, when larger than
-/// [`LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
+/// [`crate::log::LOG_PART_BYTES`], in numbered `unqueued_request_part` records that
 /// `recover` joins again (`part_of` names the whole; `part`/`parts` number it).
-fn log_whole_request(record: &QuarantineRecord, failure: &str) {
-    let json = to_json(record);
+fn log_whole_request(record: &QuarantineRecord, json: &str, failure: &str) {
     let failure = brief(failure);
     let message = "request could not be queued or quarantined; the whole request is in this record";
-    let parts = split_text(&json, LOG_PART_BYTES);
-    if parts.len() == 1 {
-        tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}");
-        return;
-    }
-    let part_of = &sha256_hex(json.as_bytes())[..32];
-    for (index, part) in parts.iter().enumerate() {
-        let quoted = serde_json::to_string(part).unwrap_or_default();
-        tracing::error!(
-            provider = %record.provider,
-            failure = %failure,
-            part_of,
-            part = index + 1,
-            parts = parts.len(),
-            unqueued_request_part = %quoted,
-            "{message}"
-        );
-    }
-}
-
-/// `text` in pieces of at most `max` bytes, cut on character boundaries.
-pub fn split_text(text: &str, max: usize) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while rest.len() > max {
-        let mut cut = max;
-        while !rest.is_char_boundary(cut) {
-            cut -= 1;
+    match log_parts(json) {
+        None => tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}"),
+        Some(parts) => {
+            for part in parts {
+                tracing::error!(
+                    provider = %record.provider,
+                    failure = %failure,
+                    part_of = %part.part_of,
+                    part = part.number,
+                    parts = part.count,
+                    unqueued_request_part = %part.quoted,
+                    "{message}"
+                );
+            }
         }
-        let (part, tail) = rest.split_at(cut);
-        parts.push(part);
-        rest = tail;
     }
-    parts.push(rest);
-    parts
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::archive::Archive;
 use crate::handler::{handle, App};
 use crate::log::panic_text;
 use crate::metrics::RequestMetrics;
@@ -39,7 +40,7 @@ pub async fn run(provider: Provider) -> Result<(), Error> {
 
 /// One invocation: the front door's event becomes a request for
 /// [`handle`], and its response the front door's response document.
-pub async fn invoke<Q: Queues>(app: &App<Q>, event: LambdaEvent<Box<RawValue>>) -> Value {
+pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<Box<RawValue>>) -> Value {
     let started = std::time::Instant::now();
     let received = OffsetDateTime::now_utc();
     let LambdaEvent { payload, context } = event;

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use intake::memory::{MemoryQueues, Script};
+use intake::memory::{MemoryArchive, MemoryQueues, Script};
 use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
 
@@ -27,7 +27,7 @@ struct Fixture {
     quarantined: usize,
 }
 
-fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues> {
+fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues, MemoryArchive> {
     let config = Config::from_lookup(provider, |var| match var {
         "QUEUE_URL" => Some(QUEUE.to_owned()),
         "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
@@ -49,7 +49,7 @@ fn schema_check(queue: &str, message: &intake::limits::Message) -> Result<(), St
     checked.map_err(|errors| format!("breaks the JSON Schema: {}", errors.join("; ")))
 }
 
-async fn invoke(app: &App<MemoryQueues>, event: &str) -> Value {
+async fn invoke(app: &App<MemoryQueues, MemoryArchive>, event: &str) -> Value {
     let raw = RawValue::from_string(event.to_owned()).expect("JSON");
     intake::runtime::invoke(app, LambdaEvent::new(raw, Context::default())).await
 }
@@ -77,7 +77,7 @@ fn header<'a>(answer: &'a Value, name: &str) -> Option<&'a str> {
     answer["headers"][name].as_str()
 }
 
-fn kept(app: &App<MemoryQueues>) -> Vec<QuarantineRecord> {
+fn kept(app: &App<MemoryQueues, MemoryArchive>) -> Vec<QuarantineRecord> {
     let queues = app.publisher.queues();
     assert_eq!(queues.violations(), Vec::<String>::new());
     queues

@@ -245,6 +245,8 @@ fn strict_check(target: &str, body: &[u8]) -> Option<String> {
     let batch = match target {
         "AmazonSQS.SendMessage" => false,
         "AmazonSQS.SendMessageBatch" => true,
+        "Firehose_20150804.PutRecordBatch" => return firehose_check(body),
+        "Firehose_20150804.PutRecord" => return Some("the functions only use PutRecordBatch".to_owned()),
         _ => return None,
     };
     let request: serde_json::Value = serde_json::from_slice(body).ok()?;
@@ -280,6 +282,37 @@ fn strict_check(target: &str, body: &[u8]) -> Option<String> {
         what: what.clone(),
     });
     Some(serde_json::json!({"__type": "com.amazonaws.sqs#InvalidParameterValue", "message": what}).to_string())
+}
+
+/// Checks a `PutRecordBatch` against Firehose's limits (`intake::archive`);
+/// moto's Firehose has none.
+fn firehose_check(body: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let stream = request["DeliveryStreamName"].as_str().unwrap_or_default().to_owned();
+    let records: Vec<Vec<u8>> = request["Records"]
+        .as_array()
+        .map(|records| {
+            records
+                .iter()
+                .map(|r| {
+                    base64::engine::general_purpose::STANDARD
+                        .decode(r["Data"].as_str().unwrap_or_default())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let found = intake::archive::batch_violations(&records);
+    if found.is_empty() {
+        return None;
+    }
+    let what = found.join("; ");
+    VIOLATIONS.lock().ok()?.push(Violation {
+        queue_url: stream,
+        what: what.clone(),
+    });
+    Some(serde_json::json!({"__type": "InvalidArgumentException", "message": what}).to_string())
 }
 
 /// A message as the SDK put it on the wire (SQS JSON protocol).

@@ -119,6 +119,11 @@ fn make_cgroup(controller: &str) -> Option<PathBuf> {
     Some(dir)
 }
 
+/// A number a cgroup reports in one of its files.
+fn read_number(dir: &std::path::Path, file: &str) -> Option<u64> {
+    std::fs::read_to_string(dir.join(file)).ok()?.trim().parse().ok()
+}
+
 /// Writes one setting of a cgroup; drops the cgroup when it cannot be set.
 fn set(dir: Option<PathBuf>, file: &str, value: &str) -> Option<PathBuf> {
     let dir = dir?;
@@ -194,8 +199,7 @@ fn warn_no_cgroup(memory_mb: u64) {
 impl Function {
     /// The most memory the function's cgroup used, in bytes.
     pub fn peak_memory(&self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.cgroups.memory.as_ref()?.join("memory.max_usage_in_bytes")).ok()?;
-        text.trim().parse().ok()
+        read_number(self.cgroups.memory.as_ref()?, "memory.max_usage_in_bytes")
     }
 
     /// Whether the kernel killed the function for passing its memory limit.
@@ -218,8 +222,7 @@ impl Function {
 
     /// The CPU quota in force now (µs per 100 ms), where there is one.
     pub fn cpu_quota_us(&self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.cgroups.cpu.as_ref()?.join("cpu.cfs_quota_us")).ok()?;
-        text.trim().parse().ok()
+        read_number(self.cgroups.cpu.as_ref()?, "cpu.cfs_quota_us")
     }
 }
 

@@ -12,7 +12,7 @@
 //! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
 
 use intake::limits::MAX_RESPONSE_BYTES;
-use intake::memory::MemoryQueues;
+use intake::memory::{MemoryArchive, MemoryQueues};
 use intake::quarantine::QuarantineRecord;
 use intake::{App, Config, Provider};
 use serde_json::Value;
@@ -36,7 +36,7 @@ pub struct Setup {
 }
 
 /// An app with in-memory queues for `setup`.
-pub fn app(setup: &Setup) -> App<MemoryQueues> {
+pub fn app(setup: &Setup) -> App<MemoryQueues, MemoryArchive> {
     let queue = if setup.fifo { FIFO_QUEUE } else { QUEUE };
     let config = Config::from_lookup(setup.provider, |var| match var {
         "QUEUE_URL" => Some(queue.to_owned()),

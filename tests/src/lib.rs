@@ -2,6 +2,7 @@
 //! events for each front door, and a Lambda Runtime API emulator that runs the
 //! built function binaries.
 
+pub mod archive;
 pub mod consumer;
 pub mod emulator;
 pub mod events;

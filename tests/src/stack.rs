@@ -8,6 +8,7 @@ use intake::{App, Config, Provider};
 use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
+use crate::archive::LocalArchive;
 use crate::sqs::{self, drain, Received};
 use crate::{Call, FrontDoor, Moto};
 
@@ -18,6 +19,10 @@ pub struct Stack {
     pub app_client: Client,
     pub queue: String,
     pub quarantine: String,
+    /// An archive stream and bucket; an app uses it when given
+    /// `("ARCHIVE_STREAM", &stack.archive.stream)`.
+    pub archive: LocalArchive,
+    app_firehose: aws_sdk_firehose::Client,
 }
 
 impl Stack {
@@ -31,6 +36,8 @@ impl Stack {
             app_client: sqs::function_client(&Moto::shared().endpoint).await,
             queue,
             quarantine,
+            archive: LocalArchive::create(&Moto::shared().raw_endpoint).await,
+            app_firehose: crate::archive::firehose_client(&Moto::shared().endpoint).await,
         }
     }
 
@@ -45,7 +52,7 @@ impl Stack {
         .collect();
         all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
-        App::new(config, self.app_client.clone())
+        App::new(config, self.app_client.clone(), self.app_firehose.clone())
     }
 
     /// Every message now on the events queue (deleted as read).

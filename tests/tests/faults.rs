@@ -39,7 +39,11 @@ impl Rig {
         ]
         .into();
         let config = Config::from_lookup(Provider::Artemis, |k| vars.get(k).map(|v| v.to_string())).unwrap();
-        let app = App::new(config, sqs::function_client(&proxy.endpoint).await);
+        let app = App::new(
+            config,
+            sqs::function_client(&proxy.endpoint).await,
+            harness::archive::firehose_client(&proxy.endpoint).await,
+        );
         Rig {
             proxy,
             direct,

@@ -1,9 +1,11 @@
 //! Every fixture in `events/` replayed through the handlers against moto: the
 //! status, what landed on the queue and what landed in quarantine must match
-//! `events/manifest.json`.
+//! `events/manifest.json`; and every message queued or quarantined must be in
+//! the archive exactly once, byte for byte as it was sent to SQS.
 
 use std::collections::{BTreeSet, HashMap};
 
+use harness::archive::LocalArchive;
 use harness::manifest::{self, events_dir};
 use harness::sqs::{self, drain};
 use harness::Moto;
@@ -14,17 +16,23 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
     let client = sqs::client(&Moto::shared().endpoint).await;
     let queue = sqs::create_queue(&client, "fixtures", false).await;
     let quarantine = sqs::create_queue(&client, "fixtures-quarantine", false).await;
+    let archive = LocalArchive::create(&Moto::shared().raw_endpoint).await;
+    let firehose = harness::archive::firehose_client(&Moto::shared().endpoint).await;
     let vars: HashMap<&str, &str> = [
         ("QUEUE_URL", queue.as_str()),
         ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+        ("ARCHIVE_STREAM", archive.stream.as_str()),
     ]
     .into();
     let app = |provider| {
         App::new(
             Config::from_lookup(provider, |k| vars.get(k).map(|v| v.to_string())).unwrap(),
             client.clone(),
+            firehose.clone(),
         )
     };
+    // What SQS holds, by kind: (provider, body) in the order sent.
+    let mut kept: Vec<(&str, String, String)> = Vec::new();
 
     let fixtures = manifest::load();
     let mut failures = Vec::new();
@@ -41,7 +49,42 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
         }
         for message in &queued {
             assert_eq!(message.json()["provider"], fixture.function, "{}", fixture.file);
+            kept.push(("event", fixture.function.clone(), message.body.clone()));
         }
+        for message in &quarantined {
+            kept.push(("quarantine", fixture.function.clone(), message.body.clone()));
+        }
+    }
+    // The archive: each kept message exactly once, identical to what SQS holds.
+    let archived = archive.messages().await;
+    let as_kept: Vec<(&str, String, String)> = archived
+        .iter()
+        .map(|m| {
+            (
+                if m.kind == "event" { "event" } else { "quarantine" },
+                m.provider.clone(),
+                m.message.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(archived.len(), kept.len(), "one archive record per kept message");
+    let mut expected = kept.clone();
+    let mut got = as_kept.clone();
+    expected.sort();
+    got.sort();
+    assert!(expected == got, "the archive holds exactly what SQS took");
+    assert!(archived
+        .iter()
+        .all(|m| matches!(m.kind.as_str(), "event" | "quarantine")));
+    for message in &archived {
+        let body: serde_json::Value = serde_json::from_str(&message.message).unwrap();
+        let request_id = match message.kind.as_str() {
+            "quarantine" => body["requestId"].as_str().unwrap().to_owned(),
+            _ => message.request_id.clone(),
+        };
+        assert_eq!(message.request_id, request_id);
+        assert_eq!(body["receivedtime"], message.receivedtime.as_str());
+        assert_eq!(body["provider"], message.provider.as_str());
     }
     assert!(
         failures.is_empty(),

@@ -554,7 +554,7 @@ async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     ]
     .into();
     let config = Config::from_lookup(Provider::Amlyze, |k| vars.get(k).cloned()).unwrap();
-    let app = App::new(config, client);
+    let app = App::new(config, client, harness::archive::firehose_client(&closed).await);
     let started = Instant::now();
     let answer = send(&app, &amlyze_binary(AMLYZE), FrontDoor::HttpV2).await;
     assert_eq!(answer.status, 503);

@@ -188,7 +188,7 @@ async fn batches_go_out_in_send_message_batch_calls_of_ten_and_are_capped() {
         vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
     })
     .unwrap();
-    let app = App::new(config, client);
+    let app = App::new(config, client, harness::archive::firehose_client(&proxy.endpoint).await);
     let events: Vec<Value> = (0..25)
         .map(|i| structured(&format!("b-{i}"), json!({"customerExternalID": format!("c-{i}")})))
         .collect();

@@ -20,7 +20,11 @@ async fn app_with_secret(stack: &Stack, arn: &str) -> App {
             .await
             .expect("the secret is read"),
     );
-    App::new(config, stack.app_client.clone())
+    App::new(
+        config,
+        stack.app_client.clone(),
+        harness::archive::firehose_client(&Moto::shared().endpoint).await,
+    )
 }
 
 async fn status_with(app: &App, header: Option<&str>, query: Option<&str>) -> u16 {

@@ -2,7 +2,7 @@
 //! environment variables), for the tools that replay records of any vendor.
 
 use aws_sdk_sqs::Client;
-use intake::aws::sqs_client;
+use intake::aws::tool_config;
 use intake::config::QueueUrl;
 use intake::{App, Config, ConfigError, Provider};
 
@@ -14,10 +14,14 @@ pub struct Apps {
 impl Apps {
     /// The SQS client and an [`App`] for every [`Provider`], from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let client = sqs_client().await;
+        let sdk = tool_config().await;
+        let client = aws_sdk_sqs::Client::new(&sdk);
+        let firehose = aws_sdk_firehose::Client::new(&sdk);
         let apps = Provider::ALL
             .iter()
-            .map(|&provider| Config::from_env(provider).map(|config| App::new(config, client.clone())))
+            .map(|&provider| {
+                Config::from_env(provider).map(|config| App::new(config, client.clone(), firehose.clone()))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { client, apps })
     }

@@ -135,6 +135,29 @@ pub struct Cold {
     pub init: Duration,
 }
 
+/// The medians (and p90 of the total) of one process's cold starts, in ms.
+#[derive(Clone, Copy)]
+pub struct ColdStats {
+    pub init_p50: f64,
+    pub call_p50: f64,
+    pub p50: f64,
+    pub p90: f64,
+}
+
+impl ColdStats {
+    pub fn of(samples: &[Cold]) -> ColdStats {
+        let totals: Vec<Duration> = samples.iter().map(|c| c.total).collect();
+        let inits: Vec<Duration> = samples.iter().map(|c| c.init).collect();
+        let calls: Vec<Duration> = samples.iter().map(|c| c.total.saturating_sub(c.init)).collect();
+        ColdStats {
+            init_p50: ms(percentile(&inits, 0.5)),
+            call_p50: ms(percentile(&calls, 0.5)),
+            p50: ms(percentile(&totals, 0.5)),
+            p90: ms(percentile(&totals, 0.9)),
+        }
+    }
+}
+
 /// Spawn → first response of one fresh process at `size`. The invocation is
 /// queued before the process starts, so its first poll is answered at once.
 pub async fn cold_once(variant: &Variant, env: &[(String, String)], size: LambdaSize) -> Cold {
@@ -224,14 +247,11 @@ pub async fn cold_section(
             ms(percentile(&raw, 0.5)),
         );
     }
-    let bare = percentile(&samples[0].iter().map(|c| c.total).collect::<Vec<_>>(), 0.5);
+    let bare = ColdStats::of(&samples[0]).p50;
     let mut rows = Vec::new();
     for (variant, samples) in variants.iter().zip(&samples) {
-        let totals: Vec<Duration> = samples.iter().map(|c| c.total).collect();
-        let inits: Vec<Duration> = samples.iter().map(|c| c.init).collect();
-        let calls: Vec<Duration> = samples.iter().map(|c| c.total.saturating_sub(c.init)).collect();
-        let p50 = percentile(&totals, 0.5);
-        let over = ms(p50) - ms(bare);
+        let stats = ColdStats::of(samples);
+        let over = stats.p50 - bare;
         let goal = match (variant.is_bare(), has_goal(&variant.label)) {
             (true, _) => String::new(),
             (false, true) => format!("{over:+9.2}   (goal ≤ +12 ms: {})", verdict(over <= 12.0)),
@@ -239,11 +259,7 @@ pub async fn cold_section(
         };
         println!(
             "  {:<22} {:>9.2} {:>9.2} {:>10.2} {:>13.2} {goal}",
-            variant.label,
-            ms(p50),
-            ms(percentile(&totals, 0.9)),
-            ms(percentile(&inits, 0.5)),
-            ms(percentile(&calls, 0.5)),
+            variant.label, stats.p50, stats.p90, stats.init_p50, stats.call_p50,
         );
         rows.push((variant.label.clone(), over));
     }

@@ -193,7 +193,7 @@ mod tests {
         let mut big = record();
         big.body = "\"\\\u{1}é".repeat(50_000);
         let json = intake::quarantine::to_json(&big);
-        let parts = intake::quarantine::split_text(&json, intake::quarantine::LOG_PART_BYTES);
+        let parts = intake::log::split_text(&json, intake::log::LOG_PART_BYTES);
         assert!(parts.len() > 2);
         let part_of = &intake::limits::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts

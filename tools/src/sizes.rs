@@ -12,7 +12,7 @@ use std::time::Duration;
 use harness::emulator::{Cgroups, LambdaSize};
 use serde::Serialize;
 
-use crate::bench::{cold_once, has_goal, ms, percentile, verdict, warm_section, Variant, Warm, WarmRun};
+use crate::bench::{cold_once, has_goal, ms, verdict, warm_section, ColdStats, Variant, Warm, WarmRun};
 
 /// The sizes measured unless `BENCH_SIZES` says otherwise.
 pub const SIZES: [u64; 4] = [128, 256, 512, 1769];
@@ -140,32 +140,32 @@ pub async fn run(setup: &Setup<'_>) -> Vec<Row> {
                 "    {:<22} {:>10} {:>10} {:>13} {:>10} {:>10}",
                 "process", "init p50", "1st call", "spawn→2xx p50", "p90", "over bare"
             );
-            let bare = colds[0].2;
-            for (variant, &(init_ms, call_ms, p50, p90)) in setup.variants.iter().zip(&colds) {
-                let over = p50 - bare;
+            let bare = colds[0].p50;
+            for (variant, stats) in setup.variants.iter().zip(&colds) {
+                let over = stats.p50 - bare;
                 let goal = match (variant.is_bare(), has_goal(&variant.label) && memory_mb == 128) {
                     (true, _) => String::new(),
                     (false, true) => format!("{over:+10.2}   (goal at 128 MB ≤ +10 ms: {})", verdict(over <= 10.0)),
                     (false, false) => format!("{over:+10.2}"),
                 };
                 println!(
-                    "    {:<22} {init_ms:>10.2} {call_ms:>10.2} {p50:>13.2} {p90:>10.2} {goal}",
-                    variant.label
+                    "    {:<22} {:>10.2} {:>10.2} {:>13.2} {:>10.2} {goal}",
+                    variant.label, stats.init_p50, stats.call_p50, stats.p50, stats.p90
                 );
                 rows.push(Row {
                     memory_mb,
                     init,
                     label: variant.label.clone(),
                     cpu_limited: limited,
-                    init_p50_ms: init_ms,
-                    first_call_p50_ms: call_ms,
-                    cold_p50_ms: p50,
-                    cold_p90_ms: p90,
+                    init_p50_ms: stats.init_p50,
+                    first_call_p50_ms: stats.call_p50,
+                    cold_p50_ms: stats.p50,
+                    cold_p90_ms: stats.p90,
                     warm_p50_ms: None,
                     warm_p99_ms: None,
                     peak_rss_mb: None,
                     raw_send_p50_ms: None,
-                    cost_cold: dollars_per_million(memory_mb, p50),
+                    cost_cold: dollars_per_million(memory_mb, stats.p50),
                     cost_warm: None,
                 });
             }
@@ -189,28 +189,15 @@ pub async fn run(setup: &Setup<'_>) -> Vec<Row> {
     rows
 }
 
-/// Per variant: init p50, first call p50, spawn → 2xx p50 and p90 (ms).
-async fn cold_runs(setup: &Setup<'_>, size: LambdaSize) -> Vec<(f64, f64, f64, f64)> {
+/// `cold_runs` cold starts of every variant at `size`, interleaved.
+async fn cold_runs(setup: &Setup<'_>, size: LambdaSize) -> Vec<ColdStats> {
     let mut samples: Vec<Vec<crate::bench::Cold>> = setup.variants.iter().map(|_| Vec::new()).collect();
     for _ in 0..setup.cold_runs {
         for (variant, samples) in setup.variants.iter().zip(samples.iter_mut()) {
             samples.push(cold_once(variant, setup.env, size).await);
         }
     }
-    samples
-        .iter()
-        .map(|runs| {
-            let totals: Vec<Duration> = runs.iter().map(|c| c.total).collect();
-            let inits: Vec<Duration> = runs.iter().map(|c| c.init).collect();
-            let calls: Vec<Duration> = runs.iter().map(|c| c.total.saturating_sub(c.init)).collect();
-            (
-                ms(percentile(&inits, 0.5)),
-                ms(percentile(&calls, 0.5)),
-                ms(percentile(&totals, 0.5)),
-                ms(percentile(&totals, 0.9)),
-            )
-        })
-        .collect()
+    samples.iter().map(|runs| ColdStats::of(runs)).collect()
 }
 
 /// A warm run at the size's CPU share, one invocation every few ms per
