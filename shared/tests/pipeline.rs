@@ -285,3 +285,115 @@ async fn the_preflight_is_answered_only_after_the_secret_is_checked() {
     assert_eq!(answer["statusCode"], 200, "{answer}");
     assert_eq!(header(&answer, "webhook-allowed-origin"), Some("amlyze.example"));
 }
+
+// The archive (contract, "The archive"), on an in-memory archive with
+// Firehose's limits.
+
+const STREAM: (&str, &str) = ("ARCHIVE_STREAM", "intake-archive");
+
+/// The archive's messages, parts joined; fails on any breach of Firehose's limits.
+fn archived(app: &App<MemoryQueues, MemoryArchive>) -> Vec<intake::archive::ArchivedMessage> {
+    let archive = app.archiver.as_ref().expect("ARCHIVE_STREAM is set").archive();
+    assert_eq!(archive.violations(), Vec::<String>::new());
+    let records = archive.records();
+    let lines: Vec<&str> = records.iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+    assert!(
+        lines.iter().all(|l| l.ends_with('\n') && l.matches('\n').count() == 1),
+        "NDJSON"
+    );
+    let (messages, unreadable) = intake::archive::join_parts(lines);
+    assert_eq!(unreadable, 0);
+    messages
+}
+
+#[tokio::test]
+async fn every_kept_message_of_every_fixture_is_archived_once_byte_for_byte() {
+    let manifest = std::fs::read_to_string(format!("{EVENTS}/manifest.json")).unwrap();
+    let fixtures: Vec<Fixture> = serde_json::from_str(&manifest).unwrap();
+    for fixture in fixtures {
+        let provider = Provider::from_name(&fixture.function).expect("a vendor's function");
+        let app = app(provider, &[STREAM]);
+        let event = std::fs::read_to_string(format!("{EVENTS}/{}", fixture.file)).unwrap();
+        invoke(&app, &event).await;
+        let queues = app.publisher.queues();
+        let mut kept: Vec<(String, String)> = queues
+            .messages(QUEUE)
+            .into_iter()
+            .map(|m| ("event".to_owned(), m.body))
+            .chain(
+                queues
+                    .messages(QUARANTINE)
+                    .into_iter()
+                    .map(|m| ("quarantine".to_owned(), m.body)),
+            )
+            .collect();
+        let mut got: Vec<(String, String)> = archived(&app).into_iter().map(|m| (m.kind, m.message)).collect();
+        kept.sort();
+        got.sort();
+        assert!(kept == got, "{}: the archive holds exactly what SQS took", fixture.file);
+    }
+}
+
+#[tokio::test]
+async fn records_the_archive_refuses_one_by_one_are_sent_again() {
+    let app = app(Provider::Amlyze, &[STREAM]);
+    let archive = app.archiver.as_ref().unwrap().archive();
+    archive.then(Script::FailEntry(1));
+    let data: Value = serde_json::from_str(AMLYZE).unwrap();
+    let batch: Vec<Value> = (0..3)
+        .map(|i| json!({"specversion": "1.0", "id": format!("e{i}"), "source": "s", "type": "t", "data": data}))
+        .collect();
+    let headers = json!({"content-type": "application/cloudevents-batch+json"});
+    let answer = invoke(&app, &event("POST", headers, &json!(batch).to_string())).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    assert_eq!(archive.calls(), 2, "one call, then one for the failed record");
+    let ids: Vec<String> = archived(&app)
+        .iter()
+        .map(|m| {
+            serde_json::from_str::<Value>(&m.message).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["e0", "e1", "e2"], "each once");
+}
+
+#[tokio::test]
+async fn with_the_archive_down_every_answer_is_unchanged() {
+    let json = json!({"content-type": "application/json"});
+    for (body, status) in [(INSERT, 202), ("{\"customerId\": true}", 400)] {
+        let app = app(Provider::Artemis, &[STREAM]);
+        app.archiver.as_ref().unwrap().archive().set_down(true);
+        let answer = invoke(&app, &event("POST", json.clone(), body)).await;
+        assert_eq!(answer["statusCode"], status, "{answer}");
+        let queues = app.publisher.queues();
+        assert_eq!(queues.messages(QUEUE).len() + queues.messages(QUARANTINE).len(), 1);
+        assert!(archived(&app).is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_message_too_large_for_one_firehose_record_is_archived_in_parts() {
+    // 171,000 control characters: the quarantine record escapes each to six
+    // bytes, just under SQS's 1 MiB and over Firehose's 1,000 KiB per record.
+    let app = app(Provider::Artemis, &[STREAM]);
+    let body = "\u{1}".repeat(171_000);
+    let answer = invoke(&app, &event("POST", json!({"content-type": "application/json"}), &body)).await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let kept = app.publisher.queues().messages(QUARANTINE);
+    assert_eq!(kept.len(), 1);
+    assert!(
+        kept[0].body.len() > intake::archive::MAX_RECORD_BYTES,
+        "{}",
+        kept[0].body.len()
+    );
+    let records = app.archiver.as_ref().unwrap().archive().records();
+    assert!(records.len() > 1, "in parts");
+    let got = archived(&app);
+    assert_eq!(got.len(), 1);
+    assert!(got[0].message == kept[0].body, "joined again, byte for byte");
+    assert_eq!(got[0].kind, "quarantine");
+}

@@ -9,7 +9,9 @@
 //! - 400, 413, 415, 500, 503 (and 401 behind an allowlist): the exact request
 //!   is in quarantine (for a body over `MAX_BODY_BYTES`, its first bytes),
 //!   nothing on the queue;
-//! - 403, 405, the preflight, 401 without an allowlist: nothing kept.
+//! - 403, 405, the preflight, 401 without an allowlist: nothing kept;
+//! - the archive (in memory, with Firehose's limits) holds every message on
+//!   either queue exactly once, byte for byte, and nothing else.
 
 use intake::limits::MAX_RESPONSE_BYTES;
 use intake::memory::{MemoryArchive, MemoryQueues};
@@ -43,6 +45,7 @@ pub fn app(setup: &Setup) -> App<MemoryQueues, MemoryArchive> {
         "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
         "ALLOWED_SOURCE_CIDRS" => setup.allowlist.map(str::to_owned),
         "SHARED_SECRET" => setup.secret.then(|| SECRET.to_owned()),
+        "ARCHIVE_STREAM" => Some("intake-archive".to_owned()),
         _ => None,
     })
     .expect("a valid configuration");
@@ -75,6 +78,7 @@ pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, S
     })?;
     let queued = queues.take(&queue);
     let kept = queues.take(QUARANTINE);
+    check_archive(&app, &queued, &kept, setup.fifo)?;
     let keeps = matches!(status, 400 | 413 | 415 | 500 | 503) || (status == 401 && setup.allowlist.is_some());
     if (201..300).contains(&status) {
         let answer: Value = serde_json::from_slice(response.body()).map_err(|e| e.to_string())?;
@@ -125,4 +129,64 @@ pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, S
         })?;
     }
     Ok(status)
+}
+
+/// The archive holds every queued and quarantined message exactly once,
+/// byte for byte, within Firehose's limits. (A FIFO queue drops a second copy
+/// of one delivery within a batch; the archive keeps what was sent: there,
+/// the same deliveries, by `source` and `id`.)
+fn check_archive(
+    app: &App<MemoryQueues, MemoryArchive>,
+    queued: &[intake::limits::Message],
+    kept: &[intake::limits::Message],
+    fifo: bool,
+) -> Result<(), String> {
+    let archive = app.archiver.as_ref().ok_or("no archive")?.archive();
+    let violations = archive.violations();
+    ensure(violations.is_empty(), || {
+        format!("records Firehose would refuse: {violations:?}")
+    })?;
+    let records = archive.records();
+    let lines = records.iter().map(|r| std::str::from_utf8(r).unwrap_or_default());
+    let (archived, unreadable) = intake::archive::join_parts(lines);
+    ensure(unreadable == 0, || {
+        format!("{unreadable} archive records that do not read or join")
+    })?;
+    if fifo {
+        let delivery = |body: &str| {
+            let event: Value = serde_json::from_str(body).unwrap_or_default();
+            (event["source"].to_string(), event["id"].to_string())
+        };
+        let mut sent: Vec<_> = queued.iter().map(|m| delivery(&m.body)).collect();
+        let mut got: Vec<_> = archived
+            .iter()
+            .filter(|m| m.kind == "event")
+            .map(|m| delivery(&m.message))
+            .collect();
+        sent.sort();
+        got.sort();
+        got.dedup();
+        ensure(sent == got, || {
+            "the archived deliveries are not the queued ones".to_owned()
+        })?;
+        let quarantined = archived.iter().filter(|m| m.kind == "quarantine").count();
+        return ensure(quarantined == kept.len(), || {
+            "quarantine records not archived once".to_owned()
+        });
+    }
+    let mut expected: Vec<(&str, &str)> = queued
+        .iter()
+        .map(|m| ("event", m.body.as_str()))
+        .chain(kept.iter().map(|m| ("quarantine", m.body.as_str())))
+        .collect();
+    let mut got: Vec<(&str, &str)> = archived.iter().map(|m| (m.kind.as_str(), m.message.as_str())).collect();
+    expected.sort_unstable();
+    got.sort_unstable();
+    ensure(expected == got, || {
+        format!(
+            "{} messages kept, {} archived (or not byte for byte)",
+            expected.len(),
+            got.len()
+        )
+    })
 }

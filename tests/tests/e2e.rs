@@ -156,18 +156,30 @@ async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_t
     assert_eq!(drain(&client, &queue).await.len(), 1, "only the valid event was queued");
 }
 
+// Both of Lambda's log formats: JSON, and Text (the default when the
+// function's LoggingConfig says nothing), whose fields are `name=value`.
 #[tokio::test]
-async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
+async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids_from_json_logs() {
+    a_logged_request_is_recovered("JSON").await;
+}
+
+#[tokio::test]
+async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids_from_text_logs() {
+    a_logged_request_is_recovered("Text").await;
+}
+
+async fn a_logged_request_is_recovered(format: &str) {
     let endpoint = &Moto::shared().endpoint;
     let client = sqs::client(endpoint).await;
     let queue = sqs::create_queue(&client, "e2e-recovered", false).await;
     let quarantine = sqs::create_queue(&client, "e2e-recovered-quarantine", false).await;
-    let log = std::env::temp_dir().join(format!("e2e-recover-{}.log", std::process::id()));
+    let log = std::env::temp_dir().join(format!("e2e-recover-{format}-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
 
     // SQS unreachable and no quarantine queue: everything ends in the log.
     let closed = format!("http://127.0.0.1:{}", harness::moto::free_port());
     let mut env = aws_env(&closed);
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), format.into()));
     env.push(("QUEUE_URL".into(), format!("{closed}/123456789012/events")));
     let amlyze = Call::post("/hooks/amlyze", AMLYZE)
         .header("ce-id", "recover-1")
@@ -224,7 +236,10 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("2 queued, 2 quarantined, 0 failed"), "{stdout}");
+    assert!(
+        stdout.contains("2 queued, 2 quarantined, 0 archived, 0 failed"),
+        "{format}: {stdout}"
+    );
 
     let queued: Vec<Value> = drain(&client, &queue).await.iter().map(|m| m.json()).collect();
     let ids: Vec<&str> = queued.iter().filter_map(|e| e["id"].as_str()).collect();
@@ -240,8 +255,92 @@ async fn a_logged_request_is_recovered_onto_the_queue_with_the_same_ids() {
     assert!(kept.iter().any(|r| r["body"] == "{\"customerId\": true}"));
     assert!(
         kept.iter().any(|r| r["body"] == big.as_str()),
-        "the large request, rebuilt exactly from its parts"
+        "{format}: the large request, rebuilt exactly from its parts"
     );
+}
+
+#[tokio::test]
+async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what_was_logged() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-unarchived", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-unarchived-quarantine", false).await;
+    let archive = harness::archive::LocalArchive::create(&Moto::shared().raw_endpoint).await;
+    let closed = format!("http://127.0.0.1:{}", harness::moto::free_port());
+    for format in ["JSON", "Text"] {
+        let log = std::env::temp_dir().join(format!("e2e-unarchived-{format}-{}.log", std::process::id()));
+        let _ = std::fs::remove_file(&log);
+        let mut env = aws_env(endpoint);
+        env.push(("AWS_LAMBDA_LOG_FORMAT".into(), format.into()));
+        env.push(("AWS_ENDPOINT_URL_FIREHOSE".into(), closed.clone()));
+        env.push(("QUEUE_URL".into(), queue.clone()));
+        env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
+        env.push(("ARCHIVE_STREAM".into(), archive.stream.clone()));
+        let api = RuntimeApi::start().await.unwrap();
+        let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+        // A valid event, an invalid one, and one whose quarantine record is
+        // large (logged in parts when the archive refuses it).
+        let big = format!("{{\"customerId\": \"{}\"}}", "\\\"é".repeat(40_000));
+        let calls = [
+            (
+                Call::post("/hooks/artemis", INSERT).request_id(&format!("unarchived-{format}-1")),
+                202,
+            ),
+            (Call::post("/hooks/artemis", "{\"customerId\": true}"), 400),
+            (Call::post("/hooks/artemis", big.clone()), 400),
+        ];
+        for (call, status) in calls {
+            let started = std::time::Instant::now();
+            let answer = invoke(&api, &call.event(FrontDoor::HttpV2)).await;
+            assert_eq!(
+                answer["statusCode"], status,
+                "{format}: the answer is what it is without an archive"
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(6),
+                "{format}: within the SQS budget"
+            );
+        }
+        assert_log_records_fit(&log);
+        let logs = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            logs.contains("unarchived_record_part"),
+            "{format}: the large record was logged in parts"
+        );
+        assert!(logs.contains("\"Unarchived\":1"), "{format}: the Unarchived metric");
+    }
+    let queued = drain(&client, &queue).await;
+    let quarantined = drain(&client, &quarantine).await;
+    assert_eq!((queued.len(), quarantined.len()), (2, 4));
+    assert!(archive.messages().await.is_empty(), "nothing reached the archive");
+
+    for format in ["JSON", "Text"] {
+        let log = std::env::temp_dir().join(format!("e2e-unarchived-{format}-{}.log", std::process::id()));
+        let output = tokio::process::Command::new(function_binary("recover"))
+            .arg(&log)
+            .envs(aws_env(endpoint))
+            .env("QUEUE_URL", &queue)
+            .env("QUARANTINE_QUEUE_URL", &quarantine)
+            .env("ARCHIVE_STREAM", &archive.stream)
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("0 queued, 0 quarantined, 3 archived, 0 failed"),
+            "{format}: {stdout}"
+        );
+    }
+    let mut archived: Vec<String> = archive.messages().await.into_iter().map(|m| m.message).collect();
+    let mut kept: Vec<String> = queued.iter().chain(&quarantined).map(|m| m.body.clone()).collect();
+    archived.sort();
+    kept.sort();
+    assert!(archived == kept, "the archive now holds exactly what SQS took");
 }
 
 /// Waits until the function has finished its init (polled for work).

@@ -15,8 +15,10 @@ use intake::Provider;
 
 const FIELD: &str = "unqueued_request";
 const PART_FIELD: &str = "unqueued_request_part";
+const ARCHIVE_FIELD: &str = "unarchived_record";
+const ARCHIVE_PART_FIELD: &str = "unarchived_record_part";
 
-/// One numbered part of a record logged in parts.
+/// One numbered part of a value logged in parts.
 struct Part {
     part_of: String,
     part: usize,
@@ -26,41 +28,82 @@ struct Part {
 
 /// Every unqueued request in `log`: JSON log lines (as Lambda writes them with
 /// `AWS_LAMBDA_LOG_FORMAT=JSON`, also when prefixed by a timestamp as in a
-/// CloudWatch export) and text log lines (`unqueued_request={…}`), with
-/// records logged in parts joined again (a record missing a part, or whose
-/// parts do not add up to the digest they name, is left out).
+/// CloudWatch export) and text log lines (`unqueued_request={…}`, Lambda's
+/// default Text format, colours or not), with records logged in parts joined
+/// again (a record missing a part, or whose parts do not add up to the digest
+/// they name, is left out).
 pub fn records_in_log(log: &str) -> Vec<QuarantineRecord> {
-    let mut records = Vec::new();
+    values_in_log(log, FIELD, PART_FIELD)
+        .iter()
+        .filter_map(|json| serde_json::from_str(json).ok())
+        .collect()
+}
+
+/// Every archive record the functions logged as `unarchived_record` (whole or
+/// in parts), as the NDJSON line to put back into the archive.
+pub fn unarchived_in_log(log: &str) -> Vec<String> {
+    values_in_log(log, ARCHIVE_FIELD, ARCHIVE_PART_FIELD)
+        .into_iter()
+        .filter(|line| serde_json::from_str::<Value>(line).is_ok())
+        .collect()
+}
+
+/// The values logged in `field`, or in numbered `part_field` records, joined.
+fn values_in_log(log: &str, field: &str, part_field: &str) -> Vec<String> {
+    let mut values = Vec::new();
     let mut parted: BTreeMap<String, (usize, BTreeMap<usize, String>)> = BTreeMap::new();
     for line in log.lines() {
-        if line.contains(PART_FIELD) {
-            if let Some(part) = part_in_line(line) {
+        let line = without_colours(line);
+        if line.contains(part_field) {
+            if let Some(part) = part_in_line(&line, part_field) {
                 let entry = parted
                     .entry(part.part_of)
                     .or_insert_with(|| (part.parts, BTreeMap::new()));
                 entry.1.insert(part.part, part.text);
             }
-        } else if line.contains(FIELD) {
-            records.extend(record_in_line(line));
+        } else if line.contains(field) {
+            values.extend(value_in_line(&line, field));
         }
     }
     for (part_of, (parts, pieces)) in parted {
         let complete = pieces.len() == parts && pieces.keys().copied().eq(1..=parts);
         let json: String = pieces.into_values().collect();
         if complete && intake::limits::sha256_hex(json.as_bytes()).starts_with(&part_of) {
-            records.extend(serde_json::from_str(&json).ok());
+            values.push(json);
         }
     }
-    records
+    values
 }
 
-fn part_in_line(line: &str) -> Option<Part> {
+/// `line` without ANSI colour codes (`ESC [ … m`), which the Text log format
+/// writes around field names.
+fn without_colours(line: &str) -> std::borrow::Cow<'_, str> {
+    if !line.contains('\u{1b}') {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+fn part_in_line(line: &str, part_field: &str) -> Option<Part> {
     // JSON line: the fields sit together in one object.
     if let Some(start) = line.find('{') {
         if let Ok(value) = serde_json::from_str::<Value>(&line[start..]) {
-            if let Some(fields) = object_with(&value, PART_FIELD) {
+            if let Some(fields) = object_with(&value, part_field) {
                 let number = |key: &str| fields.get(key).and_then(Value::as_u64).map(|n| n as usize);
-                let quoted = fields.get(PART_FIELD)?.as_str()?;
+                let quoted = fields.get(part_field)?.as_str()?;
                 return Some(Part {
                     part_of: fields.get("part_of")?.as_str()?.to_owned(),
                     part: number("part")?,
@@ -70,12 +113,13 @@ fn part_in_line(line: &str) -> Option<Part> {
             }
         }
     }
-    // Text line: `part_of=… part=… parts=… unqueued_request_part="…"`.
+    // Text line: `part_of=… part=… parts=… unqueued_request_part="…"`. Older
+    // builds logged `part_of` as a quoted string: quotes are taken off.
     let value_after = |key: &str| {
         let start = line.find(&format!(" {key}="))? + key.len() + 2;
-        line[start..].split_whitespace().next()
+        line[start..].split_whitespace().next().map(|v| v.trim_matches('"'))
     };
-    let start = line.find(&format!("{PART_FIELD}="))? + PART_FIELD.len() + 1;
+    let start = line.find(&format!("{part_field}="))? + part_field.len() + 1;
     let text = serde_json::Deserializer::from_str(&line[start..])
         .into_iter::<String>()
         .next()?
@@ -96,29 +140,54 @@ fn object_with<'v>(value: &'v Value, key: &str) -> Option<&'v serde_json::Map<St
     }
 }
 
-fn record_in_line(line: &str) -> Option<QuarantineRecord> {
-    // JSON line: the record is a string field somewhere in the object.
+/// The JSON text logged in `field` on one line.
+fn value_in_line(line: &str, field: &str) -> Option<String> {
+    // JSON line: the value is a string field somewhere in the object.
     if let Some(start) = line.find('{') {
         if let Ok(value) = serde_json::from_str::<Value>(&line[start..]) {
-            if let Some(text) = find_field(&value) {
-                return serde_json::from_str(text).ok();
+            if let Some(text) = find_field(&value, field) {
+                return Some(text.to_owned());
             }
         }
     }
-    // Text line: `unqueued_request={...}` followed by other fields.
-    let start = line.find(&format!("{FIELD}="))? + FIELD.len() + 1;
-    let mut values = serde_json::Deserializer::from_str(&line[start..]).into_iter::<QuarantineRecord>();
-    values.next()?.ok()
+    // Text line: `field={...}` followed by other fields.
+    let start = line.find(&format!("{field}="))? + field.len() + 1;
+    let mut values = serde_json::Deserializer::from_str(&line[start..]).into_iter::<&serde_json::value::RawValue>();
+    values.next()?.ok().map(|raw| raw.get().to_owned())
 }
 
-fn find_field(value: &Value) -> Option<&str> {
+fn find_field<'v>(value: &'v Value, field: &str) -> Option<&'v str> {
     match value {
         Value::Object(map) => map
-            .get(FIELD)
+            .get(field)
             .and_then(Value::as_str)
-            .or_else(|| map.values().find_map(find_field)),
+            .or_else(|| map.values().find_map(|v| find_field(v, field))),
         _ => None,
     }
+}
+
+/// The provider an archive record names.
+pub fn provider_of_archive_record(line: &str) -> Option<Provider> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    Provider::from_name(value["provider"].as_str()?)
+}
+
+/// An archive record in a few words, for the tools' output: kind, provider,
+/// request id, reception time, and the part when it is one.
+pub fn describe_archive_record(line: &str) -> String {
+    let value: Value = serde_json::from_str(line).unwrap_or_default();
+    let text = |key: &str| value[key].as_str().map(intake::log::brief).unwrap_or_default();
+    let part = match (value["part"].as_u64(), value["parts"].as_u64()) {
+        (Some(part), Some(parts)) => format!(" part {part}/{parts}"),
+        _ => String::new(),
+    };
+    format!(
+        "{} {} request {} received {}{part}",
+        text("kind"),
+        text("provider"),
+        text("requestId"),
+        text("receivedtime")
+    )
 }
 
 /// The request a record holds, ready for [`intake::handler::replay`]: its
@@ -216,6 +285,48 @@ mod tests {
         let found = records_in_log(&lines.join("\n"));
         assert_eq!(found.len(), 1, "only the complete record");
         assert!(found[0] == big, "joined exactly");
+    }
+
+    #[test]
+    fn reads_text_lines_with_colours_and_a_quoted_part_of() {
+        // Lambda's Text format (tracing's default formatter) colours field
+        // names; builds before the archive logged `part_of` quoted.
+        let mut big = record();
+        big.body = "x\\\"".repeat(40_000);
+        let json = intake::quarantine::to_json(&big);
+        let parts = intake::log::log_parts(&json).unwrap();
+        let log: Vec<String> = parts
+            .iter()
+            .map(|p| {
+                format!(
+                    "\u{1b}[31mERROR\u{1b}[0m request could not be queued \u{1b}[3mpart_of\u{1b}[0m\u{1b}[2m=\u{1b}[0m\"{}\" \u{1b}[3mpart\u{1b}[0m\u{1b}[2m=\u{1b}[0m{} \u{1b}[3mparts\u{1b}[0m\u{1b}[2m=\u{1b}[0m{} \u{1b}[3m{PART_FIELD}\u{1b}[0m\u{1b}[2m=\u{1b}[0m{}",
+                    p.part_of, p.number, p.count, p.quoted
+                )
+            })
+            .collect();
+        let found = records_in_log(&log.join("\n"));
+        assert_eq!(found.len(), 1);
+        assert!(found[0] == big);
+    }
+
+    #[test]
+    fn finds_unarchived_records_whole_and_in_parts() {
+        let small = r#"{"kind":"event","provider":"artemis","receivedtime":"t","requestId":"r","message":{"id":"e"}}"#;
+        let big = format!(
+            r#"{{"kind":"quarantine","provider":"amlyze","receivedtime":"t","requestId":"r2","message":{{"body":"{}"}}}}"#,
+            "é\\\"".repeat(30_000)
+        );
+        let mut lines = vec![serde_json::json!({"fields": {ARCHIVE_FIELD: small}}).to_string()];
+        for part in intake::log::log_parts(&big).unwrap() {
+            lines.push(format!(
+                "ERROR the archive did not take this record part_of={} part={} parts={} {ARCHIVE_PART_FIELD}={}",
+                part.part_of, part.number, part.count, part.quoted
+            ));
+        }
+        let found = unarchived_in_log(&lines.join("\n"));
+        assert_eq!(found, vec![small.to_owned(), big]);
+        assert_eq!(provider_of_archive_record(small), Some(Provider::Artemis));
+        assert_eq!(describe_archive_record(small), "event artemis request r received t");
     }
 
     #[test]

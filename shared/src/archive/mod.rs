@@ -112,7 +112,8 @@ impl<A: Archive> Archiver<A> {
         }
     }
 
-    /// Up to [`MAX_ROUNDS`] rounds; `pending` keeps what is still unsent.
+    /// Up to [`MAX_ROUNDS`] rounds for records that failed one by one;
+    /// `pending` keeps what is still unsent.
     async fn send_rounds(&self, pending: &mut Vec<Vec<u8>>) -> Result<(), String> {
         let mut reason = String::new();
         for round in 0..MAX_ROUNDS {
@@ -134,9 +135,16 @@ impl<A: Archive> Archiver<A> {
                             }
                         }
                     }
+                    // A call that failed whole was already retried by the
+                    // SDK: stop, and keep every record not yet taken.
                     Err(err) => {
-                        reason = err.to_string();
-                        failed.extend(range);
+                        let taken: Vec<usize> = (0..range.start).filter(|i| !failed.contains(i)).collect();
+                        let mut index = 0;
+                        pending.retain(|_| {
+                            index += 1;
+                            !taken.contains(&(index - 1))
+                        });
+                        return Err(err.to_string());
                     }
                 }
             }

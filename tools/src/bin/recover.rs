@@ -4,15 +4,17 @@
 //!
 //! Each `unqueued_request` record is validated again as it was received (same
 //! ids): valid events go to QUEUE_URL, invalid requests to QUARANTINE_QUEUE_URL.
-//! Exits non-zero if any record could not be stored.
+//! Each `unarchived_record` (a kept message the archive refused) goes to
+//! ARCHIVE_STREAM as it was. Exits non-zero if any record could not be stored.
 
 use std::process::ExitCode;
 
+use intake::archive::Archiver;
 use intake::handler::replay;
 use intake::problem::Rejection;
 use intake::quarantine::quarantine_or_log;
 use tools::apps::Apps;
-use tools::recover::{records_in_log, request_of};
+use tools::recover::{records_in_log, request_of, unarchived_in_log};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,7 +26,7 @@ async fn main() -> ExitCode {
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("recover: {err}")) else {
         return ExitCode::FAILURE;
     };
-    let (mut queued, mut quarantined, mut failed) = (0, 0, 0);
+    let (mut queued, mut quarantined, mut archived, mut failed) = (0, 0, 0, 0);
     for file in &files {
         let log = match std::fs::read_to_string(file) {
             Ok(log) => log,
@@ -33,6 +35,18 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        for line in unarchived_in_log(&log) {
+            match archive_again(&apps, &line).await {
+                Ok(()) => {
+                    println!("archived     {}", tools::recover::describe_archive_record(&line));
+                    archived += 1;
+                }
+                Err(why) => {
+                    eprintln!("FAILED       {}: {why}", tools::recover::describe_archive_record(&line));
+                    failed += 1;
+                }
+            }
+        }
         for record in records_in_log(&log) {
             let found =
                 request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)));
@@ -76,10 +90,25 @@ async fn main() -> ExitCode {
             }
         }
     }
-    println!("{queued} queued, {quarantined} quarantined, {failed} failed");
+    println!("{queued} queued, {quarantined} quarantined, {archived} archived, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Puts one logged archive record back into the archive of its provider's
+/// function (ARCHIVE_STREAM), byte for byte.
+async fn archive_again(apps: &Apps, line: &str) -> Result<(), String> {
+    let provider = tools::recover::provider_of_archive_record(line).ok_or("names no known provider")?;
+    let app = apps.of(provider).ok_or("names no known provider")?;
+    let archiver: &Archiver<_> = app.archiver.as_ref().ok_or("ARCHIVE_STREAM is not set")?;
+    archiver
+        .send(
+            vec![format!("{line}\n").into_bytes()],
+            intake::publisher::PUBLISH_BUDGET,
+        )
+        .await
+        .map_err(|(_, why)| why)
 }
