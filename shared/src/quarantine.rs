@@ -36,6 +36,102 @@ pub const REDACTED_HEADERS: &[&str] = &[
 pub const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
 pub const REDACTED: &str = "[redacted]";
 
+/// Parts of a header or query parameter name that mark a credential (any
+/// case): its value never leaves the function, whatever the exact name
+/// (`x-access-token`, `x-webhook-secret`, `?apikey=`, `?sig=`, …).
+const CREDENTIAL_MARKS: &[&str] = &[
+    "token",
+    "secret",
+    "key",
+    "auth",
+    "sig",
+    "session",
+    "password",
+    "cookie",
+    "credential",
+];
+
+/// Whether the value of a header or query parameter named `name` is a
+/// credential: a name on [`REDACTED_HEADERS`] or [`REDACTED_QUERY`], or one
+/// holding any of [`CREDENTIAL_MARKS`].
+pub fn is_credential(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    REDACTED_HEADERS.contains(&lower.as_str())
+        || REDACTED_QUERY.contains(&lower.as_str())
+        || CREDENTIAL_MARKS.iter().any(|mark| lower.contains(mark))
+}
+
+/// A raw Lambda event no front-door format could read, with every credential
+/// it holds redacted where the front doors put them: `headers`,
+/// `multiValueHeaders`, `queryStringParameters`,
+/// `multiValueQueryStringParameters`, `rawQueryString` and `cookies`. An
+/// event with nothing to redact (or that is not a JSON object) is kept byte
+/// for byte; one with something redacted is kept as the same JSON with those
+/// values replaced. It is kept for years in the archive: it must hold no
+/// secret.
+pub fn redacted_event(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Ok(Value::Object(mut value)) = serde_json::from_slice::<Value>(event) else {
+        return std::borrow::Cow::Borrowed(event);
+    };
+    let mut changed = false;
+    for field in [
+        "headers",
+        "multiValueHeaders",
+        "queryStringParameters",
+        "multiValueQueryStringParameters",
+    ] {
+        if let Some(Value::Object(map)) = value.get_mut(field) {
+            for (name, entry) in map.iter_mut() {
+                if is_credential(name) && !is_redacted(entry) {
+                    *entry = match entry {
+                        Value::Array(items) => Value::Array(vec![Value::from(REDACTED); items.len()]),
+                        _ => Value::from(REDACTED),
+                    };
+                    changed = true;
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(cookies)) = value.get_mut("cookies") {
+        if cookies.iter().any(|c| c != REDACTED) {
+            cookies.iter_mut().for_each(|c| *c = Value::from(REDACTED));
+            changed = true;
+        }
+    }
+    if let Some(Value::String(query)) = value.get_mut("rawQueryString") {
+        let redacted = redacted_query(query);
+        if redacted != *query {
+            *query = redacted;
+            changed = true;
+        }
+    }
+    match changed {
+        true => std::borrow::Cow::Owned(serde_json::to_vec(&value).unwrap_or_default()),
+        false => std::borrow::Cow::Borrowed(event),
+    }
+}
+
+fn is_redacted(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().all(|v| v == REDACTED),
+        other => other == REDACTED,
+    }
+}
+
+/// A raw query string with the value of every credential parameter redacted.
+fn redacted_query(query: &str) -> String {
+    query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, _)) if is_credential(&percent_encoding::percent_decode_str(name).decode_utf8_lossy()) => {
+                format!("{name}={REDACTED}")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// One quarantined request (the type operators read it with, from the
 /// `intake-queue` crate).
 pub use intake_queue::QuarantineRecord;
@@ -48,7 +144,7 @@ pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, reje
     let (errors, errors_truncated) = rejection.listed_errors(true);
     let mut headers = Map::new();
     for name in incoming.headers.keys() {
-        let value = if REDACTED_HEADERS.contains(&name.as_str()) {
+        let value = if is_credential(name.as_str()) {
             REDACTED.to_owned()
         } else {
             incoming
@@ -65,11 +161,7 @@ pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, reje
         .query
         .iter()
         .map(|(k, v)| {
-            let value = if REDACTED_QUERY.contains(&k.to_ascii_lowercase().as_str()) {
-                REDACTED
-            } else {
-                v.as_str()
-            };
+            let value = if is_credential(k) { REDACTED } else { v.as_str() };
             (k.clone(), Value::String(value.to_owned()))
         })
         .collect();
@@ -321,6 +413,67 @@ mod tests {
         for name in ["token", "access_token", "api_key"] {
             assert!(REDACTED_QUERY.contains(&name), "{name} is on the list");
         }
+    }
+
+    #[test]
+    fn names_that_hold_a_credential_are_redacted_whatever_their_exact_form() {
+        for name in [
+            "x-access-token",
+            "X-Webhook-Secret",
+            "apikey",
+            "sig",
+            "X-Hub-Signature-256",
+            "session_id",
+            "password",
+        ] {
+            assert!(is_credential(name), "{name}");
+        }
+        for name in [
+            "content-type",
+            "ce-id",
+            "ce-source",
+            "ce-subject",
+            "ce-type",
+            "ce-time",
+            "x-amzn-trace-id",
+            "x",
+        ] {
+            assert!(!is_credential(name), "{name}");
+        }
+        let mut request = incoming(b"{}");
+        request.headers.insert("x-access-token", "leak-1".parse().unwrap());
+        request.query.push(("apikey".into(), "leak-2".into()));
+        let json = to_json(&record_of("artemis", "t".into(), &request, &invalid()));
+        assert!(!json.contains("leak-"), "{json}");
+    }
+
+    #[test]
+    fn an_unreadable_event_is_kept_with_its_credentials_redacted_in_every_form() {
+        // One event per form a front door uses for headers, query and cookies.
+        let forms = [
+            serde_json::json!({"headers": {"X-Webhook-Token": "leak", "content-type": "application/json"}}),
+            serde_json::json!({"multiValueHeaders": {"authorization": ["leak", "leak"]}}),
+            serde_json::json!({"queryStringParameters": {"token": "leak"}}),
+            serde_json::json!({"multiValueQueryStringParameters": {"api_key": ["leak"]}}),
+            serde_json::json!({"rawQueryString": "a=b c|d%&token=leak&Sig=leak&x=1"}),
+            serde_json::json!({"cookies": ["session=leak", "other=leak"]}),
+        ];
+        for form in forms {
+            let raw = form.to_string();
+            let kept = redacted_event(raw.as_bytes());
+            let text = String::from_utf8(kept.to_vec()).unwrap();
+            assert!(!text.contains("leak"), "{text}");
+            assert!(text.contains(REDACTED), "{text}");
+        }
+        let redacted: Value =
+            serde_json::from_slice(&redacted_event(br#"{"rawQueryString":"a=b c|d%&token=leak&x=1"}"#)).unwrap();
+        assert_eq!(
+            redacted["rawQueryString"], "a=b c|d%&token=[redacted]&x=1",
+            "the rest as it was"
+        );
+        let clean = br#"{"headers": {"ce-id": "1"},   "body": "x"}"#;
+        assert!(redacted_event(clean) == &clean[..], "nothing to redact: byte for byte");
+        assert!(redacted_event(b"not json") == &b"not json"[..]);
     }
 
     #[test]

@@ -65,7 +65,9 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
         Err(panic) => format!("panic while reading the event: {}", panic_text(&*panic)),
     };
     let rejection = Rejection::UnreadableEvent(failure);
-    let incoming = Incoming::raw_event(payload.get().as_bytes(), &context);
+    // Kept for years (quarantine, archive): credentials redacted first.
+    let event = crate::quarantine::redacted_event(payload.get().as_bytes());
+    let incoming = Incoming::raw_event(&event, &context);
     let quarantined = quarantine_or_log(app, &incoming, &rejection, received).await;
     tracing::warn!(
         outcome = "rejected",

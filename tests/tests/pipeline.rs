@@ -275,6 +275,25 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
             "the whole event, exactly"
         );
     }
+    // Kept for years in the archive: an unreadable event's credentials are
+    // redacted wherever the front door put them, in quarantine and archive.
+    let mut leaky = Call::post("/hooks/amlyze", AMLYZE)
+        .header("x-webhook-token", "leak-header")
+        .event(FrontDoor::HttpV2);
+    leaky["rawQueryString"] = json!("a=b c|d%&token=leak-query");
+    leaky["cookies"] = json!(["session=leak-cookie"]);
+    let raw = RawValue::from_string(leaky.to_string()).unwrap();
+    let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+    assert_eq!(answer["statusCode"], 500, "{answer}");
+    let kept = app.publisher.queues().take(QUARANTINE);
+    assert_eq!(kept.len(), 1);
+    let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
+    let body = String::from_utf8(record.body_bytes().unwrap()).unwrap();
+    assert!(!body.contains("leak-"), "{body}");
+    let archived = app.archiver.as_ref().unwrap().archive().records();
+    assert!(!archived.is_empty());
+    assert!(archived.iter().all(|r| !String::from_utf8_lossy(r).contains("leak-")));
+
     // A readable event goes through the same entry point as before.
     let event = Call::post("/hooks/amlyze", "{}").method("GET").event(FrontDoor::Alb);
     let raw = RawValue::from_string(event.to_string()).unwrap();
