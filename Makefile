@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-.PHONY: help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -99,9 +99,15 @@ deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and
 	sam deploy --guided --template-file .aws-sam/build/template.yaml
 
 CONSUMER ?= on
-demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where and the customer-state table
+demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where, the customer-state table, the archive's counts and one customer's timeline
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
 	CONSUMER=$(CONSUMER) $(CARGO) run --quiet --bin local-stack -- --replay
+
+SUBJECT ?=
+CUSTOMER_ID ?=
+history: ## one customer's timeline from the archive: make history SUBJECT=CUST-000123 (or CUSTOMER_ID=123456); reads .local/archive.ndjson from make demo, or ARCHIVE_BUCKET from S3
+	@test -n "$(SUBJECT)$(CUSTOMER_ID)" || { echo "usage: make history SUBJECT=… (or CUSTOMER_ID=…)"; exit 2; }
+	$(CARGO) run --quiet --bin history -- --subject "$(SUBJECT)" --customer-id "$(CUSTOMER_ID)"
 
 schemas: ## write the JSON Schemas of the queues (schemas/) from the Rust types; make test fails when they are stale
 	$(CARGO) run --quiet -p intake-queue --features schema --example schemas -- schemas

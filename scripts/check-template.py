@@ -107,7 +107,8 @@ def main():
 
     for name, resource in resources.items():
         kind = resource["Type"]
-        if kind in ("AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::DynamoDB::Table"):
+        if kind in ("AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::DynamoDB::Table",
+                    "AWS::S3::Bucket"):
             for policy in ("DeletionPolicy", "UpdateReplacePolicy"):
                 if resource.get(policy) != "Retain":
                     problems.append(f"{name}: {policy} is not Retain")

@@ -70,11 +70,17 @@ impl LocalArchive {
 
     /// Every message archived so far; panics on a record that is not one.
     pub async fn messages(&self) -> Vec<ArchivedMessage> {
-        let (messages, unreadable) = read(&self.s3, &self.bucket, "archive/")
-            .await
-            .expect("read the archive");
+        let text = self.text().await;
+        let (messages, unreadable) = join_parts(text.lines());
         assert_eq!(unreadable, 0, "every line in the archive is a record, every part joins");
         messages
+    }
+
+    /// The archive's NDJSON records as stored, every object in key order.
+    pub async fn text(&self) -> String {
+        read_text(&self.s3, &self.bucket, "archive/")
+            .await
+            .expect("read the archive")
     }
 }
 
@@ -85,19 +91,25 @@ pub async fn read(
     bucket: &str,
     prefix: &str,
 ) -> Result<(Vec<ArchivedMessage>, usize), String> {
-    let mut text = String::new();
+    let text = read_text(s3, bucket, prefix).await?;
+    Ok(join_parts(text.lines()))
+}
+
+/// The NDJSON of every object under `prefix` of `bucket`, in key order.
+pub async fn read_text(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<String, String> {
+    let mut keys = Vec::new();
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
         .prefix(prefix)
         .into_paginator()
         .send();
-    let mut keys = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|err| format!("list {bucket}/{prefix}: {err}"))?;
         keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
     }
     keys.sort();
+    let mut text = String::new();
     for key in keys {
         let object = s3
             .get_object()
@@ -114,7 +126,7 @@ pub async fn read(
             .into_bytes();
         text.push_str(&object_text(&bytes).map_err(|err| format!("{key}: {err}"))?);
     }
-    Ok(join_parts(text.lines()))
+    Ok(text)
 }
 
 /// An object's NDJSON: gunzipped when it is GZIP (as Firehose delivers with

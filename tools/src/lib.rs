@@ -1,13 +1,16 @@
 //! Tools around the webhook intake, apart from the library the functions run.
 //!
 //! Operator tools: [`recover`] (requests the functions logged because no queue
-//! took them) and [`redrive`] (the quarantine queue through the current
-//! pipeline), each with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
+//! took them, and archive records the archive refused), [`redrive`] (the
+//! quarantine queue, or the archive's quarantine records, through the current
+//! pipeline) and [`history`] (one customer's timeline from the archive), each
+//! with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
 //! binaries `local-stack`, `bench` and `bare-lambda-http` (the benchmark's floor).
 
 pub mod apps;
 pub mod bench;
+pub mod history;
 pub mod load;
 pub mod recover;
 pub mod redrive;

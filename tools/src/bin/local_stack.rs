@@ -24,6 +24,7 @@ use std::time::Duration;
 use aws_sdk_sqs::Client;
 use base64::Engine;
 use bytes::Bytes;
+use harness::archive::LocalArchive;
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::manifest;
 use harness::sqs::{self, drain, Received};
@@ -35,6 +36,7 @@ use hyper_util::rt::TokioIo;
 use intake::Provider;
 use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
+use tools::history::{self, Customer};
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -43,6 +45,8 @@ struct Stack {
     client: Client,
     queue: String,
     quarantine: String,
+    /// The archive stream and its bucket (`.local/archive.ndjson` after a replay).
+    archive: LocalArchive,
     /// One Runtime API, with its function running, per vendor.
     functions: Vec<(Provider, RuntimeApi, Function)>,
     consumer: Option<Consumer>,
@@ -143,18 +147,19 @@ impl Consumer {
 
 impl Stack {
     async fn start() -> Result<Stack, String> {
-        let (moto, endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
-            Ok(endpoint) if !endpoint.is_empty() => (None, endpoint),
+        let (moto, endpoint, raw_endpoint) = match std::env::var("AWS_ENDPOINT_URL") {
+            Ok(endpoint) if !endpoint.is_empty() => (None, endpoint.clone(), endpoint),
             _ => {
                 let moto = Moto::start();
-                let endpoint = moto.endpoint.clone();
-                (Some(moto), endpoint)
+                let (endpoint, raw) = (moto.endpoint.clone(), moto.raw_endpoint.clone());
+                (Some(moto), endpoint, raw)
             }
         };
         let client = sqs::client(&endpoint).await;
         let fifo = std::env::var("FIFO").is_ok_and(|v| v == "1" || v == "true");
         let queue = sqs::create_queue(&client, "webhook-events", fifo).await;
         let quarantine = sqs::create_queue(&client, "webhook-quarantine", false).await;
+        let archive = LocalArchive::create(&raw_endpoint).await;
         let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local");
         std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
         let mut env = local_env(
@@ -162,6 +167,7 @@ impl Stack {
             &[
                 ("QUEUE_URL", queue.as_str()),
                 ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+                ("ARCHIVE_STREAM", archive.stream.as_str()),
             ],
         );
         for passed in [
@@ -195,7 +201,9 @@ impl Stack {
             None
         };
         eprintln!(
-            "SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\nfunction logs  {}",
+            "SQS endpoint   {endpoint}\nqueue          {queue}\nquarantine     {quarantine}\narchive        {} (bucket {})\nfunction logs  {}",
+            archive.stream,
+            archive.bucket,
             logs.display()
         );
         Ok(Stack {
@@ -203,6 +211,7 @@ impl Stack {
             client,
             queue,
             quarantine,
+            archive,
             functions,
             consumer,
         })
@@ -263,6 +272,7 @@ async fn replay(stack: &Stack) -> bool {
     );
     println!("{}", "-".repeat(92));
     let mut failed = 0;
+    let (mut queued_total, mut quarantined_total) = (0, 0);
     for fixture in &fixtures {
         let outcome = match stack.function(&fixture.function) {
             Some(api) => api.invoke(fixture.event().as_bytes(), INVOKE_TIMEOUT).await,
@@ -271,6 +281,7 @@ async fn replay(stack: &Stack) -> bool {
         let status = status_of(&outcome);
         let queued = drain(&stack.client, &stack.queue).await;
         let quarantined = drain(&stack.client, &stack.quarantine).await;
+        (queued_total, quarantined_total) = (queued_total + queued.len(), quarantined_total + quarantined.len());
         let ok = status == Some(fixture.status)
             && queued.len() == fixture.queued
             && quarantined.len() == fixture.quarantined;
@@ -308,6 +319,7 @@ async fn replay(stack: &Stack) -> bool {
     if let Some(consumer) = &stack.consumer {
         consumer.print().await;
     }
+    failed += usize::from(!print_archive(stack, queued_total, quarantined_total).await);
     println!("{}", "-".repeat(92));
     println!(
         "{} fixtures: {} as expected, {} mismatched",
@@ -316,6 +328,40 @@ async fn replay(stack: &Stack) -> bool {
         failed
     );
     failed == 0
+}
+
+/// The archive after a replay: saved to `.local/archive.ndjson` (what
+/// `make history` reads), its counts, and one customer's timeline. False when
+/// it does not hold as many events and quarantine records as the queues took.
+async fn print_archive(stack: &Stack, queued: usize, quarantined: usize) -> bool {
+    let text = stack.archive.text().await;
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/archive.ndjson");
+    if let Err(err) = std::fs::write(&file, &text) {
+        println!("archive: cannot write {}: {err}", file.display());
+        return false;
+    }
+    let (messages, unreadable) = intake::archive::join_parts(text.lines());
+    let count = |kind: &str| messages.iter().filter(|m| m.kind == kind).count();
+    println!(
+        "\narchive: {} records, {} events and {} quarantine records ({} unreadable), in {}",
+        text.lines().count(),
+        count("event"),
+        count("quarantine"),
+        unreadable,
+        file.display()
+    );
+    let customer = Customer {
+        subject: Some("CUST-000123".to_owned()),
+        customer_id: None,
+    };
+    println!("\ntimeline of CUST-000123 (make history SUBJECT=CUST-000123):");
+    history::print(&history::timeline(&messages, &customer));
+    let reconciled = unreadable == 0 && count("event") == queued && count("quarantine") == quarantined;
+    println!(
+        "archive reconciled with the queues ({queued} queued, {quarantined} quarantined): {}",
+        if reconciled { "yes" } else { "NO" }
+    );
+    reconciled
 }
 
 /// Turns a plain HTTP request into an HTTP API 2.0 event, invokes the

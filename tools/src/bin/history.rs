@@ -1,0 +1,73 @@
+//! One customer's timeline from the archive (`make history SUBJECT=…` or
+//! `CUSTOMER_ID=…`):
+//!
+//!   history --subject CUST-000123 [--customer-id 123456] [FILE…]
+//!
+//! Reads the archive's NDJSON records from FILEs (default: `.local/archive.ndjson`,
+//! which `make demo` writes), or, with ARCHIVE_BUCKET set, from that S3
+//! bucket (GZIP objects as Firehose delivers them; AWS settings from the
+//! environment). Parted records are joined again.
+
+use std::process::ExitCode;
+
+use tools::history::{print, timeline, Customer};
+
+const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/archive.ndjson");
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let mut customer = Customer::default();
+    let mut files = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--subject" => customer.subject = args.next().filter(|s| !s.is_empty()),
+            "--customer-id" => customer.customer_id = args.next().filter(|s| !s.is_empty()),
+            _ => files.push(arg),
+        }
+    }
+    if customer.subject.is_none() && customer.customer_id.is_none() {
+        eprintln!("usage: history --subject SUBJECT | --customer-id ARTEMIS_ID [FILE…]   (make history SUBJECT=…)");
+        return ExitCode::FAILURE;
+    }
+    let text = match read(&files).await {
+        Ok(text) => text,
+        Err(err) => {
+            eprintln!("history: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (messages, unreadable) = intake::archive::join_parts(text.lines());
+    let entries = timeline(&messages, &customer);
+    print(&entries);
+    println!(
+        "{} entries for this customer, among {} archived messages{}",
+        entries.len(),
+        messages.len(),
+        if unreadable > 0 {
+            format!(" ({unreadable} lines not readable)")
+        } else {
+            String::new()
+        }
+    );
+    ExitCode::SUCCESS
+}
+
+async fn read(files: &[String]) -> Result<String, String> {
+    if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
+        let s3 = aws_sdk_s3::Client::new(&intake::aws::tool_config().await);
+        let prefix = std::env::var("ARCHIVE_PREFIX").unwrap_or_default();
+        return harness::archive::read_text(&s3, &bucket, &prefix).await;
+    }
+    let files = if files.is_empty() {
+        vec![DEFAULT_FILE.to_owned()]
+    } else {
+        files.to_vec()
+    };
+    let mut text = String::new();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|err| format!("{file}: {err} (run make demo first)"))?;
+        text.push_str(&harness::archive::object_text(&bytes)?);
+    }
+    Ok(text)
+}
