@@ -44,7 +44,8 @@ impl Customer {
         let id = self
             .customer_id
             .as_deref()
-            .is_some_and(|id| event["provider"] == "artemis" && event["data"]["customerId"].to_string() == id);
+            .and_then(|id| id.parse::<u64>().ok())
+            .is_some_and(|id| event["provider"] == "artemis" && event["data"]["customerId"].as_u64() == Some(id));
         subject || id
     }
 
