@@ -163,10 +163,10 @@ fuzz-smoke: ## each fuzz target for FUZZ_SECONDS (part of make test); says so lo
 			tail -40 $(CURDIR)/.fuzz-$$target.log; echo "fuzz target $$target FAILED"; exit 1; }; \
 		echo "fuzz $$target: $$(grep -E '^stat::number_of_executed_units' $(CURDIR)/.fuzz-$$target.log | grep -oE '[0-9]+') inputs in $${FUZZ_SECONDS:-20} s, no failure"; done
 
-redrive: ## run the quarantine queue through the current pipeline: dry run, APPLY=1 to enqueue what passes and delete those records (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
-	$(CARGO) run --quiet --bin redrive -- $(if $(APPLY),--apply,)
+redrive: ## run the quarantine queue through the current pipeline: dry run, APPLY=1 to enqueue what passes and delete those records; SINCE=… UNTIL=… (RFC 3339) redrive the archive's quarantine records instead (ARCHIVE_BUCKET, or .local/archive.ndjson)
+	$(CARGO) run --quiet --bin redrive -- $(if $(APPLY),--apply,) $(if $(SINCE),--from-archive --since $(SINCE) --until $(UNTIL),)
 
-recover: ## re-enqueue requests a function logged because no queue took them: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, AWS settings from the environment)
+recover: ## re-enqueue requests a function logged because no queue took them, and put back archive records the archive refused: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, AWS settings from the environment)
 	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt"; exit 2; }
 	$(CARGO) run --quiet --bin recover -- $(LOG)
 

@@ -660,3 +660,81 @@ async fn the_binary_reads_its_token_from_secrets_manager_at_init() {
         .expect("an initialized line");
     assert!(init["fields"]["secret_us"].is_u64(), "{init}");
 }
+
+// Past SQS's 14 days: a request that could not be queued (503) was kept in
+// quarantine and in the archive; `redrive --from-archive` runs it through
+// the pipeline again with the same ids, a dry run first.
+#[tokio::test]
+async fn archived_quarantine_records_are_redriven_with_the_same_ids() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-from-archive", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-from-archive-quarantine", false).await;
+    let archive = harness::archive::LocalArchive::create(&Moto::shared().raw_endpoint).await;
+    let mut env = aws_env(endpoint);
+    // A queue SQS does not have: every valid event is a 503, kept.
+    env.push(("QUEUE_URL".into(), format!("{queue}-missing")));
+    env.push(("QUARANTINE_QUEUE_URL".into(), quarantine.clone()));
+    env.push(("ARCHIVE_STREAM".into(), archive.stream.clone()));
+    let api = RuntimeApi::start().await.unwrap();
+    let _function = Function::spawn(&function_binary("amlyze"), &api, "amlyze", &env, None).unwrap();
+    let amlyze = |id: &str| {
+        Call::post("/hooks/amlyze", AMLYZE)
+            .header("ce-id", id)
+            .header("ce-source", "customer")
+            .header("ce-type", "com.amlyze.customer.updated")
+            .header("ce-specversion", "1.0")
+    };
+    let before = time::OffsetDateTime::now_utc();
+    assert_eq!(
+        invoke(&api, &amlyze("archived-1").event(FrontDoor::HttpV2)).await["statusCode"],
+        503
+    );
+    let invalid = Call::post("/hooks/amlyze", "{\"customerExternalID\": 1}").header("ce-id", "x");
+    assert_eq!(invoke(&api, &invalid.event(FrontDoor::HttpV2)).await["statusCode"], 400);
+    let after = time::OffsetDateTime::now_utc() + Duration::from_secs(1);
+    // SQS's copy is gone (as after 14 days); the archive's is not.
+    assert_eq!(drain(&client, &quarantine).await.len(), 2);
+    let file = std::env::temp_dir().join(format!("e2e-archive-{}.ndjson", std::process::id()));
+    std::fs::write(&file, archive.text().await).unwrap();
+    let window = |t: time::OffsetDateTime| intake::timestamp::format_utc(t);
+    let run = |apply: bool| {
+        let mut command = tokio::process::Command::new(function_binary("redrive"));
+        command
+            .args(["--from-archive", "--since", &window(before), "--until", &window(after)])
+            .arg(&file)
+            .envs(aws_env(endpoint))
+            .env("QUEUE_URL", &queue)
+            .env("QUARANTINE_QUEUE_URL", &quarantine);
+        if apply {
+            command.arg("--apply");
+        }
+        command.output()
+    };
+    let dry = run(false).await.unwrap();
+    let dry_out = String::from_utf8_lossy(&dry.stdout);
+    assert!(
+        dry.status.success(),
+        "{dry_out}{}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(dry_out.contains("1 would enqueue"), "{dry_out}");
+    assert!(dry_out.contains("1 left: invalid-event"), "{dry_out}");
+    assert!(drain(&client, &queue).await.is_empty(), "a dry run enqueues nothing");
+    let applied = run(true).await.unwrap();
+    let out = String::from_utf8_lossy(&applied.stdout);
+    assert!(out.contains("1 enqueued"), "{out}");
+    let queued: Vec<Value> = drain(&client, &queue).await.iter().map(|m| m.json()).collect();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0]["id"], "archived-1", "the id the delivery had");
+    // Outside the window: nothing.
+    let mut command = tokio::process::Command::new(function_binary("redrive"));
+    let early = window(before - Duration::from_secs(3600));
+    command
+        .args(["--from-archive", "--since", &early, "--until", &window(before)])
+        .arg(&file)
+        .envs(aws_env(endpoint))
+        .env("QUEUE_URL", &queue);
+    let none = command.output().await.unwrap();
+    assert!(String::from_utf8_lossy(&none.stdout).contains("0 would enqueue"));
+}

@@ -104,6 +104,31 @@ pub fn timeline(messages: &[ArchivedMessage], customer: &Customer) -> Vec<Entry>
     entries
 }
 
+/// Where `make demo` leaves the local archive's records.
+pub const LOCAL_ARCHIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/archive.ndjson");
+
+/// The archive's NDJSON: from the S3 bucket ARCHIVE_BUCKET (under
+/// ARCHIVE_PREFIX; AWS settings from the environment) when it is set, else
+/// from `files` (default [`LOCAL_ARCHIVE`]); GZIP objects are gunzipped.
+pub async fn read_archive(files: &[String]) -> Result<String, String> {
+    if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
+        let s3 = aws_sdk_s3::Client::new(&intake::aws::tool_config().await);
+        let prefix = std::env::var("ARCHIVE_PREFIX").unwrap_or_default();
+        return harness::archive::read_text(&s3, &bucket, &prefix).await;
+    }
+    let files = if files.is_empty() {
+        vec![LOCAL_ARCHIVE.to_owned()]
+    } else {
+        files.to_vec()
+    };
+    let mut text = String::new();
+    for file in files {
+        let bytes = std::fs::read(&file).map_err(|err| format!("{file}: {err} (run make demo first)"))?;
+        text.push_str(&harness::archive::object_text(&bytes)?);
+    }
+    Ok(text)
+}
+
 /// The timeline as a table, for a person.
 pub fn print(entries: &[Entry]) {
     println!(

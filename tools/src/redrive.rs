@@ -47,6 +47,82 @@ fn not_redriven(record: &QuarantineRecord) -> Option<&'static str> {
     None
 }
 
+fn label_of(record: &QuarantineRecord) -> String {
+    format!(
+        "{} {} received {}",
+        record.provider, record.request_id, record.receivedtime
+    )
+}
+
+fn passed_line(apply: bool, label: &str, ids: &[String]) -> String {
+    let verb = if apply { "enqueued    " } else { "would enqueue" };
+    format!("{verb} {label}: {}", ids.join(","))
+}
+
+/// One record through the current pipeline: the ids of its events (enqueued
+/// when `apply`), or why it is left (the reason, and a line for a person).
+async fn redrive_one(record: &QuarantineRecord, apps: &Apps, apply: bool) -> Result<Vec<String>, (String, String)> {
+    if let Some(reason) = not_redriven(record) {
+        return Err((reason.to_owned(), reason.to_owned()));
+    }
+    let unknown = || ("unreadable".to_owned(), "names no known provider or time".to_owned());
+    let (provider, incoming, at) = request_of(record).ok_or_else(unknown)?;
+    let app = apps.of(provider).ok_or_else(unknown)?;
+    let outcome = if apply {
+        replay(app, &incoming, at).await.map(|accepted| accepted.ids)
+    } else {
+        prepare(&app.config, &incoming, at).map(|prepared| prepared.parsed.events.into_iter().map(|e| e.id).collect())
+    };
+    outcome.map_err(|rejection| {
+        (
+            rejection.reason().to_owned(),
+            format!("{}: {rejection}", rejection.reason()),
+        )
+    })
+}
+
+/// Redrives the archive's quarantine records received in `[since, until)`
+/// (RFC 3339 times, compared as instants) through the current pipeline: for
+/// records SQS no longer holds (past its 14 days). Ids derive from the
+/// record as before, so a FIFO queue or a consumer sees copies of events it
+/// already has, never new ones. `apply` enqueues; the archive keeps every
+/// record whatever happens.
+pub async fn redrive_archived(
+    messages: &[intake::archive::ArchivedMessage],
+    window: (time::OffsetDateTime, time::OffsetDateTime),
+    apps: &Apps,
+    apply: bool,
+    mut report: impl FnMut(String),
+) -> Summary {
+    let mut summary = Summary::default();
+    for message in messages.iter().filter(|m| m.kind == "quarantine") {
+        let Ok(at) = intake::timestamp::parse(&message.receivedtime) else {
+            summary.leave("unreadable");
+            continue;
+        };
+        if at < window.0 || at >= window.1 {
+            continue;
+        }
+        let Ok(record) = serde_json::from_str::<QuarantineRecord>(&message.message) else {
+            report("left         an archived message that is not a quarantine record".to_owned());
+            summary.leave("unreadable");
+            continue;
+        };
+        let label = label_of(&record);
+        match redrive_one(&record, apps, apply).await {
+            Ok(ids) => {
+                report(passed_line(apply, &label, &ids));
+                summary.passed += 1;
+            }
+            Err((reason, why)) => {
+                report(format!("left         {label}: {why}"));
+                summary.leave(&reason);
+            }
+        }
+    }
+    summary
+}
+
 /// Redrives every record now on `quarantine_url`; `apply` enqueues and deletes,
 /// otherwise nothing changes. `report` gets one line per record.
 pub async fn redrive(
@@ -81,31 +157,8 @@ pub async fn redrive(
                 left_handles.push(handle);
                 continue;
             };
-            let label = format!(
-                "{} {} received {}",
-                record.provider, record.request_id, record.receivedtime
-            );
-            if let Some(reason) = not_redriven(&record) {
-                report(format!("left         {label}: {reason}"));
-                summary.leave(reason);
-                left_handles.push(handle);
-                continue;
-            }
-            let Some((app, incoming, at)) =
-                request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)))
-            else {
-                report(format!("left         {label}: names no known provider or time"));
-                summary.leave("unreadable");
-                left_handles.push(handle);
-                continue;
-            };
-            let outcome = if apply {
-                replay(app, &incoming, at).await.map(|accepted| accepted.ids)
-            } else {
-                prepare(&app.config, &incoming, at)
-                    .map(|prepared| prepared.parsed.events.into_iter().map(|e| e.id).collect())
-            };
-            match outcome {
+            let label = label_of(&record);
+            match redrive_one(&record, apps, apply).await {
                 Ok(ids) => {
                     if apply {
                         client
@@ -117,13 +170,12 @@ pub async fn redrive(
                     } else {
                         left_handles.push(handle);
                     }
-                    let verb = if apply { "enqueued    " } else { "would enqueue" };
-                    report(format!("{verb} {label}: {}", ids.join(",")));
+                    report(passed_line(apply, &label, &ids));
                     summary.passed += 1;
                 }
-                Err(rejection) => {
-                    report(format!("left         {label}: {}: {rejection}", rejection.reason()));
-                    summary.leave(rejection.reason());
+                Err((reason, why)) => {
+                    report(format!("left         {label}: {why}"));
+                    summary.leave(&reason);
                     left_handles.push(handle);
                 }
             }

@@ -12,8 +12,6 @@ use std::process::ExitCode;
 
 use tools::history::{print, timeline, Customer};
 
-const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/archive.ndjson");
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let mut customer = Customer::default();
@@ -30,7 +28,7 @@ async fn main() -> ExitCode {
         eprintln!("usage: history --subject SUBJECT | --customer-id ARTEMIS_ID [FILE…]   (make history SUBJECT=…)");
         return ExitCode::FAILURE;
     }
-    let text = match read(&files).await {
+    let text = match tools::history::read_archive(&files).await {
         Ok(text) => text,
         Err(err) => {
             eprintln!("history: {err}");
@@ -51,23 +49,4 @@ async fn main() -> ExitCode {
         }
     );
     ExitCode::SUCCESS
-}
-
-async fn read(files: &[String]) -> Result<String, String> {
-    if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
-        let s3 = aws_sdk_s3::Client::new(&intake::aws::tool_config().await);
-        let prefix = std::env::var("ARCHIVE_PREFIX").unwrap_or_default();
-        return harness::archive::read_text(&s3, &bucket, &prefix).await;
-    }
-    let files = if files.is_empty() {
-        vec![DEFAULT_FILE.to_owned()]
-    } else {
-        files.to_vec()
-    };
-    let mut text = String::new();
-    for file in files {
-        let bytes = std::fs::read(&file).map_err(|err| format!("{file}: {err} (run make demo first)"))?;
-        text.push_str(&harness::archive::object_text(&bytes)?);
-    }
-    Ok(text)
 }

@@ -335,7 +335,7 @@ async fn replay(stack: &Stack) -> bool {
 /// it does not hold as many events and quarantine records as the queues took.
 async fn print_archive(stack: &Stack, queued: usize, quarantined: usize) -> bool {
     let text = stack.archive.text().await;
-    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local/archive.ndjson");
+    let file = PathBuf::from(history::LOCAL_ARCHIVE);
     if let Err(err) = std::fs::write(&file, &text) {
         println!("archive: cannot write {}: {err}", file.display());
         return false;
