@@ -69,7 +69,15 @@ impl Variant {
 /// Whether a goal applies to this process (the product's two functions; the
 /// other rows are context).
 pub fn has_goal(label: &str) -> bool {
-    label == "artemis" || label == "amlyze"
+    label == "artemis" || label == "amlyze" || label == ARCHIVE_VARIANT
+}
+
+/// The archive's row: artemis with `ARCHIVE_STREAM`, against an endpoint that
+/// also answers Firehose (the SQS stub).
+pub const ARCHIVE_VARIANT: &str = "artemis +archive";
+
+pub fn archive_variant() -> Variant {
+    Variant::new(ARCHIVE_VARIANT, function_binary("artemis")).with("ARCHIVE_STREAM", "bench-archive")
 }
 
 /// bare, artemis, amlyze, then the BENCH_EXTRA processes.

@@ -3,7 +3,8 @@
 //! functions, sent through the built binaries (several processes each, under
 //! the Runtime API emulator) against moto; then every message on the events
 //! queue and in quarantine is read back and matched against what the senders
-//! were told.
+//! were told, and the archive (moto's Firehose into S3) must hold one record
+//! per message sent to either queue: archived = queued + quarantined.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -115,6 +116,11 @@ pub struct Report {
     pub unexpected_messages: usize,
     /// 400 answers whose request is not in quarantine.
     pub rejections_not_quarantined: usize,
+    /// Events and quarantine records in the archive.
+    pub archived_events: usize,
+    pub archived_quarantine: usize,
+    /// Kept messages with no archive record, or archive records beyond them.
+    pub archive_mismatch: usize,
     /// Time spent sending (reading back and reconciling not included).
     pub elapsed: Duration,
 }
@@ -133,6 +139,9 @@ impl Report {
         self.lost += other.lost;
         self.unexpected_messages += other.unexpected_messages;
         self.rejections_not_quarantined += other.rejections_not_quarantined;
+        self.archived_events += other.archived_events;
+        self.archived_quarantine += other.archived_quarantine;
+        self.archive_mismatch += other.archive_mismatch;
         self.elapsed += other.elapsed;
     }
 
@@ -145,13 +154,14 @@ impl Report {
             && self.unexpected_messages == 0
             && self.rejections_not_quarantined == 0
             && self.unexpected_status == 0
+            && self.archive_mismatch == 0
     }
 
     pub fn print(&self, label: &str) {
         let mut statuses: Vec<_> = self.by_status.iter().collect();
         statuses.sort();
         println!(
-            "{label}: {} requests in {:.1} s ({:.0} req/s); statuses {statuses:?}; {} events accepted ({} distinct ids), {} messages on the queue, {} quarantined; lost {}, unexpected messages {}, 400s not quarantined {}, unexpected statuses {}",
+            "{label}: {} requests in {:.1} s ({:.0} req/s); statuses {statuses:?}; {} events accepted ({} distinct ids), {} messages on the queue, {} quarantined; archived {} events + {} quarantine records (mismatch {}); lost {}, unexpected messages {}, 400s not quarantined {}, unexpected statuses {}",
             self.requests,
             self.elapsed.as_secs_f64(),
             self.throughput(),
@@ -159,6 +169,9 @@ impl Report {
             self.distinct_accepted_ids,
             self.on_queue,
             self.quarantined,
+            self.archived_events,
+            self.archived_quarantine,
+            self.archive_mismatch,
             self.lost,
             self.unexpected_messages,
             self.rejections_not_quarantined,
@@ -173,15 +186,22 @@ impl Report {
 pub const ROUND: usize = 2_000;
 
 /// Sends `requests` requests with `concurrency` senders through `processes`
-/// processes of each function, against the SQS at `endpoint`.
-pub async fn run(endpoint: &str, requests: usize, concurrency: usize, processes: usize, fifo: bool) -> Report {
+/// processes of each function, against the SQS (and Firehose) at `endpoint`;
+/// the archive's bucket is read at `raw_endpoint` (moto itself).
+pub async fn run(
+    (endpoint, raw_endpoint): (&str, &str),
+    requests: usize,
+    concurrency: usize,
+    processes: usize,
+    fifo: bool,
+) -> Report {
     let mut total = Report::default();
     let mut start = 0;
     // moto's FIFO sends scan the whole queue (a batch entry twice): half-size rounds.
     let round = if fifo { ROUND / 2 } else { ROUND };
     while start < requests {
         let end = (start + round).min(requests);
-        let round = run_round(endpoint, start..end, concurrency, processes, fifo).await;
+        let round = run_round((endpoint, raw_endpoint), start..end, concurrency, processes, fifo).await;
         total.add(&round);
         start = end;
     }
@@ -189,7 +209,7 @@ pub async fn run(endpoint: &str, requests: usize, concurrency: usize, processes:
 }
 
 async fn run_round(
-    endpoint: &str,
+    (endpoint, raw_endpoint): (&str, &str),
     range: std::ops::Range<usize>,
     concurrency: usize,
     processes: usize,
@@ -199,12 +219,14 @@ async fn run_round(
     let client = sqs::client(endpoint).await;
     let queue = sqs::create_queue(&client, "load-events", fifo).await;
     let quarantine = sqs::create_queue(&client, "load-quarantine", false).await;
+    let archive = harness::archive::LocalArchive::create(raw_endpoint).await;
     let env = local_env(
         endpoint,
         &[
             ("AWS_LAMBDA_LOG_LEVEL", "warn"),
             ("QUEUE_URL", queue.as_str()),
             ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+            ("ARCHIVE_STREAM", archive.stream.as_str()),
         ],
     );
     let log = std::env::temp_dir().join(format!("load-{}.log", std::process::id()));
@@ -249,7 +271,16 @@ async fn run_round(
     drop(functions);
     harness::emulator::assert_log_records_fit(&log);
 
-    reconcile(&client, &queue, &quarantine, outcomes.into_inner(), elapsed, fifo).await
+    let mut report = reconcile(&client, &queue, &quarantine, outcomes.into_inner(), elapsed, fifo).await;
+    // One archive record per message sent: every accepted event (a FIFO
+    // queue drops repeats; the archive keeps what was sent) and every
+    // quarantine record.
+    let archived = archive.messages().await;
+    report.archived_events = archived.iter().filter(|m| m.kind == "event").count();
+    report.archived_quarantine = archived.iter().filter(|m| m.kind == "quarantine").count();
+    report.archive_mismatch = report.archived_events.abs_diff(report.accepted_events)
+        + report.archived_quarantine.abs_diff(report.quarantined);
+    report
 }
 
 async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {

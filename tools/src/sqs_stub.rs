@@ -9,6 +9,10 @@
 //! alive as SQS does (moto answers `Connection: close`, so over TLS every
 //! call to moto pays a new handshake).
 //!
+//! It also answers Firehose's `PutRecordBatch` (`X-Amz-Target:
+//! Firehose_20150804.PutRecordBatch`, every record taken), for the archive's
+//! rows.
+//!
 //! It stores nothing but a count of the messages sent to each queue URL,
 //! which `GetQueueAttributes` reports as `ApproximateNumberOfMessages` (so
 //! the benchmark checks that every invocation really sent one). The tests use
@@ -87,13 +91,13 @@ fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
 }
 
 async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let action = request
+    let target = request
         .headers()
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("AmazonSQS."))
         .unwrap_or_default()
         .to_owned();
+    let action = target.strip_prefix("AmazonSQS.").unwrap_or(&target).to_owned();
     let body = harness::read_body(request.into_body()).await;
     let input: Value = serde_json::from_slice(&body).unwrap_or_default();
     let queue = input["QueueUrl"].as_str().unwrap_or_default().to_owned();
@@ -122,6 +126,23 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
                 }));
             }
             reply(StatusCode::OK, json!({ "Successful": successful, "Failed": [] }))
+        }
+        "Firehose_20150804.PutRecordBatch" if input["Records"].is_array() => {
+            let stream = format!("firehose:{}", input["DeliveryStreamName"].as_str().unwrap_or_default());
+            let count = counts.entry(stream).or_default();
+            let responses: Vec<Value> = input["Records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|_| {
+                    *count += 1;
+                    json!({ "RecordId": format!("record-{:012x}", *count) })
+                })
+                .collect();
+            reply(
+                StatusCode::OK,
+                json!({ "FailedPutCount": 0, "Encrypted": false, "RequestResponses": responses }),
+            )
         }
         "GetQueueAttributes" => {
             let count = counts.get(&queue).copied().unwrap_or_default();

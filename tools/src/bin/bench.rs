@@ -116,6 +116,7 @@ async fn main() {
         ],
     );
     let mut tls_variants = variants.clone();
+    tls_variants.insert(2, tools::bench::archive_variant());
     for name in ["artemis", "amlyze"] {
         tls_variants
             .push(Variant::new(&format!("{name} SQS_PREWARM"), function_binary(name)).with("SQS_PREWARM", "true"));
@@ -139,6 +140,7 @@ async fn main() {
             2,
             Variant::new("artemis SQS_PREWARM", function_binary("artemis")).with("SQS_PREWARM", "true"),
         );
+        sized_variants.insert(2, tools::bench::archive_variant());
         let setup = tools::sizes::Setup {
             variants: &sized_variants,
             env: &tls_env,
@@ -164,8 +166,10 @@ async fn main() {
     let stub_queue = stub.queue_url("bench-events");
     let mut stub_env = local_env(&stub.endpoint, &quiet);
     stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
+    let mut stub_variants = variants.clone();
+    stub_variants.insert(2, tools::bench::archive_variant());
     let stub_results = warm_section(
-        &variants,
+        &stub_variants,
         &stub_env,
         &stub_client,
         &stub_queue,
@@ -174,7 +178,7 @@ async fn main() {
         WarmRun::UNTHROTTLED,
     )
     .await;
-    let senders = variants.iter().filter(|v| !v.is_bare()).count() + 1;
+    let senders = stub_variants.iter().filter(|v| !v.is_bare()).count() + 1;
     assert_eq!(
         queue_length(&stub_client, &stub_queue).await,
         (senders * (WARM_UP + warm_runs)) as u64,
@@ -222,7 +226,7 @@ async fn main() {
     let checkpoints = [100.min(long_run), long_run];
     println!("\npeak memory (VmHWM) over {long_run} invocations of one warm process, against the stub");
     let mut long_rss = Vec::new();
-    for variant in variants.iter().filter(|v| has_goal(&v.label)) {
+    for variant in stub_variants.iter().filter(|v| has_goal(&v.label)) {
         let readings = rss_over_run(variant, &stub_env, &checkpoints).await;
         let line: Vec<String> = readings
             .iter()

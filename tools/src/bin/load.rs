@@ -23,7 +23,14 @@ async fn main() -> ExitCode {
     let mut ok = true;
     for fifo in [false, true] {
         let count = if fifo { fifo_requests } else { requests };
-        let report = load::run(&moto.endpoint, count, concurrency, processes, fifo).await;
+        let report = load::run(
+            (&moto.endpoint, &moto.raw_endpoint),
+            count,
+            concurrency,
+            processes,
+            fifo,
+        )
+        .await;
         report.print(if fifo { "FIFO queue" } else { "standard queue" });
         ok &= report.zero_loss();
     }
