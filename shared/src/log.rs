@@ -66,6 +66,33 @@ pub fn log_parts(text: &str) -> Option<Vec<LogPart>> {
     )
 }
 
+/// Logs `$text` whole at ERROR: in the field `$whole`, or, when larger than
+/// [`LOG_PART_BYTES`], in numbered `$part` records (`part_of` names the
+/// whole, `part`/`parts` number it) that `recover` joins again. The other
+/// fields (`$fields`) and the message go on every record. A macro because
+/// tracing's field names are fixed at compile time.
+macro_rules! error_in_parts {
+    ($text:expr, $whole:ident, $part:ident, $message:expr; $($fields:tt)*) => {
+        match $crate::log::log_parts($text) {
+            None => tracing::error!($($fields)*, $whole = %$text, "{}", $message),
+            Some(parts) => {
+                for part in parts {
+                    tracing::error!(
+                        $($fields)*,
+                        part_of = %part.part_of,
+                        part = part.number,
+                        parts = part.count,
+                        $part = %part.quoted,
+                        "{}",
+                        $message
+                    );
+                }
+            }
+        }
+    };
+}
+pub(crate) use error_in_parts;
+
 /// `text` in pieces of at most `max` bytes, cut on character boundaries.
 pub fn split_text(text: &str, max: usize) -> Vec<&str> {
     let mut parts = Vec::new();

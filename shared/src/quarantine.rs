@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use crate::archive::{self, archive_or_log, Archive, Kind};
 use crate::handler::App;
 use crate::limits::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
-use crate::log::{brief, log_parts, panic_text};
+use crate::log::{brief, error_in_parts, panic_text};
 use crate::problem::Rejection;
 use crate::publisher::{Queues, QUARANTINE_BUDGET};
 use crate::request::Incoming;
@@ -319,22 +319,7 @@ async fn queue_record_or_log<Q: Queues, A: Archive>(
 fn log_whole_request(record: &QuarantineRecord, json: &str, failure: &str) {
     let failure = brief(failure);
     let message = "request could not be queued or quarantined; the whole request is in this record";
-    match log_parts(json) {
-        None => tracing::error!(provider = %record.provider, failure = %failure, unqueued_request = %json, "{message}"),
-        Some(parts) => {
-            for part in parts {
-                tracing::error!(
-                    provider = %record.provider,
-                    failure = %failure,
-                    part_of = %part.part_of,
-                    part = part.number,
-                    parts = part.count,
-                    unqueued_request_part = %part.quoted,
-                    "{message}"
-                );
-            }
-        }
-    }
+    error_in_parts!(json, unqueued_request, unqueued_request_part, message; provider = %record.provider, failure = %failure);
 }
 
 #[cfg(test)]

@@ -222,20 +222,7 @@ async fn a_logged_request_is_recovered(format: &str) {
         .id
         .clone();
 
-    let output = tokio::process::Command::new(function_binary("recover"))
-        .arg(&log)
-        .envs(aws_env(endpoint))
-        .env("QUEUE_URL", &queue)
-        .env("QUARANTINE_QUEUE_URL", &quarantine)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = recover(&log, &[("QUEUE_URL", &queue), ("QUARANTINE_QUEUE_URL", &quarantine)]).await;
     assert!(
         stdout.contains("2 queued, 2 quarantined, 0 archived, 0 failed"),
         "{format}: {stdout}"
@@ -316,21 +303,12 @@ async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what
 
     for format in ["JSON", "Text"] {
         let log = std::env::temp_dir().join(format!("e2e-unarchived-{format}-{}.log", std::process::id()));
-        let output = tokio::process::Command::new(function_binary("recover"))
-            .arg(&log)
-            .envs(aws_env(endpoint))
-            .env("QUEUE_URL", &queue)
-            .env("QUARANTINE_QUEUE_URL", &quarantine)
-            .env("ARCHIVE_STREAM", &archive.stream)
-            .output()
-            .await
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(
-            output.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let vars = [
+            ("QUEUE_URL", queue.as_str()),
+            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+            ("ARCHIVE_STREAM", archive.stream.as_str()),
+        ];
+        let stdout = recover(&log, &vars).await;
         assert!(
             stdout.contains("0 queued, 0 quarantined, 3 archived, 0 failed"),
             "{format}: {stdout}"
@@ -341,6 +319,25 @@ async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what
     archived.sort();
     kept.sort();
     assert!(archived == kept, "the archive now holds exactly what SQS took");
+}
+
+/// Runs the built `recover` on `log` against moto with `vars`; its output,
+/// once it has succeeded.
+async fn recover(log: &std::path::Path, vars: &[(&str, &str)]) -> String {
+    let output = tokio::process::Command::new(function_binary("recover"))
+        .arg(log)
+        .envs(aws_env(&Moto::shared().endpoint))
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
 }
 
 /// Waits until the function has finished its init (polled for work).

@@ -20,7 +20,7 @@ use std::time::Duration;
 pub use firehose::{stream_name, Firehose};
 pub use records::{join_parts, records, ArchivedMessage, Kind};
 
-use crate::log::{brief, log_parts};
+use crate::log::{brief, error_in_parts};
 
 /// Firehose: the largest record (1,000 KiB).
 pub const MAX_RECORD_BYTES: usize = 1000 * 1024;
@@ -211,22 +211,7 @@ pub async fn archive_or_log<A: Archive>(
 fn log_unarchived(provider: &str, failure: &str, record: &str) {
     let message = "the archive did not take this record; recover puts it back";
     let record = record.trim_end_matches('\n');
-    match log_parts(record) {
-        None => tracing::error!(provider, failure, unarchived_record = %record, "{message}"),
-        Some(parts) => {
-            for part in parts {
-                tracing::error!(
-                    provider,
-                    failure,
-                    part_of = %part.part_of,
-                    part = part.number,
-                    parts = part.count,
-                    unarchived_record_part = %part.quoted,
-                    "{message}"
-                );
-            }
-        }
-    }
+    error_in_parts!(record, unarchived_record, unarchived_record_part, message; provider, failure);
 }
 
 #[cfg(test)]
