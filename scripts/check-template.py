@@ -11,6 +11,8 @@
 - Every function has a reserved-concurrency setting; every Lambda permission
   names the real stage and a route; no extra stage (OpenApiVersion is set).
 - The token never sits in the functions' environment, only the secret's ARN.
+- The archive bucket has Object Lock with the retention parameters, versioning
+  and no public access, and its policy denies deletes to everyone.
 
 Exits non-zero, listing every failure.
 """
@@ -42,6 +44,23 @@ def constructor(name):
 for tag in ["Ref", "GetAtt", "Sub", "If", "Not", "Equals", "And", "Or", "Join", "Condition",
             "Select", "Split", "Contains", "FindInMap", "ImportValue", "Base64", "Cidr", "GetAZs"]:
     yaml.SafeLoader.add_constructor(f"!{tag}", constructor(tag))
+
+
+def archive_bucket_problems(properties):
+    """The archive keeps evidence for years: Object Lock with a default
+    retention from the parameters, versioning, no public access."""
+    problems = []
+    if properties.get("ObjectLockEnabled") is not True:
+        problems.append("Object Lock is not enabled")
+    retention = properties.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+    if retention.get("Mode") != {"Ref": "ArchiveLockMode"} or retention.get("Days") != {"Ref": "ArchiveRetentionDays"}:
+        problems.append(f"default retention is not ArchiveLockMode for ArchiveRetentionDays: {retention}")
+    if properties.get("VersioningConfiguration", {}).get("Status") != "Enabled":
+        problems.append("versioning is not enabled")
+    block = properties.get("PublicAccessBlockConfiguration", {})
+    if not all(block.get(k) is True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")):
+        problems.append("public access is not blocked")
+    return problems
 
 
 def evaluate(expr, params, conditions):
@@ -134,7 +153,21 @@ def main():
                 problems.append(f"{name}: SourceArn {text!r} does not name the stage and a route")
         if kind == "AWS::Serverless::Api" and "OpenApiVersion" not in resource["Properties"]:
             problems.append(f"{name}: no OpenApiVersion (SAM would add a stage named Stage)")
+        if kind == "AWS::S3::Bucket" and name == "ArchiveBucket":
+            problems.extend(f"ArchiveBucket: {p}" for p in archive_bucket_problems(resource["Properties"]))
+        if kind == "AWS::S3::BucketPolicy" and name == "ArchiveBucketPolicy":
+            denied = {
+                action
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+                if statement["Effect"] == "Deny" and statement.get("Principal") == "*" and "Condition" not in statement
+                for action in statement["Action"]
+            }
+            for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
+                if action not in denied:
+                    problems.append(f"ArchiveBucketPolicy: {action} is not denied to everyone")
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    if "ARCHIVE_STREAM" not in variables:
+        problems.append("ARCHIVE_STREAM is not in the functions' environment")
     if "SHARED_SECRET" in variables:
         problems.append("SHARED_SECRET is in the functions' environment: use SHARED_SECRET_ARN")
 
@@ -142,7 +175,7 @@ def main():
         print(f"template: {problem}")
     if problems:
         sys.exit(1)
-    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set")
+    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked")
 
 
 if __name__ == "__main__":

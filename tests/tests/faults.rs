@@ -204,3 +204,44 @@ async fn both_queues_down_gives_503_in_time() {
     rig.proxy.clear();
     assert!(rig.queued().await.is_empty() && rig.quarantined().await.is_empty());
 }
+
+// The archive never changes the answer, nor pushes it past the SQS send's
+// budget: a stalled, failing or refusing archive, with SQS working.
+#[tokio::test]
+async fn a_slow_or_failing_archive_changes_neither_the_answer_nor_its_time() {
+    for fault in [
+        Fault::Delay(Duration::from_secs(8)),
+        Fault::Status(500, "ServiceUnavailableException"),
+        Fault::Drop,
+    ] {
+        let moto = &Moto::shared().endpoint;
+        let direct = sqs::client(moto).await;
+        let queue = sqs::create_queue(&direct, "faults-archive-events", false).await;
+        let archive = harness::archive::LocalArchive::create(&Moto::shared().raw_endpoint).await;
+        let proxy = FaultProxy::start(moto).await;
+        proxy.inject(Some(&archive.stream), fault.clone());
+        let vars = [
+            ("QUEUE_URL", queue.as_str()),
+            ("ARCHIVE_STREAM", archive.stream.as_str()),
+        ];
+        let config = Config::from_lookup(Provider::Artemis, |k| {
+            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+        let app = App::new(
+            config,
+            sqs::function_client(&proxy.endpoint).await,
+            harness::archive::firehose_client(&proxy.endpoint).await,
+        );
+        let started = Instant::now();
+        let response = intake::handle(&app, Call::post("/hooks/artemis", INSERT).request(FrontDoor::HttpV2)).await;
+        let took = started.elapsed();
+        assert_eq!(response.status(), 202, "{fault:?}");
+        assert!(
+            took <= intake::publisher::PUBLISH_BUDGET + Duration::from_millis(500),
+            "{fault:?}: answered in {took:?}, past the SQS send's budget"
+        );
+        assert!(proxy.faulted() >= 1, "{fault:?}: the archive was tried");
+        assert_eq!(drain(&direct, &queue).await.len(), 1, "{fault:?}: the event is queued");
+    }
+}
