@@ -13,6 +13,10 @@
 //! Firehose_20150804.PutRecordBatch`, every record taken), for the archive's
 //! rows.
 //!
+//! `STUB_LATENCY_MS` makes every answer wait that long first: a network
+//! round trip such as SQS's or Firehose's on AWS, which loopback does not
+//! have (calls that overlap then overlap their waits, as they do on AWS).
+//!
 //! It stores nothing but a count of the messages sent to each queue URL,
 //! which `GetQueueAttributes` reports as `ApproximateNumberOfMessages` (so
 //! the benchmark checks that every invocation really sent one). The tests use
@@ -90,7 +94,22 @@ fn reply(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     response
 }
 
+/// `STUB_LATENCY_MS`, read once.
+fn latency() -> Option<Duration> {
+    static LATENCY: std::sync::OnceLock<Option<Duration>> = std::sync::OnceLock::new();
+    *LATENCY.get_or_init(|| {
+        std::env::var("STUB_LATENCY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .filter(|ms| *ms > 0)
+            .map(Duration::from_millis)
+    })
+}
+
 async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    if let Some(latency) = latency() {
+        tokio::time::sleep(latency).await;
+    }
     let target = request
         .headers()
         .get("x-amz-target")
