@@ -36,6 +36,32 @@ impl Allowlist {
         Ok(Self(nets))
     }
 
+    /// How many addresses the list covers, IPv4 and IPv6 apart, overlaps
+    /// counted once (saturating: `::/0` is more than `u128` holds).
+    pub fn addresses(&self) -> (u64, u128) {
+        let (mut v4, mut v6) = (0u64, 0u128);
+        for net in IpNet::aggregate(&self.0) {
+            match net {
+                IpNet::V4(net) => v4 += 1u64 << (32 - net.prefix_len()),
+                IpNet::V6(net) => {
+                    v6 = v6.saturating_add(
+                        1u128
+                            .checked_shl(128 - u32::from(net.prefix_len()))
+                            .unwrap_or(u128::MAX),
+                    )
+                }
+            }
+        }
+        (v4, v6)
+    }
+
+    /// Whether the list is too wide to be a boundary on its own: more than
+    /// 2^24 IPv4 or 2^96 IPv6 addresses in all (a /8, however it is split).
+    pub fn is_wide(&self) -> bool {
+        let (v4, v6) = self.addresses();
+        v4 > 1 << 24 || v6 > 1 << 96
+    }
+
     /// Whether `ip` is inside one of the networks. An IPv4-mapped IPv6 address
     /// (`::ffff:192.0.2.1`) is the IPv4 address it maps.
     pub fn permits(&self, ip: Option<IpAddr>) -> bool {
@@ -153,6 +179,36 @@ mod tests {
         );
         assert!(!list.permits(ip("::ffff:192.0.2.1")));
         assert!(!list.permits(None), "an unknown source is refused");
+    }
+
+    #[test]
+    fn a_wide_allowlist_is_wide_however_it_is_split() {
+        let wide = |text: &str| Allowlist::parse(text).unwrap().is_wide();
+        for text in [
+            "0.0.0.0/0",
+            "1.0.0.0/0",
+            "0.0.0.0/1, 128.0.0.0/1",
+            "10.0.0.0/8, 11.0.0.0/24",
+            "::/0",
+            "2001:db8::/31",
+            "2000::/3",
+        ] {
+            assert!(wide(text), "{text} is no boundary");
+        }
+        for text in [
+            "10.0.0.0/8",
+            "10.0.0.0/8, 10.1.0.0/16, 10.0.0.0/9",
+            "203.0.113.0/24, 2001:db8::/32",
+            "2001:db8::/32, 2001:db8::/33",
+            "198.51.100.7",
+        ] {
+            assert!(!wide(text), "{text} is a boundary");
+        }
+        assert_eq!(Allowlist::parse("::/0").unwrap().addresses().1, u128::MAX);
+        assert_eq!(
+            Allowlist::parse("10.0.0.0/8, 10.0.0.0/16").unwrap().addresses(),
+            (1 << 24, 0)
+        );
     }
 
     #[test]

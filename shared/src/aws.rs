@@ -174,7 +174,7 @@ pub fn sdk_defaults() -> aws_config::ConfigLoader {
 /// certificate chains to (SQS, and VPC endpoints for it).
 pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
 
-/// The SDK's own HTTPS client (hyper, rustls, aws-lc), trusting
+/// The SDK's own HTTPS client (hyper, rustls, ring), trusting
 /// [`AMAZON_ROOTS`] only, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` names the
 /// roots to trust (a local HTTPS endpoint with its own CA, or a proxy).
 ///
@@ -189,7 +189,7 @@ pub fn https_client() -> SharedHttpClient {
     } else {
         TrustStore::empty().with_pem_certificate(AMAZON_ROOTS)
     };
-    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring));
     match TlsContext::builder().with_trust_store(trust).build() {
         Ok(context) => builder.tls_context(context).build_https(),
         // Not reachable with these settings; the SDK's default client is the fallback.

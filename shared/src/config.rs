@@ -21,6 +21,13 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{var} is malformed: {reason}")]
     Malformed { var: &'static str, reason: String },
+    /// No token, and no allowlist narrow enough to be a boundary.
+    #[error(
+        "ALLOW_UNAUTHENTICATED is not true, and {0}: anyone could post. Set SHARED_SECRET_ARN (SHARED_SECRET \
+         for local use), or ALLOWED_SOURCE_CIDRS to the vendor's ranges (at most 2^24 IPv4 and 2^96 IPv6 \
+         addresses in all), or ALLOW_UNAUTHENTICATED=true to run open on purpose"
+    )]
+    Unauthenticated(&'static str),
 }
 
 /// An SQS queue URL; a URL ending in `.fifo` is a FIFO queue.
@@ -114,6 +121,18 @@ impl Config {
                 reason: "SHARED_SECRET is set too; set one of them (SHARED_SECRET for local use)".to_owned(),
             });
         }
+        let open = match (&allowlist, secret.is_some() || secret_arn.is_some()) {
+            (_, true) => None,
+            (None, false) => Some("neither a token (SHARED_SECRET_ARN, SHARED_SECRET) nor ALLOWED_SOURCE_CIDRS is set"),
+            (Some(list), false) if list.is_wide() => {
+                Some("no token is set (SHARED_SECRET_ARN, SHARED_SECRET) and ALLOWED_SOURCE_CIDRS is too wide to be a boundary")
+            }
+            (Some(_), false) => None,
+        };
+        let allow_open = optional("ALLOW_UNAUTHENTICATED").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if let (Some(why), false) = (open, allow_open) {
+            return Err(ConfigError::Unauthenticated(why));
+        }
         let max_body_bytes = match optional("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(text) => match text.parse::<usize>() {
@@ -176,9 +195,54 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
+    /// `vars`, open on purpose unless they say otherwise (the boundary's own
+    /// tests: [`strict`]).
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let open = [("ALLOW_UNAUTHENTICATED", "true")];
+        strict(&open.iter().chain(vars).copied().collect::<Vec<_>>())
+    }
+
+    fn strict(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let vars: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(Provider::Artemis, |k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn an_open_door_fails_init_unless_allowed_by_name() {
+        let token = ("SHARED_SECRET", "s3cret");
+        let arn = (
+            "SHARED_SECRET_ARN",
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:artemis",
+        );
+        let narrow = ("ALLOWED_SOURCE_CIDRS", "203.0.113.0/24, 2001:db8::/48");
+        for vars in [
+            vec![QUEUE],
+            vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "0.0.0.0/0")],
+            vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "0.0.0.0/1,128.0.0.0/1")],
+            vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "1.0.0.0/0")],
+            vec![QUEUE, ("ALLOWED_SOURCE_CIDRS", "203.0.113.0/24, ::/0")],
+            vec![QUEUE, ("ALLOW_UNAUTHENTICATED", "false")],
+            vec![QUEUE, ("ALLOW_UNAUTHENTICATED", "yes please")],
+        ] {
+            let err = strict(&vars).unwrap_err();
+            assert!(matches!(err, ConfigError::Unauthenticated(_)), "{vars:?}: {err}");
+            let message = err.to_string();
+            for var in ["ALLOW_UNAUTHENTICATED", "SHARED_SECRET_ARN", "ALLOWED_SOURCE_CIDRS"] {
+                assert!(message.contains(var), "{message} should name {var}");
+            }
+            let mut allowed = vars.clone();
+            allowed.push(("ALLOW_UNAUTHENTICATED", "TRUE"));
+            // The last value of a name wins (a HashMap), so this overrides "false".
+            assert!(strict(&allowed).is_ok(), "{vars:?} allowed by name");
+        }
+        for vars in [
+            vec![QUEUE, token],
+            vec![QUEUE, arn],
+            vec![QUEUE, narrow],
+            vec![QUEUE, token, ("ALLOWED_SOURCE_CIDRS", "0.0.0.0/0")],
+        ] {
+            assert!(strict(&vars).is_ok(), "{vars:?} is a boundary");
+        }
     }
 
     const QUEUE: (&str, &str) = ("QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123456789012/events");

@@ -31,6 +31,7 @@ fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues, Memor
     let config = Config::from_lookup(provider, |var| match var {
         "QUEUE_URL" => Some(QUEUE.to_owned()),
         "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
+        "ALLOW_UNAUTHENTICATED" => Some("true".to_owned()),
         _ => settings.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned()),
     })
     .expect("a valid configuration");

@@ -46,6 +46,7 @@ pub fn app(setup: &Setup) -> App<MemoryQueues, MemoryArchive> {
         "ALLOWED_SOURCE_CIDRS" => setup.allowlist.map(str::to_owned),
         "SHARED_SECRET" => setup.secret.then(|| SECRET.to_owned()),
         "ARCHIVE_STREAM" => Some("intake-archive".to_owned()),
+        "ALLOW_UNAUTHENTICATED" => Some("true".to_owned()),
         _ => None,
     })
     .expect("a valid configuration");

@@ -19,6 +19,20 @@ pub mod stack;
 pub use events::{Call, FrontDoor};
 pub use moto::Moto;
 
+/// A test's configuration for `provider`: `vars` (the last value of a name
+/// wins), open on purpose (`ALLOW_UNAUTHENTICATED=true`) unless `vars` say
+/// otherwise, since most tests are not about the sender's credentials.
+pub fn config(
+    provider: intake::Provider,
+    vars: &[(&str, &str)],
+) -> Result<intake::config::Config, intake::config::ConfigError> {
+    let all: std::collections::HashMap<&str, &str> = [("ALLOW_UNAUTHENTICATED", "true")]
+        .into_iter()
+        .chain(vars.iter().copied())
+        .collect();
+    intake::config::Config::from_lookup(provider, |k| all.get(k).map(|v| v.to_string()))
+}
+
 /// The whole body of a request a harness server received (empty if the
 /// client went away mid-body).
 pub async fn read_body(body: hyper::body::Incoming) -> bytes::Bytes {

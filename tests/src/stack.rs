@@ -1,10 +1,8 @@
 //! A moto-backed events queue and quarantine queue, and apps that use them:
 //! the setting most handler tests need.
 
-use std::collections::HashMap;
-
 use aws_sdk_sqs::Client;
-use intake::{App, Config, Provider};
+use intake::{App, Provider};
 use lambda_http::http::HeaderMap;
 use serde_json::Value;
 
@@ -43,15 +41,12 @@ impl Stack {
 
     /// An app for `provider` using these queues, plus `vars` (which may override them).
     pub fn app(&self, provider: Provider, vars: &[(&str, &str)]) -> App {
-        let mut all: HashMap<String, String> = [
+        let queues = [
             ("QUEUE_URL", self.queue.as_str()),
             ("QUARANTINE_QUEUE_URL", self.quarantine.as_str()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let config = Config::from_lookup(provider, |k| all.get(k).cloned()).expect("valid test config");
+        ];
+        let all: Vec<(&str, &str)> = queues.into_iter().chain(vars.iter().copied()).collect();
+        let config = crate::config(provider, &all).expect("valid test config");
         App::new(config, self.app_client.clone(), self.app_firehose.clone())
     }
 

@@ -114,6 +114,43 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
         .contains("ALLOWED_SOURCE_CIDRS is malformed"));
 }
 
+/// Contract, `ALLOW_UNAUTHENTICATED`: no token and no allowlist, or an
+/// allowlist too wide to be a boundary (split or not), fails init naming the
+/// variables; set to `true`, the same configuration starts.
+#[tokio::test]
+async fn an_open_door_fails_at_init_unless_allowed_by_name() {
+    let log = std::env::temp_dir().join(format!("e2e-open-{}.log", std::process::id()));
+    let mut env = aws_env("http://127.0.0.1:9");
+    env.retain(|(k, _)| k != "ALLOW_UNAUTHENTICATED");
+    env.push(("QUEUE_URL".into(), "http://127.0.0.1:9/1/q".into()));
+    for (binary, cidrs) in [
+        ("artemis", None),
+        ("amlyze", Some("0.0.0.0/1,128.0.0.0/1")),
+        ("artemis", Some("203.0.113.0/24,::/0")),
+    ] {
+        let _ = std::fs::remove_file(&log);
+        let mut env = env.clone();
+        env.extend(cidrs.map(|c| ("ALLOWED_SOURCE_CIDRS".to_owned(), c.to_owned())));
+        let api = RuntimeApi::start().await.unwrap();
+        let mut function = Function::spawn(&function_binary(binary), &api, binary, &env, Some(&log)).unwrap();
+        let status = tokio::time::timeout(Duration::from_secs(10), function.child.wait())
+            .await
+            .expect("the function stops at init")
+            .unwrap();
+        assert!(!status.success(), "{binary} {cidrs:?} must not start");
+        let logs = std::fs::read_to_string(&log).unwrap();
+        for var in ["ALLOW_UNAUTHENTICATED", "SHARED_SECRET_ARN", "ALLOWED_SOURCE_CIDRS"] {
+            assert!(logs.contains(var), "{binary} {cidrs:?}: the init error names {var}: {logs}");
+        }
+
+        env.push(("ALLOW_UNAUTHENTICATED".into(), "true".into()));
+        let api = RuntimeApi::start().await.unwrap();
+        let _function = Function::spawn(&function_binary(binary), &api, binary, &env, Some(&log)).unwrap();
+        initialized(&api).await;
+        assert_eq!(api.init_error().await, None, "{binary} {cidrs:?} starts when allowed by name");
+    }
+}
+
 #[tokio::test]
 async fn without_a_quarantine_queue_an_invalid_request_is_logged_whole_without_the_secret() {
     let endpoint = &Moto::shared().endpoint;

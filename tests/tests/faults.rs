@@ -3,7 +3,6 @@
 //! the quarantine queue. Invariants checked every time: a 2xx only for events
 //! really on the queue; an answer within the time budget; retries bounded.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::Client;
@@ -11,7 +10,7 @@ use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
 use intake::publisher::MAX_ATTEMPTS;
-use intake::{App, Config, Provider};
+use intake::{App, Provider};
 use serde_json::Value;
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -33,12 +32,11 @@ impl Rig {
         let queue = sqs::create_queue(&direct, "faults-events", false).await;
         let quarantine = sqs::create_queue(&direct, "faults-quarantine", false).await;
         let proxy = FaultProxy::start(moto).await;
-        let vars: HashMap<&str, &str> = [
-            ("QUEUE_URL", queue.as_str()),
-            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
-        ]
-        .into();
-        let config = Config::from_lookup(Provider::Artemis, |k| vars.get(k).map(|v| v.to_string())).unwrap();
+        let config = harness::config(
+            Provider::Artemis,
+            &[("QUEUE_URL", &queue), ("QUARANTINE_QUEUE_URL", &quarantine)],
+        )
+        .unwrap();
         let app = App::new(
             config,
             sqs::function_client(&proxy.endpoint).await,
@@ -224,10 +222,7 @@ async fn a_slow_or_failing_archive_changes_neither_the_answer_nor_its_time() {
             ("QUEUE_URL", queue.as_str()),
             ("ARCHIVE_STREAM", archive.stream.as_str()),
         ];
-        let config = Config::from_lookup(Provider::Artemis, |k| {
-            vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
-        })
-        .unwrap();
+        let config = harness::config(Provider::Artemis, &vars).unwrap();
         let app = App::new(
             config,
             sqs::function_client(&proxy.endpoint).await,

@@ -3,13 +3,13 @@
 //! `events/manifest.json`; and every message queued or quarantined must be in
 //! the archive exactly once, byte for byte as it was sent to SQS.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use harness::archive::LocalArchive;
 use harness::manifest::{self, events_dir};
 use harness::sqs::{self, drain};
 use harness::Moto;
-use intake::{App, Config};
+use intake::App;
 
 #[tokio::test]
 async fn every_fixture_has_the_outcome_its_manifest_records() {
@@ -18,15 +18,14 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
     let quarantine = sqs::create_queue(&client, "fixtures-quarantine", false).await;
     let archive = LocalArchive::create(&Moto::shared().raw_endpoint).await;
     let firehose = harness::archive::firehose_client(&Moto::shared().endpoint).await;
-    let vars: HashMap<&str, &str> = [
+    let vars = [
         ("QUEUE_URL", queue.as_str()),
         ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
         ("ARCHIVE_STREAM", archive.stream.as_str()),
-    ]
-    .into();
+    ];
     let app = |provider| {
         App::new(
-            Config::from_lookup(provider, |k| vars.get(k).map(|v| v.to_string())).unwrap(),
+            harness::config(provider, &vars).unwrap(),
             client.clone(),
             firehose.clone(),
         )

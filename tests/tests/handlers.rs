@@ -1,13 +1,12 @@
 //! The handlers against a real SQS (moto on loopback), fed real Lambda events
 //! from every front door. Each test names the contract row it covers.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use harness::sqs::{self, Received};
 use harness::stack::{send, Stack};
 use harness::{Call, FrontDoor, Moto};
-use intake::{App, Config, Provider};
+use intake::{App, Provider};
 use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -548,12 +547,15 @@ async fn a_queue_that_refuses_gives_503_and_the_request_is_quarantined() {
 async fn an_unreachable_sqs_gives_503_within_the_time_budget() {
     let closed = format!("http://127.0.0.1:{}", harness::moto::free_port());
     let client = sqs::function_client(&closed).await;
-    let vars: HashMap<&str, String> = [
-        ("QUEUE_URL", format!("{closed}/123456789012/events")),
-        ("QUARANTINE_QUEUE_URL", format!("{closed}/123456789012/quarantine")),
-    ]
-    .into();
-    let config = Config::from_lookup(Provider::Amlyze, |k| vars.get(k).cloned()).unwrap();
+    let (queue, quarantine) = (
+        format!("{closed}/123456789012/events"),
+        format!("{closed}/123456789012/quarantine"),
+    );
+    let config = harness::config(
+        Provider::Amlyze,
+        &[("QUEUE_URL", &queue), ("QUARANTINE_QUEUE_URL", &quarantine)],
+    )
+    .unwrap();
     let app = App::new(config, client, harness::archive::firehose_client(&closed).await);
     let started = Instant::now();
     let answer = send(&app, &amlyze_binary(AMLYZE), FrontDoor::HttpV2).await;

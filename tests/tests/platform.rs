@@ -10,7 +10,7 @@ use harness::stack::{send, Stack};
 use harness::{sqs, Call, FrontDoor, Moto};
 use intake::limits::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use intake::quarantine::QuarantineRecord;
-use intake::{App, Config, Provider};
+use intake::{App, Provider};
 use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -180,13 +180,10 @@ async fn batches_go_out_in_send_message_batch_calls_of_ten_and_are_capped() {
     let stack = Stack::new(false).await;
     let proxy = FaultProxy::start(&Moto::shared().endpoint).await;
     let client = sqs::function_client(&proxy.endpoint).await;
-    let vars = [
-        ("QUEUE_URL", stack.queue.clone()),
-        ("QUARANTINE_QUEUE_URL", stack.quarantine.clone()),
-    ];
-    let config = Config::from_lookup(Provider::Amlyze, |k| {
-        vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone())
-    })
+    let config = harness::config(
+        Provider::Amlyze,
+        &[("QUEUE_URL", &stack.queue), ("QUARANTINE_QUEUE_URL", &stack.quarantine)],
+    )
     .unwrap();
     let app = App::new(config, client, harness::archive::firehose_client(&proxy.endpoint).await);
     let events: Vec<Value> = (0..25)

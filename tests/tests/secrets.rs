@@ -5,7 +5,7 @@
 use harness::stack::{send, Stack};
 use harness::{secrets, Call, FrontDoor, Moto};
 use intake::access::secret_from_secrets_manager;
-use intake::{App, Config, ConfigError, Provider};
+use intake::{App, ConfigError, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
 
@@ -93,12 +93,14 @@ async fn a_secret_that_cannot_be_read_stops_init_naming_the_variable() {
 
 #[tokio::test]
 async fn the_secret_and_its_arn_are_not_both_set() {
-    let err = Config::from_lookup(Provider::Amlyze, |var| match var {
-        "QUEUE_URL" => Some("https://sqs.us-east-1.amazonaws.com/123456789012/q".to_owned()),
-        "SHARED_SECRET" => Some("local".to_owned()),
-        "SHARED_SECRET_ARN" => Some("arn:aws:secretsmanager:us-east-1:1:secret:x".to_owned()),
-        _ => None,
-    })
+    let err = harness::config(
+        Provider::Amlyze,
+        &[
+            ("QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/q"),
+            ("SHARED_SECRET", "local"),
+            ("SHARED_SECRET_ARN", "arn:aws:secretsmanager:us-east-1:1:secret:x"),
+        ],
+    )
     .unwrap_err();
     assert!(err.to_string().starts_with("SHARED_SECRET_ARN is malformed"), "{err}");
 }

@@ -9,7 +9,8 @@
 //!   init (spawn → first poll of the Runtime API) and the first invocation.
 //! - warm latency: rounds of one raw `SendMessage` from a warm Rust client and
 //!   one invocation of each function, interleaved (so drift in the SQS server
-//!   hits all alike); floor: bare's latency + the raw send. Against a minimal
+//!   hits all alike); floor: bare's latency + the raw send (for the archive's
+//!   row, + the raw send beside a raw `PutRecordBatch`). Against a minimal
 //!   SQS stub (the stable figure) and against moto (~10 ms a send, noisy).
 //! - memory: peak RSS (VmHWM) of each process after the warm runs.
 //!
@@ -328,13 +329,52 @@ impl WarmRun {
     };
 }
 
-/// Rounds of one raw send and one invocation of each process, in an order
-/// that rotates every round. Returns the raw send's figures first.
+/// The floor's raw calls, from warm SDK clients: one `SendMessage`, and, when
+/// `firehose` is given, that send beside one `PutRecordBatch` of the same
+/// body (the least a function that archives must do: two signed HTTPS calls).
+pub struct RawCalls<'a> {
+    pub sqs: &'a aws_sdk_sqs::Client,
+    pub queue: &'a str,
+    pub firehose: Option<&'a aws_sdk_firehose::Client>,
+}
+
+/// The label of the raw pair's row, and the floor of the archive's row.
+pub const RAW_PAIR: &str = "raw send + PutRecordBatch";
+
+impl RawCalls<'_> {
+    async fn send(&self, body: &str) {
+        self.sqs
+            .send_message()
+            .queue_url(self.queue)
+            .message_body(body)
+            .send()
+            .await
+            .expect("raw send");
+    }
+
+    async fn send_and_archive(&self, firehose: &aws_sdk_firehose::Client, body: &str) {
+        use aws_sdk_firehose::{primitives::Blob, types::Record};
+        let record = Record::builder()
+            .data(Blob::new(body))
+            .build()
+            .expect("a record with data");
+        let archive = firehose
+            .put_record_batch()
+            .delivery_stream_name("bench-archive")
+            .records(record)
+            .send();
+        let (_, archived) = tokio::join!(self.send(body), archive);
+        archived.expect("raw PutRecordBatch");
+    }
+}
+
+/// Rounds of the raw calls and one invocation of each process, in an order
+/// that rotates every round. Returns the raw send's figures first, then each
+/// process's, then the raw pair's when `raw.firehose` is given.
 pub async fn warm_section(
     variants: &[Variant],
     env: &[(String, String)],
-    client: &aws_sdk_sqs::Client,
-    queue: &str,
+    raw: &RawCalls<'_>,
     rounds: usize,
     moto: Option<&MotoQueue<'_>>,
     run: WarmRun,
@@ -356,7 +396,8 @@ pub async fn warm_section(
         running.push((variant, api, function));
     }
     let body = INSERT.repeat(2);
-    let slots = running.len() + 1;
+    let pair = running.len() + 1;
+    let slots = pair + usize::from(raw.firehose.is_some());
     let mut samples: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); slots];
     for round in 0..WARM_UP + rounds {
         if let Some(moto) = moto {
@@ -366,13 +407,9 @@ pub async fn warm_section(
             let slot = (k + round) % slots;
             let started = Instant::now();
             if slot == 0 {
-                client
-                    .send_message()
-                    .queue_url(queue)
-                    .message_body(&body)
-                    .send()
-                    .await
-                    .expect("raw send");
+                raw.send(&body).await;
+            } else if let (true, Some(firehose)) = (slot == pair, raw.firehose) {
+                raw.send_and_archive(firehose, &body).await;
             } else {
                 let (variant, api, _) = &running[slot - 1];
                 let outcome = api.invoke(variant.event.as_bytes(), Duration::from_secs(30)).await;
@@ -400,18 +437,35 @@ pub async fn warm_section(
             hwm_kb: vm_hwm_kb(function),
         });
     }
+    if let Some(samples) = samples.get(pair) {
+        results.push(Warm {
+            label: RAW_PAIR.to_owned(),
+            p50: percentile(samples, 0.5),
+            p99: percentile(samples, 0.99),
+            hwm_kb: 0,
+        });
+    }
     results
+}
+
+/// The floor of a row: bare's p50 plus the raw calls that row's function must
+/// make (the pair for the archive's row when it was measured, else one send).
+pub fn floor_of(label: &str, results: &[Warm]) -> Duration {
+    let bare = results[1].p50;
+    let pair = results.iter().find(|r| r.label == RAW_PAIR);
+    match pair {
+        Some(pair) if label == ARCHIVE_VARIANT => bare + pair.p50,
+        _ => bare + results[0].p50,
+    }
 }
 
 /// Prints a warm section; returns each function's p50 / floor.
 pub fn print_warm(title: &str, rounds: usize, results: &[Warm]) -> Vec<(String, f64)> {
     println!("\n{title}: {rounds} rounds after {WARM_UP} to warm up, interleaved");
-    let raw = &results[0];
-    let bare = &results[1];
-    let floor = raw.p50 + bare.p50;
+    let floor = floor_of("", results);
     let mut ratios = Vec::new();
     for result in results {
-        let ratio = result.p50.as_secs_f64() / floor.as_secs_f64();
+        let ratio = result.p50.as_secs_f64() / floor_of(&result.label, results).as_secs_f64();
         let goal = if result.label.starts_with("raw") || result.label == "bare" {
             String::new()
         } else if has_goal(&result.label) {
@@ -428,6 +482,14 @@ pub fn print_warm(title: &str, rounds: usize, results: &[Warm]) -> Vec<(String, 
         );
     }
     println!("  {:<24} p50 {:>7.3} ms", "floor (bare + raw send)", ms(floor));
+    if results.iter().any(|r| r.label == RAW_PAIR) {
+        let pair = floor_of(ARCHIVE_VARIANT, results);
+        println!(
+            "  {:<24} p50 {:>7.3} ms   (the floor of {ARCHIVE_VARIANT})",
+            "floor (bare + raw pair)",
+            ms(pair)
+        );
+    }
     ratios
 }
 

@@ -12,7 +12,10 @@ use std::time::Duration;
 use harness::emulator::{Cgroups, LambdaSize};
 use serde::Serialize;
 
-use crate::bench::{cold_once, has_goal, ms, verdict, warm_section, ColdStats, Variant, Warm, WarmRun};
+use crate::bench::{
+    cold_once, floor_of, has_goal, ms, verdict, warm_section, ColdStats, RawCalls, Variant, Warm, WarmRun,
+    ARCHIVE_VARIANT, RAW_PAIR,
+};
 
 /// The sizes measured unless `BENCH_SIZES` says otherwise.
 pub const SIZES: [u64; 4] = [128, 256, 512, 1769];
@@ -108,8 +111,7 @@ pub struct Setup<'a> {
     pub variants: &'a [Variant],
     /// The environment against the TLS stub.
     pub env: &'a [(String, String)],
-    pub client: &'a aws_sdk_sqs::Client,
-    pub queue: &'a str,
+    pub raw: RawCalls<'a>,
     pub cold_runs: usize,
     pub warm_rounds: usize,
 }
@@ -207,23 +209,13 @@ async fn warm_at(setup: &Setup<'_>, memory_mb: u64) -> Vec<Warm> {
         size: LambdaSize::lambda(memory_mb, false),
         pause: Duration::from_millis(10),
     };
-    warm_section(
-        setup.variants,
-        setup.env,
-        setup.client,
-        setup.queue,
-        setup.warm_rounds,
-        None,
-        run,
-    )
-    .await
+    warm_section(setup.variants, setup.env, &setup.raw, setup.warm_rounds, None, run).await
 }
 
 fn print_warm_at(memory_mb: u64, rounds: usize, results: &[Warm]) {
     println!("  warm, at the size's CPU share: {rounds} rounds, 10 ms apart");
-    let floor = results[0].p50 + results[1].p50;
     for result in results {
-        let ratio = result.p50.as_secs_f64() / floor.as_secs_f64();
+        let ratio = result.p50.as_secs_f64() / floor_of(&result.label, results).as_secs_f64();
         let goal = if result.label.starts_with("raw") || result.label == "bare" {
             String::new()
         } else if has_goal(&result.label) && memory_mb == 128 {
@@ -246,7 +238,18 @@ fn print_warm_at(memory_mb: u64, rounds: usize, results: &[Warm]) {
             ms(result.p99)
         );
     }
-    println!("    {:<24} p50 {:>8.3} ms", "floor (bare + raw send)", ms(floor));
+    println!(
+        "    {:<24} p50 {:>8.3} ms",
+        "floor (bare + raw send)",
+        ms(floor_of("", results))
+    );
+    if results.iter().any(|r| r.label == RAW_PAIR) {
+        println!(
+            "    {:<24} p50 {:>8.3} ms   (the floor of {ARCHIVE_VARIANT})",
+            "floor (bare + raw pair)",
+            ms(floor_of(ARCHIVE_VARIANT, results))
+        );
+    }
 }
 
 /// Dollars per million webhooks per size, for the processes that send (the

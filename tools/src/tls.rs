@@ -88,9 +88,9 @@ impl Certificates {
     }
 }
 
-/// An SQS client for the harness that trusts `ca` only (the stub over TLS),
-/// with the project's SDK settings otherwise.
-pub async fn client_trusting(ca: &Path, endpoint: &str) -> aws_sdk_sqs::Client {
+/// An SQS client and a Firehose client for the harness that trust `ca` only
+/// (the stub over TLS), with the project's SDK settings otherwise.
+pub async fn clients_trusting(ca: &Path, endpoint: &str) -> (aws_sdk_sqs::Client, aws_sdk_firehose::Client) {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     let pem = std::fs::read(ca).expect("read the CA certificate");
     let context = TlsContext::builder()
@@ -98,9 +98,13 @@ pub async fn client_trusting(ca: &Path, endpoint: &str) -> aws_sdk_sqs::Client {
         .build()
         .expect("a TLS context trusting the CA");
     let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https();
     let settings = intake::aws::sdk_defaults().http_client(http);
-    aws_sdk_sqs::Client::new(&harness::sqs::local_config(settings, endpoint).await)
+    let config = harness::sqs::local_config(settings, endpoint).await;
+    (
+        aws_sdk_sqs::Client::new(&config),
+        aws_sdk_firehose::Client::new(&config),
+    )
 }

@@ -134,7 +134,7 @@ async fn main() {
     let sized_rows = if std::env::var("BENCH_SIZES").as_deref() == Ok("none") {
         Vec::new()
     } else {
-        let tls_client = tools::tls::client_trusting(&certs.ca, &tls_stub.endpoint).await;
+        let (tls_client, tls_firehose) = tools::tls::clients_trusting(&certs.ca, &tls_stub.endpoint).await;
         let mut sized_variants = variants.clone();
         sized_variants.insert(
             2,
@@ -144,8 +144,11 @@ async fn main() {
         let setup = tools::sizes::Setup {
             variants: &sized_variants,
             env: &tls_env,
-            client: &tls_client,
-            queue: &tls_queue,
+            raw: RawCalls {
+                sqs: &tls_client,
+                queue: &tls_queue,
+                firehose: Some(&tls_firehose),
+            },
             cold_runs: env_number("SIZE_COLD_RUNS", 10),
             warm_rounds: env_number("SIZE_WARM_RUNS", 200),
         };
@@ -168,11 +171,16 @@ async fn main() {
     stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
     let mut stub_variants = variants.clone();
     stub_variants.insert(2, tools::bench::archive_variant());
+    let stub_firehose = harness::archive::firehose_client(&stub.endpoint).await;
+    let stub_raw = RawCalls {
+        sqs: &stub_client,
+        queue: &stub_queue,
+        firehose: Some(&stub_firehose),
+    };
     let stub_results = warm_section(
         &stub_variants,
         &stub_env,
-        &stub_client,
-        &stub_queue,
+        &stub_raw,
         warm_runs,
         None,
         WarmRun::UNTHROTTLED,
@@ -195,11 +203,15 @@ async fn main() {
         endpoint: &moto.raw_endpoint,
         queue: &moto_queue_url,
     };
+    let moto_raw = RawCalls {
+        sqs: &client,
+        queue: &moto_queue_url,
+        firehose: None,
+    };
     let moto_results = warm_section(
         &variants,
         &moto_env,
-        &client,
-        &moto_queue_url,
+        &moto_raw,
         moto_rounds,
         Some(&warm_moto),
         WarmRun::UNTHROTTLED,

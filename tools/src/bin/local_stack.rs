@@ -174,6 +174,7 @@ impl Stack {
             "ALLOWED_SOURCE_CIDRS",
             "SHARED_SECRET",
             "SHARED_SECRET_ARN",
+            "ALLOW_UNAUTHENTICATED",
             "MAX_BODY_BYTES",
             "WEBHOOK_ALLOWED_RATE",
             "SQS_PREWARM",
