@@ -1,12 +1,11 @@
 //! Who may call: the source-address allowlist and the shared secret.
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use ipnet::IpNet;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
-
-use crate::config::ConfigError;
 
 /// `ALLOWED_SOURCE_CIDRS`: IPv4 and IPv6 networks; a bare address means that
 /// one host.
@@ -72,9 +71,42 @@ impl Allowlist {
     }
 }
 
-/// The webhook token: `SHARED_SECRET`, or the current and previous versions
-/// of the `SHARED_SECRET_ARN` secret (so it can be rotated without refusing a
-/// sender). Only SHA-256 digests are kept, and [`SharedSecret::matches`]
+/// How many wrong-token requests one environment keeps per minute (behind a
+/// boundary allowlist); the rest are answered 401 and counted, not kept, so
+/// a flood cannot bury real quarantine records.
+pub const KEPT_UNAUTHORIZED_PER_MINUTE: u32 = 10;
+
+/// A fixed one-minute window with a budget of `limit` takes.
+#[derive(Debug)]
+pub struct PerMinute {
+    limit: u32,
+    started: Instant,
+    taken: u32,
+}
+
+impl PerMinute {
+    pub fn new(limit: u32) -> Self {
+        Self {
+            limit,
+            started: Instant::now(),
+            taken: 0,
+        }
+    }
+
+    /// Takes one from this minute's budget, if any is left.
+    pub fn take(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.started) >= Duration::from_secs(60) {
+            self.started = now;
+            self.taken = 0;
+        }
+        let left = self.taken < self.limit;
+        self.taken += u32::from(left);
+        left
+    }
+}
+
+/// Accepted webhook tokens (`SHARED_SECRET`, or versions of the
+/// `SHARED_SECRET_ARN` secret: [`crate::token`]). Only SHA-256 digests are kept, and [`SharedSecret::matches`]
 /// compares digests in constant time against every accepted token, so neither
 /// the content, the length nor which version matched leaks through timing.
 /// `Debug` never shows it.
@@ -109,55 +141,6 @@ impl std::fmt::Debug for SharedSecret {
     }
 }
 
-/// Reads `SHARED_SECRET_ARN` (`secret_id`: an ARN or a name) once, at init:
-/// its `AWSCURRENT` version, which must exist, and its `AWSPREVIOUS` version
-/// when there is one. The value is the token as a plain string (what the
-/// template's generated secret holds); surrounding white space is not part of
-/// it. Any failure is an init error naming the variable: a function that
-/// cannot check the token must not take requests.
-pub async fn secret_from_secrets_manager(
-    client: &aws_sdk_secretsmanager::Client,
-    secret_id: &str,
-) -> Result<SharedSecret, ConfigError> {
-    let malformed = |reason: String| ConfigError::Malformed {
-        var: "SHARED_SECRET_ARN",
-        reason,
-    };
-    let mut tokens = Vec::new();
-    for stage in ["AWSCURRENT", "AWSPREVIOUS"] {
-        let answer = client
-            .get_secret_value()
-            .secret_id(secret_id)
-            .version_stage(stage)
-            .send()
-            .await;
-        match answer {
-            Ok(output) => match output.secret_string().map(str::trim) {
-                Some(token) if !token.is_empty() => tokens.push(token.to_owned()),
-                _ => {
-                    return Err(malformed(format!(
-                        "its {stage} version holds no token (a non-empty SecretString)"
-                    )))
-                }
-            },
-            Err(err)
-                if stage == "AWSPREVIOUS"
-                    && err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
-                break
-            }
-            Err(err) => {
-                let detail = aws_sdk_secretsmanager::error::DisplayErrorContext(&err);
-                return Err(malformed(format!("GetSecretValue ({stage}) failed: {detail}")));
-            }
-        }
-    }
-    let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
-    Ok(SharedSecret::any_of(&tokens))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +162,16 @@ mod tests {
         );
         assert!(!list.permits(ip("::ffff:192.0.2.1")));
         assert!(!list.permits(None), "an unknown source is refused");
+    }
+
+    #[test]
+    fn per_minute_takes_its_limit_then_waits_for_the_next_minute() {
+        let start = Instant::now();
+        let mut cap = PerMinute::new(3);
+        let taken: Vec<bool> = (0..5).map(|_| cap.take(start)).collect();
+        assert_eq!(taken, [true, true, true, false, false]);
+        assert!(!cap.take(start + Duration::from_secs(59)));
+        assert!(cap.take(start + Duration::from_secs(61)), "a new minute");
     }
 
     #[test]

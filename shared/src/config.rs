@@ -2,6 +2,8 @@
 //! malformed setting is an error that names the variable, so the function
 //! fails at init, never at the first request.
 
+use std::time::Duration;
+
 use lambda_http::http::Uri;
 
 use crate::access::{Allowlist, SharedSecret};
@@ -69,11 +71,10 @@ pub struct Config {
     pub queue: QueueUrl,
     pub quarantine: Option<QueueUrl>,
     pub allowlist: Option<Allowlist>,
-    /// `SHARED_SECRET` (local use), or, once read at init, the versions of
-    /// the `SHARED_SECRET_ARN` secret.
+    /// `SHARED_SECRET` (local use).
     pub secret: Option<SharedSecret>,
     /// `SHARED_SECRET_ARN`: the Secrets Manager secret holding the token;
-    /// [`crate::App::from_env`] reads it into `secret`.
+    /// [`crate::App::from_env`] reads it ([`crate::token::TokenCheck`]).
     pub secret_arn: Option<String>,
     pub max_body_bytes: usize,
     /// `WebHook-Allowed-Rate` answered to a CloudEvents preflight (`*` when unset).
@@ -82,6 +83,9 @@ pub struct Config {
     pub prewarm: bool,
     /// `ARCHIVE_STREAM`: the Firehose stream's name (given as a name or an ARN).
     pub archive_stream: Option<String>,
+    /// `PREVIOUS_TOKEN_GRACE`: how long the secret's `AWSPREVIOUS` version
+    /// stays valid after `AWSCURRENT` was created.
+    pub previous_grace: Duration,
 }
 
 impl Config {
@@ -175,6 +179,13 @@ impl Config {
                 }),
             })
             .transpose()?;
+        let previous_grace = match optional("PREVIOUS_TOKEN_GRACE") {
+            None => crate::token::DEFAULT_PREVIOUS_GRACE,
+            Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Malformed {
+                var: "PREVIOUS_TOKEN_GRACE",
+                reason: format!("expected a duration such as 24h, 90m or 3600s (0 for none), got {text:?}"),
+            })?,
+        };
         Ok(Self {
             provider,
             queue,
@@ -186,8 +197,26 @@ impl Config {
             allowed_rate,
             prewarm,
             archive_stream,
+            previous_grace,
         })
     }
+}
+
+/// A whole number of hours (`24h`), minutes (`90m`) or seconds (`3600s`, or
+/// bare `3600`).
+fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let seconds_per = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => return None,
+    };
+    let n: u64 = number.parse().ok()?;
+    Some(Duration::from_secs(n.checked_mul(seconds_per)?))
 }
 
 #[cfg(test)]
@@ -267,6 +296,21 @@ mod tests {
     }
 
     #[test]
+    fn the_previous_token_grace_is_a_duration() {
+        assert_eq!(config(&[QUEUE]).unwrap().previous_grace, Duration::from_secs(86_400));
+        for (text, seconds) in [
+            ("24h", 86_400),
+            ("90m", 5_400),
+            ("3600s", 3_600),
+            ("600", 600),
+            ("0", 0),
+        ] {
+            let config = config(&[QUEUE, ("PREVIOUS_TOKEN_GRACE", text)]).unwrap();
+            assert_eq!(config.previous_grace, Duration::from_secs(seconds), "{text:?}");
+        }
+    }
+
+    #[test]
     fn prewarm_is_a_yes_or_no() {
         for (text, expected) in [
             ("true", true),
@@ -316,6 +360,9 @@ mod tests {
             (vec![QUEUE, ("SQS_PREWARM", "maybe")], "SQS_PREWARM"),
             (vec![QUEUE, ("ARCHIVE_STREAM", "arn:aws:s3:::bucket")], "ARCHIVE_STREAM"),
             (vec![QUEUE, ("ARCHIVE_STREAM", "two words")], "ARCHIVE_STREAM"),
+            (vec![QUEUE, ("PREVIOUS_TOKEN_GRACE", "a day")], "PREVIOUS_TOKEN_GRACE"),
+            (vec![QUEUE, ("PREVIOUS_TOKEN_GRACE", "1d")], "PREVIOUS_TOKEN_GRACE"),
+            (vec![QUEUE, ("PREVIOUS_TOKEN_GRACE", "-5")], "PREVIOUS_TOKEN_GRACE"),
         ] {
             let message = config(&vars).unwrap_err().to_string();
             assert!(message.starts_with(var), "{message} should name {var}");

@@ -19,7 +19,7 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::access::secret_from_secrets_manager;
+use crate::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
 use crate::archive::{self, archive_or_log, Archive, Archiver, Firehose, Kind};
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
@@ -31,6 +31,7 @@ use crate::problem::Rejection;
 use crate::publisher::{Publisher, Queues, Sqs, PUBLISH_BUDGET};
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
+use crate::token::TokenCheck;
 use crate::vendor::{Parsed, Provider};
 
 /// Everything a function needs, built once at init. `Q` is SQS and `A`
@@ -41,8 +42,12 @@ pub struct App<Q = Sqs, A = Firehose> {
     pub publisher: Publisher<Q>,
     /// The archive, when `ARCHIVE_STREAM` is set.
     pub archiver: Option<Archiver<A>>,
+    /// The webhook token, when `SHARED_SECRET` or `SHARED_SECRET_ARN` is set.
+    pub token: Option<TokenCheck>,
     /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
     recent: Mutex<RecentKeys>,
+    /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]).
+    kept_unauthorized: Mutex<PerMinute>,
 }
 
 impl App<Sqs> {
@@ -52,18 +57,24 @@ impl App<Sqs> {
     /// secret cannot be read.
     pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
         let started = Instant::now();
-        let mut config = Config::from_env(provider)?;
+        let config = Config::from_env(provider)?;
         let config_done = started.elapsed();
         let sdk = crate::aws::sdk_config()?;
         let client = crate::aws::sqs(&sdk);
         let firehose = crate::aws::firehose(&sdk);
         let client_done = started.elapsed();
-        if let Some(secret_id) = &config.secret_arn {
-            let secrets = crate::aws::secrets_manager(&sdk);
-            config.secret = Some(secret_from_secrets_manager(&secrets, secret_id).await?);
-        }
+        let token = match &config.secret_arn {
+            Some(secret_id) => {
+                let secrets = crate::aws::secrets_manager(&sdk);
+                Some(TokenCheck::from_secrets_manager(secrets, secret_id, config.previous_grace).await?)
+            }
+            None => None,
+        };
         let secret_done = started.elapsed();
-        let app = Self::new(config, client, firehose);
+        let mut app = Self::new(config, client, firehose);
+        if token.is_some() {
+            app.token = token;
+        }
         if app.config.prewarm {
             if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
                 // Not fatal: a refusal (say, no sqs:GetQueueAttributes) leaves the
@@ -110,11 +121,38 @@ impl<Q: Queues, A: Archive> App<Q, A> {
             .archive_stream
             .clone()
             .map(|stream| Archiver::new(archive, stream));
+        let token = config.secret.clone().map(TokenCheck::fixed);
         Self {
             config,
             publisher: Publisher::new(queues),
             archiver,
+            token,
             recent: Mutex::new(RecentKeys::new(10_000)),
+            kept_unauthorized: Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE)),
+        }
+    }
+
+    /// Whether this refused request is kept: what [`Rejection::keeps_request`]
+    /// says, a wrong token only behind an allowlist that is a boundary (not
+    /// wider than the open-door limit) and only while this minute's budget
+    /// lasts. `Err(())`: a wrong token that would have been kept but for the
+    /// budget.
+    fn keeps(&self, rejection: &Rejection) -> Result<bool, ()> {
+        let boundary = self.config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
+        if !rejection.keeps_request(boundary) {
+            return Ok(false);
+        }
+        if !matches!(rejection, Rejection::Unauthorized) {
+            return Ok(true);
+        }
+        let taken = self
+            .kept_unauthorized
+            .lock()
+            .is_ok_and(|mut cap| cap.take(Instant::now()));
+        if taken {
+            Ok(true)
+        } else {
+            Err(())
         }
     }
 
@@ -203,8 +241,10 @@ pub async fn handle<Q: Queues, A: Archive>(app: &App<Q, A>, request: Request) ->
         Err(rejection) => {
             metrics.rejected = Some(rejection.reason());
             metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
-            if rejection.keeps_request(app.config.allowlist.is_some()) {
-                metrics.quarantined = quarantine_or_log(app, &incoming, &rejection, received).await;
+            match app.keeps(&rejection) {
+                Ok(true) => metrics.quarantined = quarantine_or_log(app, &incoming, &rejection, received).await,
+                Ok(false) => {}
+                Err(()) => metrics.unauthorized_not_kept = true,
             }
             tracing::warn!(
                 outcome = "rejected",
@@ -237,13 +277,13 @@ async fn process<Q: Queues, A: Archive>(
             return Err(Rejection::Forbidden);
         }
     }
-    if let Some(secret) = &config.secret {
-        let token = incoming
+    if let Some(token) = &app.token {
+        let presented = incoming
             .headers
             .get("x-webhook-token")
             .map(|v| v.as_bytes())
             .or(incoming.query("token").map(str::as_bytes));
-        if !secret.matches(token) {
+        if !token.accepts(presented).await {
             return Err(Rejection::Unauthorized);
         }
     }

@@ -50,6 +50,7 @@ pub mod request;
 pub mod runtime;
 pub mod strict_json;
 pub mod timestamp;
+pub mod token;
 pub mod vendor;
 
 pub use config::{Config, ConfigError};

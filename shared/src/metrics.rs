@@ -32,6 +32,8 @@ pub struct RequestMetrics {
     pub unknown_enum_fields: Vec<&'static str>,
     pub repeats: usize,
     pub latency_ms: f64,
+    /// A wrong token behind the allowlist, not kept: this minute's budget was spent.
+    pub unauthorized_not_kept: bool,
 }
 
 fn document(timestamp_ms: i64, dimensions: &[&str], metrics: &[(&str, &str)], values: Value) -> Value {
@@ -77,6 +79,14 @@ impl RequestMetrics {
                 &["provider", "reason"],
                 &[("Rejected", "Count")],
                 json!({"provider": self.provider, "reason": reason, "Rejected": 1}),
+            ));
+        }
+        if self.unauthorized_not_kept {
+            documents.push(document(
+                timestamp_ms,
+                &["provider"],
+                &[("UnauthorizedNotKept", "Count")],
+                json!({"provider": self.provider, "UnauthorizedNotKept": 1}),
             ));
         }
         for field in &self.unknown_enum_fields {
@@ -206,6 +216,16 @@ mod tests {
             ..RequestMetrics::default()
         };
         let documents = metrics.documents(0);
+        assert!(documents.iter().all(|d| d.get("UnauthorizedNotKept").is_none()));
+        let not_kept = RequestMetrics {
+            unauthorized_not_kept: true,
+            ..metrics.clone()
+        };
+        let extra = not_kept.documents(0);
+        assert_eq!(extra.len(), documents.len() + 1);
+        assert!(extra
+            .iter()
+            .any(|d| d["UnauthorizedNotKept"] == 1 && d["provider"] == "amlyze"));
         assert_eq!(documents[0]["Rejected"], 1);
         assert_eq!(documents[0]["Quarantined"], 1);
         assert_eq!(documents[1]["reason"], "invalid-event");

@@ -391,6 +391,46 @@ async fn shared_secret_in_header_or_query() {
     assert!(stack.queued().await.is_empty());
 }
 
+// Issue 20: a flood of wrong tokens is not kept. Only behind an allowlist
+// that is a boundary (not wider than the open-door limit, however split),
+// and at most KEPT_UNAUTHORIZED_PER_MINUTE a minute per environment.
+#[tokio::test]
+async fn wrong_tokens_are_kept_only_behind_a_boundary_and_only_ten_a_minute() {
+    let stack = Stack::new(false).await;
+    let wrong = amlyze_binary(AMLYZE).header("x-webhook-token", "wrong");
+    let wide = stack.app(
+        Provider::Amlyze,
+        &[
+            ("SHARED_SECRET", "correct horse"),
+            ("ALLOWED_SOURCE_CIDRS", "0.0.0.0/1,128.0.0.0/1"),
+        ],
+    );
+    for _ in 0..3 {
+        assert_eq!(send(&wide, &wrong, FrontDoor::RestV1).await.status, 401);
+    }
+    assert!(
+        stack.quarantined().await.is_empty(),
+        "a world-wide allowlist is no boundary"
+    );
+    let narrow = stack.app(
+        Provider::Amlyze,
+        &[
+            ("SHARED_SECRET", "correct horse"),
+            ("ALLOWED_SOURCE_CIDRS", "203.0.113.0/24"),
+        ],
+    );
+    for _ in 0..15 {
+        assert_eq!(send(&narrow, &wrong, FrontDoor::HttpV2).await.status, 401);
+    }
+    let kept = stack.quarantined().await;
+    assert_eq!(kept.len(), intake::access::KEPT_UNAUTHORIZED_PER_MINUTE as usize);
+    assert!(kept.iter().all(|record| record["reason"] == "unauthorized"));
+    // Other refusals are not capped.
+    let invalid = amlyze_binary("{").header("x-webhook-token", "correct horse");
+    assert_eq!(send(&narrow, &invalid, FrontDoor::HttpV2).await.status, 400);
+    assert_eq!(stack.quarantined().await.len(), 1);
+}
+
 // Row: 400 for every kind of invalid input, problem JSON listing every problem, quarantined verbatim.
 #[tokio::test]
 async fn invalid_requests_get_400_listing_every_problem_and_are_quarantined_verbatim() {

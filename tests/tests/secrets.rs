@@ -1,30 +1,34 @@
-//! `SHARED_SECRET_ARN`: the token read from Secrets Manager (moto) once, at
-//! init; during a rotation both the current and the previous version pass,
-//! anything else is a 401. The header is preferred over `?token=`.
+//! `SHARED_SECRET_ARN`: the token read from Secrets Manager (moto) at init,
+//! and again by a warm function when a token matches no known version (at
+//! most once per interval, one read at a time). The current version passes;
+//! the previous one only within `PREVIOUS_TOKEN_GRACE`; anything else is a
+//! 401. The header is preferred over `?token=`.
 
+use std::time::{Duration, Instant};
+
+use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{secrets, Call, FrontDoor, Moto};
-use intake::access::secret_from_secrets_manager;
+use intake::token::{TokenCheck, DEFAULT_PREVIOUS_GRACE};
 use intake::{App, ConfigError, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const ONE: &str = "token-one-0123456789abcdef";
+const TWO: &str = "token-two-0123456789abcdef";
 
-/// An artemis app on `stack` whose token comes from the secret `arn`, read
+/// The token check of `SHARED_SECRET_ARN` = `arn`, read through `endpoint`
 /// as `App::from_env` reads it.
-async fn app_with_secret(stack: &Stack, arn: &str) -> App {
-    let client = secrets::client(&Moto::shared().endpoint).await;
-    let mut config = stack.app(Provider::Artemis, &[("SHARED_SECRET_ARN", arn)]).config;
-    assert_eq!(config.secret_arn.as_deref(), Some(arn));
-    config.secret = Some(
-        secret_from_secrets_manager(&client, arn)
-            .await
-            .expect("the secret is read"),
-    );
-    App::new(
-        config,
-        stack.app_client.clone(),
-        harness::archive::firehose_client(&Moto::shared().endpoint).await,
-    )
+async fn token_check(endpoint: &str, arn: &str, grace: Duration) -> Result<TokenCheck, ConfigError> {
+    let client = secrets::client(endpoint).await;
+    TokenCheck::from_secrets_manager(client, arn, grace).await
+}
+
+/// An artemis app on `stack` whose token is `token`.
+async fn app_with(stack: &Stack, arn: &str, token: TokenCheck) -> App {
+    let mut app = stack.app(Provider::Artemis, &[("SHARED_SECRET_ARN", arn)]);
+    assert_eq!(app.config.secret_arn.as_deref(), Some(arn));
+    app.token = Some(token);
+    app
 }
 
 async fn status_with(app: &App, header: Option<&str>, query: Option<&str>) -> u16 {
@@ -39,47 +43,115 @@ async fn status_with(app: &App, header: Option<&str>, query: Option<&str>) -> u1
 }
 
 #[tokio::test]
-async fn current_and_previous_versions_pass_during_a_rotation_and_nothing_else() {
+async fn a_rotation_is_accepted_by_a_warm_function_and_the_previous_token_within_its_grace() {
     let stack = Stack::new(false).await;
-    let client = secrets::client(&Moto::shared().endpoint).await;
-    let arn = secrets::create(&client, "webhook-token", "token-one-0123456789abcdef").await;
-
-    let app = app_with_secret(&stack, &arn).await;
-    assert_eq!(status_with(&app, Some("token-one-0123456789abcdef"), None).await, 202);
-    assert_eq!(status_with(&app, None, Some("token-one-0123456789abcdef")).await, 202);
-    assert_eq!(status_with(&app, Some("token-two-0123456789abcdef"), None).await, 401);
+    let moto = &Moto::shared().endpoint;
+    let client = secrets::client(moto).await;
+    let arn = secrets::create(&client, "webhook-token", ONE).await;
+    let interval = Duration::from_millis(600);
+    let token = token_check(moto, &arn, DEFAULT_PREVIOUS_GRACE)
+        .await
+        .expect("the secret is read");
+    let app = app_with(&stack, &arn, token.with_reread_interval(interval)).await;
+    assert_eq!(status_with(&app, Some(ONE), None).await, 202);
+    assert_eq!(status_with(&app, None, Some(ONE)).await, 202);
+    assert_eq!(status_with(&app, Some(TWO), None).await, 401);
     assert_eq!(status_with(&app, None, None).await, 401);
 
-    secrets::rotate(&client, &arn, "token-two-0123456789abcdef").await;
-    // An environment started before the rotation still has the versions it read.
-    assert_eq!(status_with(&app, Some("token-two-0123456789abcdef"), None).await, 401);
-    let app = app_with_secret(&stack, &arn).await;
+    secrets::rotate(&client, &arn, TWO).await;
+    // Within the interval since the last read, the versions read stand...
+    assert_eq!(status_with(&app, Some(TWO), None).await, 401, "read too recently");
+    // ...after it, the unknown token makes this warm function read again.
+    tokio::time::sleep(interval).await;
     assert_eq!(
-        status_with(&app, Some("token-two-0123456789abcdef"), None).await,
+        status_with(&app, Some(TWO), None).await,
         202,
-        "current"
+        "the rotated token, while warm"
     );
     assert_eq!(
-        status_with(&app, Some("token-one-0123456789abcdef"), None).await,
+        status_with(&app, Some(ONE), None).await,
         202,
-        "previous"
+        "the previous one, within its grace"
     );
     for wrong in ["token-three-0123456789abcdef", "", "token-two-0123456789abcde"] {
         assert_eq!(status_with(&app, Some(wrong), None).await, 401, "{wrong:?}");
     }
     // The header is preferred: a right query token does not save a wrong header.
-    assert_eq!(
-        status_with(&app, Some("wrong"), Some("token-two-0123456789abcdef")).await,
-        401
-    );
+    assert_eq!(status_with(&app, Some("wrong"), Some(TWO)).await, 401);
     assert_eq!(stack.queued().await.len(), 4, "every 202, and nothing else");
+
+    // With no grace, a new environment refuses the previous version at once,
+    // and so does a warm one once it has read the rotation.
+    let strict = token_check(moto, &arn, Duration::ZERO).await.unwrap();
+    let app = app_with(&stack, &arn, strict.with_reread_interval(interval)).await;
+    assert_eq!(status_with(&app, Some(ONE), None).await, 401, "no grace");
+    assert_eq!(status_with(&app, Some(TWO), None).await, 202);
+    let third = "token-three-0123456789abcdef";
+    secrets::rotate(&client, &arn, third).await;
+    tokio::time::sleep(interval).await;
+    assert_eq!(status_with(&app, Some(third), None).await, 202);
+    assert_eq!(
+        status_with(&app, Some(TWO), None).await,
+        401,
+        "no grace for the version it replaced"
+    );
+}
+
+/// Contract: a flood of wrong tokens makes no more than one
+/// `GetSecretValue` per interval, and requests that arrive together while
+/// the secret is read share that read.
+#[tokio::test]
+async fn a_flood_of_wrong_tokens_reads_the_secret_at_most_once_per_interval() {
+    let stack = Stack::new(false).await;
+    let moto = &Moto::shared().endpoint;
+    let arn = secrets::create(&secrets::client(moto).await, "flood-token", ONE).await;
+    let proxy = FaultProxy::start(moto).await;
+    let calls = || proxy.requests();
+
+    // The default interval (30 s): right after init, a flood reads nothing.
+    let token = token_check(&proxy.endpoint, &arn, DEFAULT_PREVIOUS_GRACE)
+        .await
+        .unwrap();
+    assert_eq!(calls(), 2, "init reads AWSCURRENT and AWSPREVIOUS");
+    let app = app_with(&stack, &arn, token).await;
+    for i in 0..100 {
+        assert_eq!(status_with(&app, Some(&format!("wrong-{i}")), None).await, 401);
+    }
+    assert_eq!(calls(), 2, "no read within 30 s of the last one");
+
+    // A short interval: one read per interval however many wrong tokens,
+    // and 20 concurrent wrong tokens after it share one read.
+    let interval = Duration::from_millis(500);
+    let token = token_check(&proxy.endpoint, &arn, DEFAULT_PREVIOUS_GRACE)
+        .await
+        .unwrap();
+    let app = app_with(&stack, &arn, token.with_reread_interval(interval)).await;
+    let before = calls();
+    let started = Instant::now();
+    let mut refused = 0;
+    while started.elapsed() < interval * 3 + interval / 2 {
+        refused += usize::from(status_with(&app, Some("wrong"), None).await == 401);
+    }
+    let reads = calls() - before;
+    assert!(refused > 20, "{refused} requests in the flood");
+    assert!((2..=3).contains(&reads), "{reads} reads over 3.5 intervals");
+
+    tokio::time::sleep(interval).await;
+    let before = calls();
+    let together: Vec<u16> = futures_util::future::join_all(
+        (0..20).map(|i| status_with(&app, Some(if i == 7 { ONE } else { "wrong" }), None)),
+    )
+    .await;
+    assert_eq!(together.iter().filter(|s| **s == 401).count(), 19);
+    assert_eq!(calls() - before, 1, "concurrent wrong tokens share one read");
+    assert_eq!(stack.queued().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_secret_that_cannot_be_read_stops_init_naming_the_variable() {
     let client = secrets::client(&Moto::shared().endpoint).await;
     let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:no-such-secret-AbCdEf";
-    match secret_from_secrets_manager(&client, missing).await {
+    match token_check(&Moto::shared().endpoint, missing, DEFAULT_PREVIOUS_GRACE).await {
         Err(ConfigError::Malformed { var, reason }) => {
             assert_eq!(var, "SHARED_SECRET_ARN");
             assert!(reason.contains("GetSecretValue (AWSCURRENT)"), "{reason}");
@@ -87,7 +159,9 @@ async fn a_secret_that_cannot_be_read_stops_init_naming_the_variable() {
         other => panic!("expected an init error, got {other:?}"),
     }
     let blank = secrets::create(&client, "blank-token", "   ").await;
-    let err = secret_from_secrets_manager(&client, &blank).await.unwrap_err();
+    let err = token_check(&Moto::shared().endpoint, &blank, DEFAULT_PREVIOUS_GRACE)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("holds no token"), "{err}");
 }
 
