@@ -114,6 +114,57 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
         .contains("ALLOWED_SOURCE_CIDRS is malformed"));
 }
 
+/// Issue 20: `recover` leaves a logged request that passed no sender check
+/// (`unauthorized`: a wrong token behind the allowlist, logged because no
+/// quarantine queue could take it) and counts it; `--vouched` takes it.
+#[tokio::test]
+async fn recover_leaves_unauthorized_requests_until_a_person_vouches_for_them() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-vouched", false).await;
+    let quarantine = sqs::create_queue(&client, "e2e-vouched-quarantine", false).await;
+    let api = RuntimeApi::start().await.unwrap();
+    let log = std::env::temp_dir().join(format!("e2e-vouched-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log);
+    let mut env = aws_env(endpoint);
+    env.retain(|(k, _)| k != "ALLOW_UNAUTHENTICATED");
+    env.push(("QUEUE_URL".into(), queue.clone()));
+    env.push((
+        "QUARANTINE_QUEUE_URL".into(),
+        "http://127.0.0.1:9/123456789012/gone".into(),
+    ));
+    env.push(("ALLOWED_SOURCE_CIDRS".into(), "203.0.113.0/24".into()));
+    env.push(("SHARED_SECRET".into(), "hunter2-very-secret".into()));
+    let _function = Function::spawn(&function_binary("artemis"), &api, "artemis", &env, Some(&log)).unwrap();
+    let refused = Call::post("/hooks/artemis", INSERT).header("x-webhook-token", "a-wrong-token");
+    assert_eq!(invoke(&api, &refused.event(FrontDoor::HttpV2)).await["statusCode"], 401);
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("unqueued_request"),
+        "the refused request is logged: {logs}"
+    );
+    assert!(!logs.contains("a-wrong-token"), "redacted: {logs}");
+
+    let vars = [
+        ("QUEUE_URL", queue.as_str()),
+        ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+    ];
+    let stdout = recover(&log, &vars).await;
+    assert!(
+        stdout.contains("0 queued, 0 quarantined, 0 archived, 0 failed, 1 left for a person"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("unauthorized"), "{stdout}");
+    assert!(drain(&client, &queue).await.is_empty(), "nothing queued unvouched");
+
+    let stdout = recover_with(&["--vouched"], &log, &vars).await;
+    assert!(
+        stdout.contains("1 queued, 0 quarantined, 0 archived, 0 failed, 0 left"),
+        "{stdout}"
+    );
+    assert_eq!(drain(&client, &queue).await.len(), 1);
+}
+
 /// Contract, `ALLOW_UNAUTHENTICATED`: no token and no allowlist, or an
 /// allowlist too wide to be a boundary (split or not), fails init naming the
 /// variables; set to `true`, the same configuration starts.
@@ -140,14 +191,21 @@ async fn an_open_door_fails_at_init_unless_allowed_by_name() {
         assert!(!status.success(), "{binary} {cidrs:?} must not start");
         let logs = std::fs::read_to_string(&log).unwrap();
         for var in ["ALLOW_UNAUTHENTICATED", "SHARED_SECRET_ARN", "ALLOWED_SOURCE_CIDRS"] {
-            assert!(logs.contains(var), "{binary} {cidrs:?}: the init error names {var}: {logs}");
+            assert!(
+                logs.contains(var),
+                "{binary} {cidrs:?}: the init error names {var}: {logs}"
+            );
         }
 
         env.push(("ALLOW_UNAUTHENTICATED".into(), "true".into()));
         let api = RuntimeApi::start().await.unwrap();
         let _function = Function::spawn(&function_binary(binary), &api, binary, &env, Some(&log)).unwrap();
         initialized(&api).await;
-        assert_eq!(api.init_error().await, None, "{binary} {cidrs:?} starts when allowed by name");
+        assert_eq!(
+            api.init_error().await,
+            None,
+            "{binary} {cidrs:?} starts when allowed by name"
+        );
     }
 }
 
@@ -361,7 +419,12 @@ async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what
 /// Runs the built `recover` on `log` against moto with `vars`; its output,
 /// once it has succeeded.
 async fn recover(log: &std::path::Path, vars: &[(&str, &str)]) -> String {
+    recover_with(&[], log, vars).await
+}
+
+async fn recover_with(flags: &[&str], log: &std::path::Path, vars: &[(&str, &str)]) -> String {
     let output = tokio::process::Command::new(function_binary("recover"))
+        .args(flags)
         .arg(log)
         .envs(aws_env(&Moto::shared().endpoint))
         .envs(vars.iter().copied())

@@ -39,6 +39,19 @@ pub fn records_in_log(log: &str) -> Vec<QuarantineRecord> {
         .collect()
 }
 
+/// Why a kept request must not go through the pipeline until a person has
+/// vouched for it (`recover --vouched`; `redrive` never takes them):
+/// `unauthorized` (the caller's token was wrong: it passed no check) and
+/// `unreadable-event` (a whole Lambda event no front door could read, so
+/// neither its source nor its token could be checked).
+pub fn needs_a_person(record: &QuarantineRecord) -> Option<&'static str> {
+    match record.reason.as_str() {
+        "unauthorized" => Some("unauthorized"),
+        "unreadable-event" => Some("unreadable-event"),
+        _ => None,
+    }
+}
+
 /// Every archive record the functions logged as `unarchived_record` (whole or
 /// in parts), as the NDJSON line to put back into the archive.
 pub fn unarchived_in_log(log: &str) -> Vec<String> {

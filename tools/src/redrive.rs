@@ -36,15 +36,7 @@ fn not_redriven(record: &QuarantineRecord) -> Option<&'static str> {
         // Only the first bytes of a body over MAX_BODY_BYTES were kept.
         return Some("body-truncated");
     }
-    if record.reason == "unreadable-event" {
-        // The body is a whole Lambda event no front-door format could read.
-        return Some("unreadable-event");
-    }
-    if record.reason == "unauthorized" {
-        // The caller's token was wrong; an operator must vouch for it first.
-        return Some("unauthorized");
-    }
-    None
+    crate::recover::needs_a_person(record)
 }
 
 fn label_of(record: &QuarantineRecord) -> String {

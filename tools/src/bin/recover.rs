@@ -1,9 +1,11 @@
 //! Re-enqueues requests that no queue could take, from the functions' logs.
 //!
-//!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… recover LOG_FILE…   (or `make recover LOG=…`)
+//!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… recover [--vouched] LOG_FILE…   (or `make recover LOG=…`)
 //!
 //! Each `unqueued_request` record is validated again as it was received (same
 //! ids): valid events go to QUEUE_URL, invalid requests to QUARANTINE_QUEUE_URL.
+//! Records that passed no sender check (`unauthorized`, `unreadable-event`)
+//! are left and counted, unless `--vouched` says a person has checked them.
 //! Each `unarchived_record` (a kept message the archive refused) goes to
 //! ARCHIVE_STREAM as it was. Exits non-zero if any record could not be stored.
 
@@ -14,19 +16,21 @@ use intake::handler::replay;
 use intake::problem::Rejection;
 use intake::quarantine::quarantine_or_log;
 use tools::apps::Apps;
-use tools::recover::{records_in_log, request_of, unarchived_in_log};
+use tools::recover::{needs_a_person, records_in_log, request_of, unarchived_in_log};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let files: Vec<String> = std::env::args().skip(1).collect();
-    if files.is_empty() {
-        eprintln!("usage: recover LOG_FILE… (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let vouched = args.iter().any(|a| a == "--vouched");
+    let files: Vec<&String> = args.iter().filter(|a| *a != "--vouched").collect();
+    if files.is_empty() || files.iter().any(|f| f.starts_with("--")) {
+        eprintln!("usage: recover [--vouched] LOG_FILE… (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)");
         return ExitCode::FAILURE;
     }
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("recover: {err}")) else {
         return ExitCode::FAILURE;
     };
-    let (mut queued, mut quarantined, mut archived, mut failed) = (0, 0, 0, 0);
+    let (mut queued, mut quarantined, mut archived, mut failed, mut left) = (0, 0, 0, 0, 0);
     for file in &files {
         let log = match std::fs::read_to_string(file) {
             Ok(log) => log,
@@ -48,6 +52,14 @@ async fn main() -> ExitCode {
             }
         }
         for record in records_in_log(&log) {
+            if let (Some(why), false) = (needs_a_person(&record), vouched) {
+                println!(
+                    "left         {} {} received {}: {why}, passed no sender check (--vouched once a person has checked it)",
+                    record.provider, record.request_id, record.receivedtime
+                );
+                left += 1;
+                continue;
+            }
             let found =
                 request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)));
             let Some((app, incoming, received)) = found else {
@@ -90,7 +102,9 @@ async fn main() -> ExitCode {
             }
         }
     }
-    println!("{queued} queued, {quarantined} quarantined, {archived} archived, {failed} failed");
+    println!(
+        "{queued} queued, {quarantined} quarantined, {archived} archived, {failed} failed, {left} left for a person"
+    );
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
