@@ -43,19 +43,25 @@ deny-tools: ## cargo-deny, when missing
 # there with the snapshot's own date, so staleness is judged from that.
 ADVISORY_CHECKOUT := $(TOOLS)/advisory-dbs/advisory-db-3157b0e258782691
 
-deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB), licenses, sources, bans (deny.toml); says so loudly when the snapshot is missing
+deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB; its date and age printed; the fuzz workspace too), licenses, sources, bans (deny.toml); without the snapshot: loud, and a failure under CI=true
 	@$(CARGO) fetch --quiet
+	@$(CARGO) fetch --quiet --manifest-path fuzz/Cargo.toml
 	@if [ ! -f $(ADVISORY_DB)/SNAPSHOT ]; then \
 		echo "!!! ADVISORIES NOT CHECKED: no RustSec snapshot at $(ADVISORY_DB) (set ADVISORY_DB); licenses, sources and bans still are !!!"; \
-		$(CARGO) deny --offline check licenses sources bans; \
+		$(CARGO) deny --offline check licenses sources bans || exit 1; \
+		if [ "$${CI:-}" = true ]; then echo "CI=true: the advisory check is required; failing"; exit 1; fi; \
 	else \
+		date=$$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' $(ADVISORY_DB)/SNAPSHOT | head -1); \
 		cmp -s $(ADVISORY_DB)/SNAPSHOT $(ADVISORY_CHECKOUT)/SNAPSHOT || ( \
 			rm -rf $(ADVISORY_CHECKOUT) && mkdir -p $(ADVISORY_CHECKOUT) && cp -r $(ADVISORY_DB)/. $(ADVISORY_CHECKOUT)/ && \
-			date=$$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' $(ADVISORY_DB)/SNAPSHOT | head -1) && cd $(ADVISORY_CHECKOUT) && \
+			cd $(ADVISORY_CHECKOUT) && \
 			git init -q && git add -A && GIT_AUTHOR_DATE="$${date}T00:00:00Z" GIT_COMMITTER_DATE="$${date}T00:00:00Z" \
-				git -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "RustSec advisory-db snapshot $$date" ) && \
-		echo "advisories: $$(head -c 100 $(ADVISORY_DB)/SNAPSHOT)…" && \
-		$(CARGO) deny --offline check; \
+				git -c user.name=snapshot -c user.email=snapshot@localhost commit -q -m "RustSec advisory-db snapshot $$date" ) || exit 1; \
+		touch -d "$${date}T00:00:00Z" $(ADVISORY_CHECKOUT)/.git/HEAD; \
+		echo "advisories: RustSec snapshot of $$date, $$(( ($$(date +%s) - $$(date -d "$$date" +%s)) / 86400 )) days old (deny.toml: maximum-db-staleness $$(grep -oE 'P[0-9]+D' deny.toml))"; \
+		$(CARGO) deny --offline check || exit 1; \
+		echo "advisories of the fuzz workspace (fuzz/Cargo.lock):"; \
+		$(CARGO) deny --offline --manifest-path fuzz/Cargo.toml --config deny.toml check advisories || exit 1; \
 	fi
 
 sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when missing
@@ -166,9 +172,9 @@ fuzz-smoke: ## each fuzz target for FUZZ_SECONDS (part of make test); says so lo
 redrive: ## run the quarantine queue through the current pipeline: dry run, APPLY=1 to enqueue what passes and delete those records; SINCE=… UNTIL=… (RFC 3339) redrive the archive's quarantine records instead (ARCHIVE_BUCKET, or .local/archive.ndjson)
 	$(CARGO) run --quiet --bin redrive -- $(if $(APPLY),--apply,) $(if $(SINCE),--from-archive --since $(SINCE) --until $(UNTIL),)
 
-recover: ## re-enqueue requests a function logged because no queue took them, and put back archive records the archive refused: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, AWS settings from the environment)
-	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt"; exit 2; }
-	$(CARGO) run --quiet --bin recover -- $(LOG)
+recover: ## re-enqueue requests a function logged because no queue took them, and put back archive records the archive refused: make recover LOG=file (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, AWS settings from the environment); unauthorized and unreadable-event records only with VOUCHED=1
+	@test -n "$(LOG)" || { echo "usage: make recover LOG=exported-function-log.txt [VOUCHED=1]"; exit 2; }
+	$(CARGO) run --quiet --bin recover -- $(if $(VOUCHED),--vouched) $(LOG)
 
 clean: ## remove build output and local logs
 	$(CARGO) clean

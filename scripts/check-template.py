@@ -155,6 +155,23 @@ def main():
             problems.append(f"{name}: no OpenApiVersion (SAM would add a stage named Stage)")
         if kind == "AWS::S3::Bucket" and name == "ArchiveBucket":
             problems.extend(f"ArchiveBucket: {p}" for p in archive_bucket_problems(resource["Properties"]))
+        if kind == "AWS::SQS::QueuePolicy" and name == "QueuesPolicy":
+            queues = {q["Ref"] for q in resource["Properties"]["Queues"]}
+            send_denied = {
+                arn["Fn::GetAtt"][0]
+                for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+                if statement["Effect"] == "Deny" and statement["Action"] == "sqs:SendMessage"
+                for arn in statement["Resource"]
+            }
+            for queue in sorted(queues - send_denied):
+                problems.append(f"QueuesPolicy: anyone with IAM rights may send to {queue}")
+        if kind == "AWS::Serverless::Api":
+            body = resource["Properties"].get("DefinitionBody", {})
+            responses = body.get("x-amazon-apigateway-gateway-responses", {})
+            for response_type, response in responses.items():
+                text = str(response.get("responseTemplates", {}))
+                if "/hooks/" in text:
+                    problems.append(f"{name}: the {response_type} gateway response names a route")
         if kind == "AWS::S3::BucketPolicy" and name == "ArchiveBucketPolicy":
             denied = {
                 action
@@ -168,6 +185,8 @@ def main():
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     if "ARCHIVE_STREAM" not in variables:
         problems.append("ARCHIVE_STREAM is not in the functions' environment")
+    if "ALLOW_UNAUTHENTICATED" in variables:
+        problems.append("ALLOW_UNAUTHENTICATED is in the functions' environment: a deployed stack is never open on purpose")
     if "SHARED_SECRET" in variables:
         problems.append("SHARED_SECRET is in the functions' environment: use SHARED_SECRET_ARN")
 
