@@ -31,8 +31,8 @@ tools: ## install what the tests need (moto server, cfn-lint, boto3 and jsonsche
 	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null && python3 -c 'import boto3, jsonschema' 2>/dev/null || { \
 		echo "installing test tools into .tools/test"; \
 		python3 -m venv $(TOOLS)/test && $(TOOLS)/test/bin/pip install --quiet -r scripts/requirements-test.txt; }
-	@test -x $(CHECKOV_ENV)/bin/checkov || { \
-		echo "installing checkov into .tools/checkov"; \
+	@test -x $(CHECKOV_ENV)/bin/checkov && $(CHECKOV_ENV)/bin/python -c 'import samtranslator' 2>/dev/null || { \
+		echo "installing checkov and the SAM translator into .tools/checkov"; \
 		python3 -m venv $(CHECKOV_ENV) && $(CHECKOV_ENV)/bin/pip install --quiet -r scripts/requirements-checkov.txt; }
 
 deny-tools: ## cargo-deny, when missing
@@ -76,10 +76,12 @@ test: tools sam-tools lint validate deny ## everything CI checks: format, clippy
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
 
-validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
+validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov on the template and on the SAM-transformed template with every option on (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV_ENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_ENV)/bin/python scripts/transform-template.py template.yaml > $(TOOLS)/transformed-template.json
+	$(CHECKOV_ENV)/bin/checkov -f $(TOOLS)/transformed-template.json --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml
 
 lint: ## cargo fmt --check and clippy with warnings as errors

@@ -136,6 +136,8 @@ def main():
             events = properties.get("Events", {})
             if events and all(e.get("Type") == "SQS" for e in events.values()):
                 # A queue consumer: bounded by its event source mapping, invoked by no API.
+                if "Role" not in properties or "Policies" in properties:
+                    problems.append(f"{name}: a queue consumer needs its own Role (SAM's SQS event attaches a managed policy on every queue)")
                 for event_name, event in events.items():
                     if "MaximumConcurrency" not in event.get("Properties", {}).get("ScalingConfig", {}):
                         problems.append(f"{name}: event {event_name} has no ScalingConfig.MaximumConcurrency")
