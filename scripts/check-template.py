@@ -159,14 +159,28 @@ def main():
             problems.extend(f"ArchiveBucket: {p}" for p in archive_bucket_problems(resource["Properties"]))
         if kind == "AWS::SQS::QueuePolicy" and name == "QueuesPolicy":
             queues = {q["Ref"] for q in resource["Properties"]["Queues"]}
+            # A statement under Fn::If counts as its true branch (the option on).
+            statements = [
+                st["Fn::If"][1] if "Fn::If" in st else st
+                for st in resource["Properties"]["PolicyDocument"]["Statement"]
+            ]
             send_denied = {
                 arn["Fn::GetAtt"][0]
-                for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+                for statement in statements
                 if statement["Effect"] == "Deny" and statement["Action"] == "sqs:SendMessage"
                 for arn in statement["Resource"]
             }
             for queue in sorted(queues - send_denied):
                 problems.append(f"QueuesPolicy: anyone with IAM rights may send to {queue}")
+            taking = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:PurgeQueue"}
+            guarded = any(
+                statement["Effect"] == "Deny"
+                and taking <= set(statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+                and statement["Resource"] == {"Fn::GetAtt": ["QuarantineQueue", "Arn"]}
+                for statement in statements
+            )
+            if not guarded:
+                problems.append("QueuesPolicy: with an operator role, others may still take from the quarantine")
         if kind == "AWS::Serverless::Api":
             body = resource["Properties"].get("DefinitionBody", {})
             responses = body.get("x-amazon-apigateway-gateway-responses", {})
