@@ -111,6 +111,75 @@ pub fn redacted_event(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     }
 }
 
+/// What a raw Lambda event shows of its sender, read where each front door
+/// puts it: the source address (REST v1 `requestContext.identity.sourceIp`;
+/// HTTP API and function URL `requestContext.http.sourceIp`; ALB, which has
+/// neither, the right-most `X-Forwarded-For` entry, the one the balancer
+/// appended), and the token (`X-Webhook-Token` in `headers` or
+/// `multiValueHeaders`, any case, else `token` in `queryStringParameters`,
+/// `multiValueQueryStringParameters` or `rawQueryString`). `None` where the
+/// event does not say.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct RawSender {
+    pub source: Option<std::net::IpAddr>,
+    pub token: Option<String>,
+}
+
+impl RawSender {
+    pub fn of(event: &[u8]) -> Self {
+        let Ok(value) = serde_json::from_slice::<Value>(event) else {
+            return Self::default();
+        };
+        let context = &value["requestContext"];
+        let forwarded_for = || {
+            let entries: Vec<String> = field_values(&value, "X-Forwarded-For");
+            let joined = entries.join(",");
+            joined.rsplit(',').next().map(|e| e.trim().to_owned())
+        };
+        let source = context["identity"]["sourceIp"]
+            .as_str()
+            .or(context["http"]["sourceIp"].as_str())
+            .map(str::to_owned)
+            .or_else(|| context.get("elb").and_then(|_| forwarded_for()))
+            .and_then(|ip| ip.trim().parse().ok());
+        let token = field_values(&value, "X-Webhook-Token").pop().or_else(|| {
+            let query = ["queryStringParameters", "multiValueQueryStringParameters"]
+                .iter()
+                .filter_map(|field| value[field].get("token"))
+                .find_map(|v| v.as_str().or(v.as_array()?.last()?.as_str()).map(str::to_owned));
+            query.or_else(|| {
+                value["rawQueryString"].as_str()?.split('&').find_map(|pair| {
+                    let (name, token) = pair.split_once('=')?;
+                    (name == "token").then(|| {
+                        percent_encoding::percent_decode_str(token)
+                            .decode_utf8_lossy()
+                            .into_owned()
+                    })
+                })
+            })
+        });
+        Self { source, token }
+    }
+}
+
+/// Every value of the header `name` (any case) in `headers` and
+/// `multiValueHeaders`, in order.
+fn field_values(event: &Value, name: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for field in ["headers", "multiValueHeaders"] {
+        if let Some(map) = event[field].as_object() {
+            for (_, entry) in map.iter().filter(|(key, _)| key.eq_ignore_ascii_case(name)) {
+                match entry {
+                    Value::String(v) => values.push(v.clone()),
+                    Value::Array(items) => values.extend(items.iter().filter_map(|v| v.as_str().map(str::to_owned))),
+                    _ => {}
+                }
+            }
+        }
+    }
+    values
+}
+
 fn is_redacted(value: &Value) -> bool {
     match value {
         Value::Array(items) => items.iter().all(|v| v == REDACTED),
@@ -459,6 +528,39 @@ mod tests {
         let clean = br#"{"headers": {"ce-id": "1"},   "body": "x"}"#;
         assert!(redacted_event(clean) == &clean[..], "nothing to redact: byte for byte");
         assert!(redacted_event(b"not json") == &b"not json"[..]);
+    }
+
+    #[test]
+    fn the_sender_of_a_raw_event_is_read_where_each_front_door_puts_it() {
+        let sender = |event: Value| RawSender::of(event.to_string().as_bytes());
+        let ip = |text: &str| text.parse::<std::net::IpAddr>().ok();
+        let rest = sender(serde_json::json!({
+            "requestContext": {"identity": {"sourceIp": "203.0.113.9"}},
+            "headers": {"X-Webhook-Token": "from-header"},
+            "queryStringParameters": {"token": "from-query"}
+        }));
+        assert_eq!(
+            (rest.source, rest.token.as_deref()),
+            (ip("203.0.113.9"), Some("from-header"))
+        );
+        let http = sender(serde_json::json!({
+            "requestContext": {"http": {"sourceIp": "2001:db8::1"}},
+            "rawQueryString": "a=b c|d%&token=a%20b"
+        }));
+        assert_eq!((http.source, http.token.as_deref()), (ip("2001:db8::1"), Some("a b")));
+        let alb = sender(serde_json::json!({
+            "requestContext": {"elb": {"targetGroupArn": "arn"}},
+            "multiValueHeaders": {"x-forwarded-for": ["10.0.0.1, 198.51.100.7"], "x-webhook-token": ["t"]},
+            "multiValueQueryStringParameters": {"token": ["q"]}
+        }));
+        assert_eq!(
+            (alb.source, alb.token.as_deref()),
+            (ip("198.51.100.7"), Some("t")),
+            "the balancer's entry"
+        );
+        let spoofed = sender(serde_json::json!({"headers": {"x-forwarded-for": "203.0.113.9"}}));
+        assert_eq!(spoofed.source, None, "X-Forwarded-For counts behind an ALB only");
+        assert_eq!(RawSender::of(b"not json"), RawSender::default());
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::log::panic_text;
 use crate::metrics::RequestMetrics;
 use crate::problem::Rejection;
 use crate::publisher::Queues;
-use crate::quarantine::quarantine_or_log;
+use crate::quarantine::{quarantine_or_log, RawSender};
 use crate::request::Incoming;
 use crate::vendor::Provider;
 
@@ -36,6 +36,24 @@ pub async fn run(provider: Provider) -> Result<(), Error> {
         Ok::<_, Infallible>(invoke(app, event).await)
     }))
     .await
+}
+
+/// Why an unreadable event is not kept: its source is not in the allowlist
+/// (or unknown), or its token is not accepted (or absent), as read from the
+/// raw event ([`RawSender`]). `None`: every configured check passed.
+async fn unestablished_sender<Q: Queues, A: Archive>(app: &App<Q, A>, event: &[u8]) -> Option<&'static str> {
+    let sender = RawSender::of(event);
+    if let Some(allowlist) = &app.config.allowlist {
+        if !allowlist.permits(sender.source) {
+            return Some("source not in ALLOWED_SOURCE_CIDRS, or not found in the event");
+        }
+    }
+    if let Some(token) = &app.token {
+        if !token.accepts(sender.token.as_deref().map(str::as_bytes)).await {
+            return Some("token missing or wrong");
+        }
+    }
+    None
 }
 
 /// One invocation: the front door's event becomes a request for
@@ -65,10 +83,23 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
         Err(panic) => format!("panic while reading the event: {}", panic_text(&*panic)),
     };
     let rejection = Rejection::UnreadableEvent(failure);
-    // Kept for years (quarantine, archive): credentials redacted first.
-    let event = crate::quarantine::redacted_event(payload.get().as_bytes());
-    let incoming = Incoming::raw_event(&event, &context);
-    let quarantined = quarantine_or_log(app, &incoming, &rejection, received).await;
+    // Kept only when what can be read of the sender passes the same checks
+    // as a readable request's (a function URL has no gateway in front), and
+    // kept for years (quarantine, archive): credentials redacted first.
+    let quarantined = match unestablished_sender(app, payload.get().as_bytes()).await {
+        Some(why) => {
+            tracing::warn!(
+                reason = why,
+                "an unreadable event whose sender could not be established: not kept"
+            );
+            false
+        }
+        None => {
+            let event = crate::quarantine::redacted_event(payload.get().as_bytes());
+            let incoming = Incoming::raw_event(&event, &context);
+            quarantine_or_log(app, &incoming, &rejection, received).await
+        }
+    };
     tracing::warn!(
         outcome = "rejected",
         status = 500,

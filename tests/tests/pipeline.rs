@@ -300,3 +300,79 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
     assert_eq!(answer["statusCode"], 405, "{answer}");
 }
+
+// Issue 20: an unreadable event is kept only when what can be read of its
+// sender passes the checks a readable request would: a source in the
+// allowlist and an accepted token, read where each front door puts them.
+#[tokio::test]
+async fn an_unreadable_event_is_kept_only_from_an_established_sender() {
+    use harness::invariant::SECRET;
+    use lambda_http::{Context, LambdaEvent};
+    use serde_json::value::RawValue;
+    let guarded = Setup {
+        allowlist: Some("203.0.113.0/24"),
+        secret: true,
+        ..setup(Provider::Amlyze)
+    };
+    let app = app(&guarded);
+    let unreadable = |call: Call, door: FrontDoor| {
+        let mut event = call.event(door);
+        event["rawQueryString"] = json!("a=b c|d%");
+        event
+    };
+    let cases = [
+        (
+            "the vendor, token in the header",
+            unreadable(
+                Call::post("/hooks/amlyze", AMLYZE).header("x-webhook-token", SECRET),
+                FrontDoor::HttpV2,
+            ),
+            true,
+        ),
+        (
+            "the vendor, token in the raw query",
+            {
+                let mut event = unreadable(Call::post("/hooks/amlyze", AMLYZE), FrontDoor::FunctionUrl);
+                event["rawQueryString"] = json!(format!("a=b c|d%&token={SECRET}"));
+                event
+            },
+            true,
+        ),
+        (
+            "a wrong token",
+            unreadable(
+                Call::post("/hooks/amlyze", AMLYZE).header("x-webhook-token", "guess"),
+                FrontDoor::HttpV2,
+            ),
+            false,
+        ),
+        (
+            "no token",
+            unreadable(Call::post("/hooks/amlyze", AMLYZE), FrontDoor::HttpV2),
+            false,
+        ),
+        (
+            "outside the allowlist",
+            unreadable(
+                Call::post("/hooks/amlyze", AMLYZE)
+                    .header("x-webhook-token", SECRET)
+                    .from_ip("192.0.2.1"),
+                FrontDoor::HttpV2,
+            ),
+            false,
+        ),
+        (
+            "no source at all",
+            json!({"headers": {"x-webhook-token": SECRET}}),
+            false,
+        ),
+    ];
+    for (what, event, kept) in cases {
+        let raw = RawValue::from_string(event.to_string()).unwrap();
+        let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+        assert_eq!(answer["statusCode"], 500, "{what}: {answer}");
+        let records = app.publisher.queues().take(QUARANTINE);
+        assert_eq!(records.len(), usize::from(kept), "{what}");
+        assert!(records.iter().all(|r| !r.body.contains(SECRET)), "{what}: redacted");
+    }
+}
