@@ -198,6 +198,9 @@ def main():
             for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"):
                 if action not in denied:
                     problems.append(f"ArchiveBucketPolicy: {action} is not denied to everyone")
+    errors_alarm = resources.get("ArchiveErrorsAlarm", {}).get("Properties", {})
+    if errors_alarm.get("Dimensions", [{}])[0].get("Value") != {"Ref": "ArchiveErrorsRule"}:
+        problems.append("no alarm on records Firehose writes under errors/ (ArchiveErrorsAlarm on ArchiveErrorsRule)")
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     if "ARCHIVE_STREAM" not in variables:
         problems.append("ARCHIVE_STREAM is not in the functions' environment")
