@@ -46,8 +46,9 @@ pub struct App<Q = Sqs, A = Firehose> {
     pub token: Option<TokenCheck>,
     /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
     recent: Mutex<RecentKeys>,
-    /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]).
-    kept_unauthorized: Mutex<PerMinute>,
+    /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]);
+    /// `None` without an allowlist that is a boundary, where none are kept.
+    kept_unauthorized: Option<Mutex<PerMinute>>,
 }
 
 impl App<Sqs> {
@@ -122,13 +123,14 @@ impl<Q: Queues, A: Archive> App<Q, A> {
             .clone()
             .map(|stream| Archiver::new(archive, stream));
         let token = config.secret.clone().map(TokenCheck::fixed);
+        let boundary = config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
         Self {
             config,
             publisher: Publisher::new(queues),
             archiver,
             token,
             recent: Mutex::new(RecentKeys::new(10_000)),
-            kept_unauthorized: Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE)),
+            kept_unauthorized: boundary.then(|| Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE))),
         }
     }
 
@@ -138,18 +140,13 @@ impl<Q: Queues, A: Archive> App<Q, A> {
     /// lasts. `Err(())`: a wrong token that would have been kept but for the
     /// budget.
     fn keeps(&self, rejection: &Rejection) -> Result<bool, ()> {
-        let boundary = self.config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
-        if !rejection.keeps_request(boundary) {
-            return Ok(false);
-        }
+        let Some(cap) = &self.kept_unauthorized else {
+            return Ok(rejection.keeps_request(false));
+        };
         if !matches!(rejection, Rejection::Unauthorized) {
-            return Ok(true);
+            return Ok(rejection.keeps_request(true));
         }
-        let taken = self
-            .kept_unauthorized
-            .lock()
-            .is_ok_and(|mut cap| cap.take(Instant::now()));
-        if taken {
+        if cap.lock().is_ok_and(|mut cap| cap.take(Instant::now())) {
             Ok(true)
         } else {
             Err(())

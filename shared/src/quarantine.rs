@@ -131,11 +131,7 @@ impl RawSender {
             return Self::default();
         };
         let context = &value["requestContext"];
-        let forwarded_for = || {
-            let entries: Vec<String> = field_values(&value, "X-Forwarded-For");
-            let joined = entries.join(",");
-            joined.rsplit(',').next().map(|e| e.trim().to_owned())
-        };
+        let forwarded_for = || crate::request::rightmost_entry(&field_values(&value, "X-Forwarded-For"));
         let source = context["identity"]["sourceIp"]
             .as_str()
             .or(context["http"]["sourceIp"].as_str())

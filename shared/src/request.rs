@@ -156,8 +156,14 @@ fn rightmost_forwarded_for(headers: &HeaderMap) -> Option<String> {
         .iter()
         .map(|v| v.to_str().ok())
         .collect::<Option<_>>()?;
-    let joined = values.join(",");
-    let entry = joined.rsplit(',').next()?.trim();
+    rightmost_entry(&values)
+}
+
+/// The right-most entry of comma-separated `X-Forwarded-For` values taken
+/// together (also read from raw events: [`crate::quarantine::RawSender`]).
+pub(crate) fn rightmost_entry<S: AsRef<str>>(values: &[S]) -> Option<String> {
+    let last = values.last()?.as_ref();
+    let entry = last.rsplit(',').next()?.trim();
     (!entry.is_empty()).then(|| entry.to_owned())
 }
 

@@ -128,14 +128,23 @@ impl TokenCheck {
         let Some(presented) = presented else {
             return false;
         };
-        if self.snapshot().accept(presented, SystemTime::now()) {
+        if self.accept_now(presented) {
             return true;
         }
         let Some(source) = &self.source else {
             return false;
         };
         self.reread(source).await;
-        self.snapshot().accept(presented, SystemTime::now())
+        self.accept_now(presented)
+    }
+
+    /// Compares under the read lock (no copy of the versions per request).
+    fn accept_now(&self, presented: &[u8]) -> bool {
+        let now = SystemTime::now();
+        match self.versions.read() {
+            Ok(versions) => versions.accept(presented, now),
+            Err(poisoned) => poisoned.into_inner().accept(presented, now),
+        }
     }
 
     fn snapshot(&self) -> Versions {
