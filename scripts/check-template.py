@@ -3,9 +3,13 @@
 
     python3 scripts/check-template.py template.yaml
 
-- Closed until configured: AllowedSourceCidrs has no default, the token is
-  required by default, and the template's Rules refuse a stack open to the
-  whole internet without the token (evaluated here for each case).
+- Closed until configured: each vendor's source ranges have no default, the
+  token is required by default, and the template's Rules and parameter
+  patterns refuse a door open to the whole internet without the token, split
+  ranges included (evaluated here for each case).
+- One boundary per vendor: each function is given only its own vendor's
+  ranges and secret, may read only its own secret, and the API's resource
+  policy limits each route to its own vendor's ranges.
 - Where data lives (queues, log groups, the secret) is retained when the stack
   is deleted or the resource replaced.
 - Every function has a reserved-concurrency setting; every Lambda permission
@@ -16,9 +20,16 @@
 
 Exits non-zero, listing every failure.
 """
+import ipaddress
+import re
 import sys
 
 import yaml
+
+VENDORS = ("Artemis", "Amlyze")
+# What the functions accept as a boundary (Allowlist::is_wide), and what
+# CloudFormation accepts as a parameter value.
+MAX_IPV4, MAX_IPV6, MAX_PARAMETER_BYTES = 2**24, 2**96, 4096
 
 
 class Tag:
@@ -97,6 +108,96 @@ def deployable(template, params):
     return failed
 
 
+def refused(parameters, params):
+    """What the parameters' AllowedPattern refuses (for a list, each value)."""
+    failed = []
+    for name, value in params.items():
+        pattern = parameters.get(name, {}).get("AllowedPattern")
+        values = value if isinstance(value, list) else [value]
+        if pattern and value is not None:
+            failed += [f"{name}: {v!r} does not match its pattern" for v in values if not re.fullmatch(pattern, v)]
+    return failed
+
+
+def widest_boundary_problems(parameters):
+    """The narrowest ranges the pattern accepts (besides the whole internet),
+    as many as fit in one parameter value, must still be a boundary for the
+    functions: no list that deploys without the token is wide."""
+    problems = []
+    for vendor in VENDORS:
+        pattern = parameters[f"{vendor}SourceCidrs"]["AllowedPattern"]
+        for family, shortest, limit in (("IPv4", "0.0.0.0/{}", MAX_IPV4), ("IPv6", "::/{}", MAX_IPV6)):
+            widest = next(p for p in range(1, 129) if re.fullmatch(pattern, shortest.format(p)))
+            network = ipaddress.ip_network(shortest.format(widest))
+            count = (MAX_PARAMETER_BYTES + 1) // (len(shortest.format(widest)) + 1)
+            if count * network.num_addresses > limit:
+                problems.append(f"{vendor}SourceCidrs: {count} {family} ranges of /{widest} fit in one parameter "
+                                f"({count * network.num_addresses} addresses, more than {limit})")
+    return problems
+
+
+def names(value):
+    """Every parameter and resource an expression refers to."""
+    if isinstance(value, dict):
+        found = set()
+        for key, inner in value.items():
+            if key in ("Ref", "Fn::GetAtt") and not isinstance(inner, (dict, list)):
+                found.add(inner)
+            elif key == "Fn::GetAtt":
+                found.add(inner[0])
+            else:
+                found |= names(inner)
+        return found
+    if isinstance(value, list):
+        return set().union(*map(names, value)) if value else set()
+    return set()
+
+
+def vendor_boundary_problems(template):
+    """Each function gets its own vendor's ranges and secret, and nothing of
+    the other vendor's; each route of the API is limited to its vendor's
+    ranges."""
+    problems = []
+    resources = template["Resources"]
+    secrets = {"Artemis": {"WebhookTokenSecret", "ArtemisTokenSecretArn"},
+               "Amlyze": {"AmlyzeTokenSecret", "AmlyzeTokenSecretArn"}}
+    globals_ = template["Globals"]["Function"]["Environment"]["Variables"]
+    for shared in ("ALLOWED_SOURCE_CIDRS", "SHARED_SECRET_ARN"):
+        if shared in globals_:
+            problems.append(f"Globals: {shared} is given to every function, not per vendor")
+    for vendor in VENDORS:
+        other = next(v for v in VENDORS if v != vendor)
+        function = resources[f"{vendor}Function"]["Properties"]
+        variables = function.get("Environment", {}).get("Variables", {})
+        if names(variables.get("ALLOWED_SOURCE_CIDRS")) != {f"{vendor}SourceCidrs"}:
+            problems.append(f"{vendor}Function: ALLOWED_SOURCE_CIDRS is not {vendor}SourceCidrs alone")
+        if not secrets[vendor] <= names(variables.get("SHARED_SECRET_ARN")):
+            problems.append(f"{vendor}Function: SHARED_SECRET_ARN is not {vendor}'s secret")
+        leaked = names(function) & (secrets[other] | {f"{other}SourceCidrs"})
+        if leaked:
+            problems.append(f"{vendor}Function: is given {other}'s {sorted(leaked)}")
+        reads = [
+            statement
+            for policy in function.get("Policies", [])
+            for statement in policy.get("Statement", [])
+            for statement in [statement["Fn::If"][1] if "Fn::If" in statement else statement]
+            if statement.get("Action") == "secretsmanager:GetSecretValue"
+        ]
+        if not reads or any(not names(st["Resource"]) or names(st["Resource"]) - secrets[vendor] for st in reads):
+            problems.append(f"{vendor}Function: may read a secret other than {vendor}'s")
+    policy = resources["WebhookApi"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-policy"]["Statement"]
+    for vendor in VENDORS:
+        route = f"execute-api:/*/*/hooks/{vendor.lower()}"
+        guarded = any(
+            st["Effect"] == "Deny" and st["Resource"] == route
+            and names(st.get("Condition", {}).get("NotIpAddress", {})) == {f"{vendor}SourceCidrs"}
+            for st in policy
+        )
+        if not guarded:
+            problems.append(f"WebhookApi: no resource-policy statement limits {route} to {vendor}SourceCidrs")
+    return problems
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -104,25 +205,45 @@ def main():
     resources = template["Resources"]
     problems = []
 
-    if "Default" in parameters["AllowedSourceCidrs"]:
-        problems.append("AllowedSourceCidrs has a default: the stack must be closed until the ranges are given")
+    missing = [f"{vendor}SourceCidrs" for vendor in VENDORS if f"{vendor}SourceCidrs" not in parameters]
+    if missing:
+        print(f"template: no {' or '.join(missing)}: each vendor needs its own source ranges")
+        sys.exit(1)
+    for vendor in VENDORS:
+        if "Default" in parameters[f"{vendor}SourceCidrs"]:
+            problems.append(f"{vendor}SourceCidrs has a default: the stack must be closed until the ranges are given")
     if parameters["RequireWebhookToken"].get("Default") != "true":
         problems.append("the webhook token must be required by default")
     defaults = {name: p.get("Default") for name, p in parameters.items()}
+    ranges = {"ArtemisSourceCidrs": ["203.0.113.0/24"], "AmlyzeSourceCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
     world = ["0.0.0.0/0", "::/0"]
+    no_token = dict(RequireWebhookToken="false")
     cases = [
         # (what, parameters, deployable?)
-        ("open to the world without the token", dict(defaults, AllowedSourceCidrs=world, RequireWebhookToken="false"), False),
-        ("open to IPv4 without the token", dict(defaults, AllowedSourceCidrs=["0.0.0.0/0"], RequireWebhookToken="false"), False),
-        ("a blank range", dict(defaults, AllowedSourceCidrs=[""]), False),
-        ("open to the world with the token", dict(defaults, AllowedSourceCidrs=world), True),
-        ("the vendors' ranges without the token", dict(defaults, AllowedSourceCidrs=["203.0.113.0/24"], RequireWebhookToken="false"), True),
-        ("the vendors' ranges with the token (the defaults otherwise)", dict(defaults, AllowedSourceCidrs=["203.0.113.0/24"]), True),
+        ("the vendors' ranges with the token (the defaults otherwise)", {}, True),
+        ("the vendors' ranges without the token", no_token, True),
+        ("single addresses without the token", dict(no_token, AmlyzeSourceCidrs=["198.51.100.7", "2001:db8::1"]), True),
     ]
-    for what, params, expected in cases:
-        failed = deployable(template, params)
+    for vendor in VENDORS:
+        key = f"{vendor}SourceCidrs"
+        cases += [
+            (f"{vendor} open to the world without the token", dict(no_token, **{key: world}), False),
+            (f"{vendor} open to IPv4 without the token", dict(no_token, **{key: ["0.0.0.0/0"]}), False),
+            (f"{vendor} open to IPv6 without the token", dict(no_token, **{key: ["::/0"]}), False),
+            (f"{vendor} open to IPv4 in two halves without the token", dict(no_token, **{key: ["0.0.0.0/1", "128.0.0.0/1"]}), False),
+            (f"{vendor} open through a /0 at another address", dict(no_token, **{key: ["1.0.0.0/0"]}), False),
+            (f"{vendor} open to IPv6 in halves", dict(no_token, **{key: ["::/1", "8000::/1"]}), False),
+            (f"{vendor}: a /16 (2^16 addresses each, 256 of them add up)", dict(no_token, **{key: ["10.0.0.0/16"]}), False),
+            (f"{vendor}: a blank range", {key: [""]}, False),
+            (f"{vendor} open to the world with the token", {key: world}, True),
+        ]
+    for what, change, expected in cases:
+        params = dict(defaults, **ranges)
+        params.update(change)
+        failed = refused(parameters, params) + deployable(template, params)
         if (not failed) != expected:
             problems.append(f"{what}: expected {'deployable' if expected else 'refused'}, got {failed or 'deployable'}")
+    problems.extend(widest_boundary_problems(parameters))
 
     for name, resource in resources.items():
         kind = resource["Type"]
@@ -208,6 +329,7 @@ def main():
         problems.append("ALLOW_UNAUTHENTICATED is in the functions' environment: a deployed stack is never open on purpose")
     if "SHARED_SECRET" in variables:
         problems.append("SHARED_SECRET is in the functions' environment: use SHARED_SECRET_ARN")
+    problems.extend(vendor_boundary_problems(template))
 
     for problem in problems:
         print(f"template: {problem}")

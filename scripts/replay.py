@@ -7,7 +7,9 @@
 Each fixture is an API Gateway / function URL / ALB event; this rebuilds the
 request it stands for (method, path, query, headers, body) and sends it to
 URL + path. Prints the status next to the one recorded in events/manifest.json.
-Set TOKEN to send an X-Webhook-Token header. Standard library only.
+Set ARTEMIS_TOKEN and AMLYZE_TOKEN (each vendor's own token, a deployed
+stack's ArtemisSecret and AmlyzeSecret), or TOKEN for both (the local stack),
+to send an X-Webhook-Token header. Standard library only.
 """
 import base64
 import json
@@ -37,13 +39,17 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     base = sys.argv[1].rstrip("/")
-    token = os.environ.get("TOKEN")
+    tokens = {
+        vendor: os.environ.get(f"{vendor.upper()}_TOKEN") or os.environ.get("TOKEN")
+        for vendor in ("artemis", "amlyze")
+    }
     with open(os.path.join(EVENTS, "manifest.json")) as f:
         manifest = json.load(f)
     mismatched = 0
     for fixture in manifest:
         with open(os.path.join(EVENTS, fixture["file"])) as f:
             method, path, query, headers, data = request_of(json.load(f))
+        token = tokens.get(path.rstrip("/").rsplit("/", 1)[-1])
         if token:
             headers["x-webhook-token"] = token
         url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")

@@ -18,7 +18,8 @@ import yaml
 from samtranslator.translator.transform import transform
 
 EVERYTHING_ON = {
-    "AllowedSourceCidrs": "203.0.113.0/24,2001:db8::/48",
+    "ArtemisSourceCidrs": "203.0.113.0/24,2001:db8::/48",
+    "AmlyzeSourceCidrs": "198.51.100.0/24",
     "RequireWebhookToken": "true",
     "ReferenceConsumer": "true",
     "KmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000",

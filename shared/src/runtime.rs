@@ -8,11 +8,14 @@
 use std::convert::Infallible;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use futures_util::FutureExt;
-use lambda_http::request::LambdaRequest;
-use lambda_http::{service_fn, Adapter, Error, LambdaEvent, Request, Service};
+use lambda_http::http::{HeaderValue, Response};
+use lambda_http::request::{LambdaRequest, RequestOrigin};
+use lambda_http::{service_fn, Body, Error, LambdaEvent, Request, RequestExt};
 use serde_json::value::RawValue;
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 use crate::archive::Archive;
@@ -64,16 +67,15 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
     let LambdaEvent { payload, context } = event;
     let failure = match catch_unwind(|| serde_json::from_str::<LambdaRequest>(payload.get())) {
         Ok(Ok(request)) => {
-            let mut adapter = Adapter::from(service_fn(|request: Request| async move {
-                Ok::<_, Infallible>(handle(app, request).await)
+            let door = request.request_origin();
+            // lambda_http's conversion panics on some events it parsed (an
+            // HTTP API `rawQueryString` that is not percent-encoded).
+            let request = catch_unwind(AssertUnwindSafe(|| {
+                Request::from(request).with_lambda_context(context.clone())
             }));
-            let call = catch_unwind(AssertUnwindSafe(|| {
-                adapter.call(LambdaEvent::new(request, context.clone()))
-            }));
-            match call {
-                Ok(future) => match AssertUnwindSafe(future).catch_unwind().await {
-                    Ok(Ok(response)) => return serde_json::to_value(response).unwrap_or(Value::Null),
-                    Ok(Err(never)) => match never {},
+            match request {
+                Ok(request) => match AssertUnwindSafe(handle(app, request)).catch_unwind().await {
+                    Ok(response) => return document(&door, response),
                     Err(panic) => format!("panic while answering: {}", panic_text(&*panic)),
                 },
                 Err(panic) => format!("the event could not be made a request: {}", panic_text(&*panic)),
@@ -126,4 +128,166 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
         "body": body,
         "isBase64Encoded": false,
     })
+}
+
+/// The response document `door` expects, in the shapes lambda_http's own
+/// conversion writes (a test holds them equal). Written here rather than
+/// through lambda_http's `IntoResponse`, whose charset conversion of text
+/// bodies alone adds encoding_rs (152 KB) to the bootstrap.
+pub fn document(door: &RequestOrigin, response: Response<Body>) -> Value {
+    let (parts, body) = response.into_parts();
+    let status = parts.status.as_u16();
+    let (body, is_base64) = match body {
+        Body::Text(text) => (Value::String(text), false),
+        Body::Binary(bytes) => (Value::String(STANDARD.encode(bytes)), true),
+        _ => (Value::String(String::new()), false),
+    };
+    let value = |value: &HeaderValue| Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    let single: Map<String, Value> = parts
+        .headers
+        .keys()
+        .map(|name| {
+            let values: Vec<String> = parts
+                .headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .collect();
+            (name.as_str().to_owned(), Value::String(values.join(", ")))
+        })
+        .collect();
+    let multi: Map<String, Value> = parts
+        .headers
+        .keys()
+        .map(|name| {
+            (
+                name.as_str().to_owned(),
+                parts.headers.get_all(name).iter().map(value).collect(),
+            )
+        })
+        .collect();
+    let mut document = json!({"statusCode": status, "body": body, "isBase64Encoded": is_base64});
+    match door {
+        // API Gateway v1 merges `headers` into `multiValueHeaders`: one only.
+        RequestOrigin::ApiGatewayV1 => {
+            document["headers"] = json!({});
+            document["multiValueHeaders"] = Value::Object(multi);
+        }
+        RequestOrigin::Alb => {
+            let reason = parts.status.canonical_reason().unwrap_or_default();
+            document["statusDescription"] = json!(format!("{status} {reason}"));
+            document["headers"] = Value::Object(single);
+            document["multiValueHeaders"] = Value::Object(multi);
+        }
+        // HTTP API and function URLs (payload 2.0); any other door gets the
+        // same plain shape.
+        _ => {
+            document["headers"] = Value::Object(single);
+            document["multiValueHeaders"] = json!({});
+            document["cookies"] = json!([]);
+        }
+    }
+    document
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use lambda_http::http::StatusCode;
+    use lambda_http::lambda_runtime::Context;
+    use lambda_http::{Adapter, Service};
+
+    use super::*;
+
+    /// What lambda_http's own conversion (`IntoResponse`, then its response
+    /// types) writes for `response` behind the door of `event`.
+    async fn lambda_http_document(event: &str, response: Response<Body>) -> Value {
+        let request: LambdaRequest = serde_json::from_str(event).unwrap();
+        let response = std::sync::Mutex::new(Some(response));
+        let mut adapter = Adapter::from(service_fn(|_: Request| {
+            let response = response.lock().unwrap().take().unwrap();
+            async move { Ok::<_, Infallible>(response) }
+        }));
+        let answer = adapter
+            .call(LambdaEvent::new(request, Context::default()))
+            .await
+            .unwrap();
+        serde_json::to_value(answer).unwrap()
+    }
+
+    fn responses() -> Vec<Response<Body>> {
+        let text = |status: StatusCode, headers: &[(&str, &str)], body: &str| {
+            let mut builder = Response::builder().status(status);
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(Body::Text(body.to_owned())).unwrap()
+        };
+        vec![
+            text(
+                StatusCode::ACCEPTED,
+                &[("content-type", "application/json")],
+                r#"{"accepted":1}"#,
+            ),
+            text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &[("content-type", "application/problem+json"), ("allow", "POST, OPTIONS")],
+                r#"{"status":405}"#,
+            ),
+            text(StatusCode::SERVICE_UNAVAILABLE, &[("retry-after", "1")], "{}"),
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("webhook-allowed-origin", "*")
+                .body(Body::Empty)
+                .unwrap(),
+            // Binary without a content type lambda_http would make (lossy) text;
+            // none of ours is binary, and this one is written as base64.
+            Response::builder()
+                .status(StatusCode::OK)
+                .header("content-type", "application/octet-stream")
+                .body(Body::Binary(vec![0, 159, 255]))
+                .unwrap(),
+        ]
+    }
+
+    #[tokio::test]
+    async fn every_front_door_gets_the_document_lambda_http_would_write() {
+        let doors = [
+            ("REST v1", include_str!("../../events/artemis-insert.rest-v1.json")),
+            ("HTTP API v2", include_str!("../../events/artemis-update.http-v2.json")),
+            (
+                "function URL",
+                include_str!("../../events/artemis-update-put.function-url.json"),
+            ),
+            ("ALB", include_str!("../../events/artemis-insert.alb.json")),
+        ];
+        for (name, event) in doors {
+            let door = serde_json::from_str::<LambdaRequest>(event).unwrap().request_origin();
+            for (theirs, ours) in responses().into_iter().zip(responses()) {
+                let expected = lambda_http_document(event, theirs).await;
+                assert_eq!(document(&door, ours), expected, "{name}");
+            }
+        }
+    }
+
+    /// A header given twice: payload 2.0 has no `multiValueHeaders`, so the
+    /// values are joined (lambda_http 1.3 keeps only the first).
+    #[test]
+    fn a_repeated_header_keeps_every_value_behind_every_door() {
+        let repeated = || {
+            Response::builder()
+                .header("allow", "POST")
+                .header("allow", "OPTIONS")
+                .body(Body::Empty)
+                .unwrap()
+        };
+        let v2 = document(&RequestOrigin::ApiGatewayV2, repeated());
+        assert_eq!(v2["headers"]["allow"], "POST, OPTIONS", "{v2}");
+        let v1 = document(&RequestOrigin::ApiGatewayV1, repeated());
+        assert_eq!(v1["multiValueHeaders"]["allow"], json!(["POST", "OPTIONS"]), "{v1}");
+        let alb = document(&RequestOrigin::Alb, repeated());
+        assert_eq!(alb["multiValueHeaders"]["allow"], json!(["POST", "OPTIONS"]), "{alb}");
+    }
 }

@@ -835,3 +835,72 @@ async fn archived_quarantine_records_are_redriven_with_the_same_ids() {
     let none = command.output().await.unwrap();
     assert!(String::from_utf8_lossy(&none.stdout).contains("0 would enqueue"));
 }
+
+// One trust boundary per vendor, as the template configures it: each binary
+// is given only its own vendor's secret (in Secrets Manager) and source
+// ranges. One vendor's token, or a call from its ranges, is refused at the
+// other vendor's door.
+#[tokio::test]
+async fn one_vendors_token_and_ranges_are_refused_at_the_other_vendors_door() {
+    let endpoint = &Moto::shared().endpoint;
+    let client = sqs::client(endpoint).await;
+    let queue = sqs::create_queue(&client, "e2e-per-vendor", false).await;
+    let secrets = harness::secrets::client(endpoint).await;
+    let artemis_token = "artemis-token-0123456789abcdef01234567";
+    let amlyze_token = "amlyze-token-0123456789abcdef012345678";
+    let doors = [
+        ("artemis", artemis_token, "203.0.113.0/24", "203.0.113.9"),
+        ("amlyze", amlyze_token, "198.51.100.0/24", "198.51.100.7"),
+    ];
+    let amlyze_call = |ip: &str, token: &str| {
+        Call::post("/hooks/amlyze", AMLYZE)
+            .header("ce-id", &format!("per-vendor-{ip}-{}", &token[..6]))
+            .header("ce-source", "customer")
+            .header("ce-type", "com.amlyze.customer.updated")
+            .header("ce-specversion", "1.0")
+            .header("x-webhook-token", token)
+            .from_ip(ip)
+    };
+    for (name, token, ranges, ip) in doors {
+        let (other_token, other_ip) = doors
+            .iter()
+            .find(|door| door.0 != name)
+            .map(|door| (door.1, door.3))
+            .unwrap();
+        let arn = harness::secrets::create(&secrets, &format!("e2e-{name}-token"), token).await;
+        let api = RuntimeApi::start().await.unwrap();
+        let mut env = aws_env(endpoint);
+        env.retain(|(k, _)| k != "ALLOW_UNAUTHENTICATED");
+        env.push(("QUEUE_URL".into(), queue.clone()));
+        env.push(("SHARED_SECRET_ARN".into(), arn));
+        env.push(("ALLOWED_SOURCE_CIDRS".into(), ranges.into()));
+        let _function = Function::spawn(&function_binary(name), &api, name, &env, None).unwrap();
+        let call = |ip: &str, token: &str| match name {
+            "artemis" => Call::post("/hooks/artemis", INSERT)
+                .header("x-webhook-token", token)
+                .from_ip(ip),
+            _ => amlyze_call(ip, token),
+        };
+
+        let answer = invoke(&api, &call(ip, other_token).event(FrontDoor::RestV1)).await;
+        assert_eq!(answer["statusCode"], 401, "{name}: the other vendor's token: {answer}");
+        let answer = invoke(&api, &call(other_ip, token).event(FrontDoor::RestV1)).await;
+        assert_eq!(
+            answer["statusCode"], 403,
+            "{name}: from the other vendor's ranges: {answer}"
+        );
+        let answer = invoke(&api, &call(other_ip, other_token).event(FrontDoor::RestV1)).await;
+        assert_eq!(answer["statusCode"], 403, "{name}: the other vendor, whole: {answer}");
+        assert!(
+            drain(&client, &queue).await.is_empty(),
+            "{name}: nothing refused is queued"
+        );
+
+        let answer = invoke(&api, &call(ip, token).event(FrontDoor::RestV1)).await;
+        assert_eq!(
+            answer["statusCode"], 202,
+            "{name}: its own token from its own ranges: {answer}"
+        );
+        assert_eq!(drain(&client, &queue).await.len(), 1, "{name}");
+    }
+}
