@@ -198,6 +198,23 @@ def vendor_boundary_problems(template):
     return problems
 
 
+def redrive_allow_problems(resources):
+    """The events dead-letter queue names the events queue as its only
+    source, whenever the events queue has a name it can be named by (FIFO,
+    or EventsQueueName): the queue's ARN is built from that very name."""
+    allow = resources["EventsDeadLetterQueue"]["Properties"].get("RedriveAllowPolicy", {}).get("Fn::If")
+    if not allow:
+        return ["EventsDeadLetterQueue: no RedriveAllowPolicy: any queue may use it as its dead-letter queue"]
+    events = resources["EventsQueue"]["Properties"]["QueueName"]["Fn::If"]
+    fifo_name, named = events[1]["Fn::Sub"], events[2]["Fn::If"][1]
+    problems = []
+    for what, policy, name in (("FIFO", allow[1], f":{fifo_name}"), ("named", allow[2]["Fn::If"][1], "${" + named["Ref"] + "}")):
+        arns = [arn["Fn::Sub"] for arn in policy.get("sourceQueueArns", [])]
+        if policy.get("redrivePermission") != "byQueue" or len(arns) != 1 or not arns[0].endswith(name):
+            problems.append(f"EventsDeadLetterQueue ({what}): RedriveAllowPolicy does not name the events queue alone: {policy}")
+    return problems
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -330,6 +347,7 @@ def main():
     if "SHARED_SECRET" in variables:
         problems.append("SHARED_SECRET is in the functions' environment: use SHARED_SECRET_ARN")
     problems.extend(vendor_boundary_problems(template))
+    problems.extend(redrive_allow_problems(resources))
 
     for problem in problems:
         print(f"template: {problem}")

@@ -27,6 +27,7 @@ EVERYTHING_ON = {
     "OperatorRoleArn": "arn:aws:iam::123456789012:role/operator",
     "ApiGatewayTracing": "true",
     "PrewarmSqsConnection": "true",
+    "EventsQueueName": "webhook-events",
 }
 
 
