@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-.PHONY: history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: docs history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -70,7 +70,7 @@ sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when 
 		python3 -m venv $(TOOLS)/sam && $(TOOLS)/sam/bin/pip install --quiet -r scripts/requirements-sam.txt; }
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-test: tools sam-tools lint validate deny ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
+test: tools sam-tools lint validate deny docs ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
@@ -83,6 +83,9 @@ validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --li
 	$(CHECKOV_ENV)/bin/python scripts/transform-template.py template.yaml > $(TOOLS)/transformed-template.json
 	$(CHECKOV_ENV)/bin/checkov -f $(TOOLS)/transformed-template.json --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml
+
+docs: ## check the documentation: every relative link resolves, docs/README.md indexes every document, every make target the docs name exists (scripts/check-docs.py)
+	python3 scripts/check-docs.py
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
