@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 
 /// A problem's `field` is cut to this many bytes (a duplicated key can be as
 /// long as the body).
-pub const MAX_FIELD_BYTES: usize = 256;
+pub const MAX_PROBLEM_FIELD_BYTES: usize = 256;
 /// A problem's `message` is cut to this many bytes (some quote the value).
-pub const MAX_MESSAGE_BYTES: usize = 512;
+pub const MAX_PROBLEM_MESSAGE_BYTES: usize = 512;
 
 /// One problem with one named part of the request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,8 +27,8 @@ impl FieldError {
     /// A problem; a field name or message longer than its bound is cut (with `…`).
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self {
-            field: truncate(field.into(), MAX_FIELD_BYTES),
-            message: truncate(message.into(), MAX_MESSAGE_BYTES),
+            field: truncate(field.into(), MAX_PROBLEM_FIELD_BYTES),
+            message: truncate(message.into(), MAX_PROBLEM_MESSAGE_BYTES),
         }
     }
 }

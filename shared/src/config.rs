@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// `1000000000000000.0`; the subject is written twice), and its SQS message
 /// holds 1 MiB; the quarantine record holds the body in base64 (+⅓) beside
 /// up to 100 problems and the headers. So the default is also the maximum.
-pub const MAX_MAX_BODY_BYTES: usize = 256 * 1024;
+pub const BODY_LIMIT_CEILING: usize = 256 * 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -140,12 +140,12 @@ impl Config {
         let max_body_bytes = match optional("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
             Some(text) => match text.parse::<usize>() {
-                Ok(n) if (1..=MAX_MAX_BODY_BYTES).contains(&n) => n,
+                Ok(n) if (1..=BODY_LIMIT_CEILING).contains(&n) => n,
                 _ => {
                     return Err(ConfigError::Malformed {
                         var: "MAX_BODY_BYTES",
                         reason: format!(
-                            "expected a whole number of bytes from 1 to {MAX_MAX_BODY_BYTES}, got {text:?}"
+                            "expected a whole number of bytes from 1 to {BODY_LIMIT_CEILING}, got {text:?}"
                         ),
                     })
                 }

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::limits::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
+use crate::sqs_message::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
 
 /// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS
 /// (the type consumers read it with, from the `intake-queue` crate).
@@ -27,7 +27,7 @@ pub const OWN_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Whether `name` is a valid CloudEvents attribute name (`[a-z0-9]+`).
-pub fn is_attribute_name(name: &str) -> bool {
+pub fn is_cloudevents_attribute_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
@@ -48,7 +48,7 @@ pub struct Outbound {
 impl Outbound {
     /// The message for `event` on a FIFO queue when `fifo`, with the
     /// invocation's X-Ray `trace_header`. Everything in it is made to SQS's
-    /// rules ([`crate::limits`]); only its size can still be too large, which
+    /// rules ([`crate::sqs_message`]); only its size can still be too large, which
     /// the caller checks.
     pub fn new(event: CloudEvent, fifo: bool, trace_header: Option<&str>) -> Self {
         let body = sqs_safe_json(serde_json::to_string(&event).unwrap_or_default());
@@ -173,9 +173,9 @@ mod tests {
 
     #[test]
     fn attribute_names() {
-        assert!(is_attribute_name("traceparent"));
-        assert!(!is_attribute_name("trace-parent"));
-        assert!(!is_attribute_name("Upper"));
-        assert!(!is_attribute_name(""));
+        assert!(is_cloudevents_attribute_name("traceparent"));
+        assert!(!is_cloudevents_attribute_name("trace-parent"));
+        assert!(!is_cloudevents_attribute_name("Upper"));
+        assert!(!is_cloudevents_attribute_name(""));
     }
 }

@@ -23,14 +23,14 @@ use crate::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
 use crate::archive::{self, archive_or_log, Archive, Archiver, Firehose, Kind};
 use crate::config::{Config, ConfigError};
 use crate::envelope::{CloudEvent, Outbound};
-use crate::limits::{Message, MAX_MESSAGE_BYTES};
 use crate::log::{brief, brief_list, panic_text};
 use crate::memory::MemoryArchive;
 use crate::metrics::{RecentKeys, RequestMetrics};
-use crate::problem::Rejection;
+use crate::problem::{Reader, Rejection};
 use crate::publisher::{Publisher, Queues, Sqs, PUBLISH_BUDGET};
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
+use crate::sqs_message::{Message, MAX_MESSAGE_BYTES};
 use crate::token::TokenCheck;
 use crate::vendor::{Parsed, Provider};
 
@@ -250,7 +250,7 @@ pub async fn handle<Q: Queues, A: Archive>(app: &App<Q, A>, request: Request) ->
                 request_id = %brief(&incoming.request_id),
                 reason = rejection.reason(),
                 problems = rejection.problem_count(),
-                detail = %brief(&rejection.listed_errors(true).0.first().map(|e| e.message.clone()).unwrap_or_default()),
+                detail = %brief(&rejection.listed_errors(Reader::Operator).0.first().map(|e| e.message.clone()).unwrap_or_default()),
                 quarantined = metrics.quarantined,
                 elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                 "not accepted"

@@ -22,8 +22,8 @@
 //! - The archive: [`archive`] (every kept message, also in a Firehose stream
 //!   that delivers to S3 with Object Lock; its records, limits and seam).
 //! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
-//!   seam), [`aws`] (the SDK clients), [`limits`] (the platform's limits
-//!   every outgoing message is made to), [`memory`] (in-memory queues that
+//!   seam), [`aws`] (the SDK clients), [`sqs_message`] (an SQS message
+//!   and the platform's limits every outgoing one is made to), [`memory`] (in-memory queues that
 //!   apply them, for tests).
 //!
 //! The operator and developer tools (recover, redrive, local stack, load,
@@ -39,7 +39,6 @@ pub mod config;
 pub mod envelope;
 pub mod fields;
 pub mod handler;
-pub mod limits;
 pub mod log;
 pub mod memory;
 pub mod metrics;
@@ -48,6 +47,7 @@ pub mod publisher;
 pub mod quarantine;
 pub mod request;
 pub mod runtime;
+pub mod sqs_message;
 pub mod strict_json;
 pub mod timestamp;
 pub mod token;

@@ -5,13 +5,22 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::limits::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
+use crate::sqs_message::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
 
 /// The most problems a response or a quarantine record lists; `errorsTruncated`
 /// says how many more there were. Keeps every response far below Lambda's
 /// 6 MB and every record within an SQS message.
 pub const MAX_LISTED_PROBLEMS: usize = 100;
-pub use intake_queue::quarantine::{FieldError, MAX_FIELD_BYTES, MAX_MESSAGE_BYTES};
+
+/// Who reads a rejection's problems: the caller (the response: nothing of
+/// ours, such as an SQS error, is told) or an operator (the quarantine
+/// record and the logs: every cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reader {
+    Caller,
+    Operator,
+}
+pub use intake_queue::quarantine::{FieldError, MAX_PROBLEM_FIELD_BYTES, MAX_PROBLEM_MESSAGE_BYTES};
 
 /// The first [`MAX_LISTED_PROBLEMS`] of `errors`, and how many were left out.
 pub fn listed(errors: &[FieldError]) -> (Vec<FieldError>, Option<usize>) {
@@ -146,14 +155,13 @@ impl Rejection {
         }
     }
 
-    /// The first [`MAX_LISTED_PROBLEMS`] problems (for the record when
-    /// `internal`, else for the caller) and how many were left out; never
-    /// copies a long list whole.
-    pub fn listed_errors(&self, internal: bool) -> (Vec<FieldError>, Option<usize>) {
-        match (self, internal) {
+    /// The first [`MAX_LISTED_PROBLEMS`] problems as `reader` is told them,
+    /// and how many were left out; never copies a long list whole.
+    pub fn listed_errors(&self, reader: Reader) -> (Vec<FieldError>, Option<usize>) {
+        match (self, reader) {
             (Self::Invalid(errors), _) => listed(errors),
-            (_, true) => listed(&self.record_errors()),
-            (_, false) => listed(&self.errors()),
+            (_, Reader::Operator) => listed(&self.record_errors()),
+            (_, Reader::Caller) => listed(&self.errors()),
         }
     }
 
@@ -173,7 +181,7 @@ impl Rejection {
 
     /// The RFC 9457 problem document for this rejection.
     pub fn problem(&self) -> Problem {
-        let (errors, errors_truncated) = self.listed_errors(false);
+        let (errors, errors_truncated) = self.listed_errors(Reader::Caller);
         Problem {
             kind: format!("urn:webhook-intake:problem:{}", self.reason()),
             title: self.title(),
@@ -281,7 +289,7 @@ mod tests {
         assert_eq!(problem["errors"].as_array().unwrap().len(), MAX_LISTED_PROBLEMS);
         assert_eq!(problem["errorsTruncated"], 130_000 - MAX_LISTED_PROBLEMS);
         let long = FieldError::new("f".repeat(10_000), "é".repeat(10_000));
-        assert!(long.field.len() <= MAX_FIELD_BYTES + 3 && long.message.len() <= MAX_MESSAGE_BYTES + 3);
+        assert!(long.field.len() <= MAX_PROBLEM_FIELD_BYTES + 3 && long.message.len() <= MAX_PROBLEM_MESSAGE_BYTES + 3);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::{
 use aws_sdk_sqs::Client;
 
 use crate::config::QueueUrl;
-use crate::limits::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
+use crate::sqs_message::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
 
 /// Time budgets. Worst case for one request: the main queue's budget, then the
 /// quarantine's (a failed enqueue is quarantined), under 10 s in all.
@@ -330,7 +330,7 @@ mod tests {
         assert_eq!(groups, [vec![0, 1], vec![2, 3], vec![4]]);
         for group in &groups {
             let entries: Vec<Message> = group.iter().map(|i| big[*i].clone()).collect();
-            assert!(crate::limits::batch_violations(&entries, false).is_empty());
+            assert!(crate::sqs_message::batch_violations(&entries, false).is_empty());
         }
     }
 }

@@ -12,11 +12,11 @@ use time::OffsetDateTime;
 
 use crate::archive::{self, archive_or_log, Archive, Kind};
 use crate::handler::App;
-use crate::limits::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
 use crate::log::{brief, error_in_parts, panic_text};
-use crate::problem::Rejection;
+use crate::problem::{Reader, Rejection};
 use crate::publisher::{Queues, QUARANTINE_BUDGET};
 use crate::request::Incoming;
+use crate::sqs_message::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
 use crate::timestamp::format_utc;
 
 /// Headers whose values never leave the function (header names are
@@ -206,7 +206,7 @@ pub const MAX_KEPT_BODY: usize = 128 * 1024;
 
 /// The record of `incoming`, refused as `rejection`.
 pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> QuarantineRecord {
-    let (errors, errors_truncated) = rejection.listed_errors(true);
+    let (errors, errors_truncated) = rejection.listed_errors(Reader::Operator);
     let mut headers = Map::new();
     for name in incoming.headers.keys() {
         let value = if is_credential(name.as_str()) {
@@ -233,7 +233,7 @@ pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, reje
     // Only a body over MAX_BODY_BYTES is cut (a 413, or a 401 kept behind an
     // allowlist before the size was checked); every other is kept whole.
     let over_limit = matches!(rejection, Rejection::PayloadTooLarge { .. })
-        || incoming.body.len() > crate::config::MAX_MAX_BODY_BYTES;
+        || incoming.body.len() > crate::config::BODY_LIMIT_CEILING;
     let (kept, body_truncated_from) = if over_limit && incoming.body.len() > MAX_KEPT_BODY {
         (&incoming.body[..MAX_KEPT_BODY], Some(incoming.body.len()))
     } else {
@@ -589,11 +589,11 @@ mod tests {
     fn a_body_over_the_limit_is_cut_whatever_the_refusal() {
         // Found by the whole-pipeline property test: a 401 kept behind an
         // allowlist (checked before the size) held a body of any size.
-        let body = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES + 1];
+        let body = vec![b'x'; crate::config::BODY_LIMIT_CEILING + 1];
         let record = record_of("artemis", "t".into(), &incoming(&body), &Rejection::Unauthorized);
         assert_eq!(record.body_truncated_from, Some(body.len()));
         assert_eq!(record.body.len(), MAX_KEPT_BODY);
-        let limit = vec![b'x'; crate::config::MAX_MAX_BODY_BYTES];
+        let limit = vec![b'x'; crate::config::BODY_LIMIT_CEILING];
         let whole = record_of("artemis", "t".into(), &incoming(&limit), &Rejection::Unauthorized);
         assert_eq!(whole.body_truncated_from, None, "a body within the limit is kept whole");
     }

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-use crate::problem::{FieldError, MAX_FIELD_BYTES};
+use crate::problem::{FieldError, MAX_PROBLEM_FIELD_BYTES};
 
 /// Parses `bytes` as one JSON document. Errors name the field they concern:
 /// `body` for syntax errors, the key's path for a duplicated key.
@@ -43,7 +43,7 @@ pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
 
 /// Where a value sits in the document, as a chain of borrowed segments. It is
 /// written out only for a duplicated key, and then at most
-/// [`MAX_FIELD_BYTES`] of it: building a full path string for every value
+/// [`MAX_PROBLEM_FIELD_BYTES`] of it: building a full path string for every value
 /// made a body of many duplicates under one long key cost gigabytes.
 #[derive(Clone, Copy)]
 enum Path<'p> {
@@ -65,16 +65,16 @@ impl Path<'_> {
             Path::Root => {}
             Path::Key(parent, key) => {
                 parent.write(out);
-                if out.len() < MAX_FIELD_BYTES {
+                if out.len() < MAX_PROBLEM_FIELD_BYTES {
                     if !out.is_empty() {
                         out.push('.');
                     }
-                    out.push_str(&crate::limits::truncate(key, MAX_FIELD_BYTES));
+                    out.push_str(&crate::sqs_message::truncate(key, MAX_PROBLEM_FIELD_BYTES));
                 }
             }
             Path::Index(parent, index) => {
                 parent.write(out);
-                if out.len() < MAX_FIELD_BYTES {
+                if out.len() < MAX_PROBLEM_FIELD_BYTES {
                     out.push_str(&format!("[{index}]"));
                 }
             }
@@ -181,7 +181,7 @@ mod tests {
         let errors = parse_strict(body.as_bytes()).unwrap_err();
         assert_eq!(errors.len(), 8_000 + 2_000);
         assert!(
-            errors.iter().all(|e| e.field.len() <= MAX_FIELD_BYTES + 8),
+            errors.iter().all(|e| e.field.len() <= MAX_PROBLEM_FIELD_BYTES + 8),
             "field names are bounded"
         );
         assert!(errors[0].field.starts_with("kkk"));

@@ -13,9 +13,9 @@
 //! - the archive (in memory, with Firehose's limits) holds every message on
 //!   either queue exactly once, byte for byte, and nothing else.
 
-use intake::limits::MAX_RESPONSE_BYTES;
 use intake::memory::{MemoryArchive, MemoryQueues};
 use intake::quarantine::QuarantineRecord;
+use intake::sqs_message::MAX_RESPONSE_BYTES;
 use intake::{App, Config, Provider};
 use serde_json::Value;
 
@@ -138,8 +138,8 @@ pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, S
 /// the same deliveries, by `source` and `id`.)
 fn check_archive(
     app: &App<MemoryQueues, MemoryArchive>,
-    queued: &[intake::limits::Message],
-    kept: &[intake::limits::Message],
+    queued: &[intake::sqs_message::Message],
+    kept: &[intake::sqs_message::Message],
     fifo: bool,
 ) -> Result<(), String> {
     let archive = app.archiver.as_ref().ok_or("no archive")?.archive();

@@ -4,7 +4,7 @@
 //! in-process tests refuse a body that breaks them, as SQS refuses a message
 //! that breaks its rules.
 
-use intake::limits::Message;
+use intake::sqs_message::Message;
 use intake_queue::schema::Validator;
 
 /// Which schema a queue's messages follow, from the queue's name: a

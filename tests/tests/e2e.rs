@@ -712,7 +712,7 @@ async fn the_emulator_refuses_a_response_over_six_mb_as_lambda_does() {
         .to_str()
         .unwrap()
         .to_owned();
-    let body = vec![b'x'; intake::limits::MAX_RESPONSE_BYTES + 1];
+    let body = vec![b'x'; intake::sqs_message::MAX_RESPONSE_BYTES + 1];
     let request = hyper::Request::post(format!("{base}/invocation/{id}/response"))
         .body(Full::new(bytes::Bytes::from(body)))
         .unwrap();

@@ -81,7 +81,7 @@ fn values_in_log(log: &str, field: &str, part_field: &str) -> Vec<String> {
     for (part_of, (parts, pieces)) in parted {
         let complete = pieces.len() == parts && pieces.keys().copied().eq(1..=parts);
         let json: String = pieces.into_values().collect();
-        if complete && intake::limits::sha256_hex(json.as_bytes()).starts_with(&part_of) {
+        if complete && intake::sqs_message::sha256_hex(json.as_bytes()).starts_with(&part_of) {
             values.push(json);
         }
     }
@@ -277,7 +277,7 @@ mod tests {
         let json = intake::quarantine::to_json(&big);
         let parts = intake::log::split_text(&json, intake::log::LOG_PART_BYTES);
         assert!(parts.len() > 2);
-        let part_of = &intake::limits::sha256_hex(json.as_bytes())[..32];
+        let part_of = &intake::sqs_message::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts
             .iter()
             .enumerate()
@@ -286,7 +286,11 @@ mod tests {
                 let fields =
                     serde_json::json!({"part_of": part_of, "part": i + 1, "parts": parts.len(), PART_FIELD: quoted});
                 let line = serde_json::json!({"level": "ERROR", "fields": fields}).to_string();
-                assert!(line.len() <= intake::limits::MAX_LOG_RECORD_BYTES, "{}", line.len());
+                assert!(
+                    line.len() <= intake::sqs_message::MAX_LOG_RECORD_BYTES,
+                    "{}",
+                    line.len()
+                );
                 line
             })
             .collect();

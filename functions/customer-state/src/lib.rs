@@ -103,12 +103,12 @@ impl Consumer {
         let Some(queue) = &self.dead_letter_queue else {
             return Err(Failure::Unreadable(reason.to_owned()));
         };
-        let reason = intake::limits::truncate(reason, 1024);
+        let reason = intake::sqs_message::truncate(reason, 1024);
         let id = message.message_id.clone().unwrap_or_default();
         let attribute = |value: &str| {
             aws_sdk_sqs::types::MessageAttributeValue::builder()
                 .data_type("String")
-                .string_value(intake::limits::attribute_value(value).unwrap_or_else(|| "-".to_owned()))
+                .string_value(intake::sqs_message::attribute_value(value).unwrap_or_else(|| "-".to_owned()))
                 .build()
         };
         let mut send = self.sqs.send_message().queue_url(queue).message_body(
@@ -131,7 +131,7 @@ impl Consumer {
                 .unwrap_or_else(|| "unreadable".to_owned());
             send = send
                 .message_group_id(group)
-                .message_deduplication_id(intake::limits::sha256_hex(id.as_bytes()));
+                .message_deduplication_id(intake::sqs_message::sha256_hex(id.as_bytes()));
         }
         match send.send().await {
             Ok(_) => {

@@ -7,7 +7,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{checked, Checked, Labels, Read, Sender};
-use crate::envelope::{is_attribute_name, OWN_ATTRIBUTES};
+use crate::envelope::{is_cloudevents_attribute_name, OWN_ATTRIBUTES};
 use crate::problem::FieldError;
 use crate::strict_json::parse_strict;
 
@@ -66,7 +66,7 @@ pub(super) fn event(
         if HEADERS.iter().any(|(h, _)| *h == name) || OWN_ATTRIBUTES.contains(&attribute_name) {
             continue;
         }
-        if !is_attribute_name(attribute_name) {
+        if !is_cloudevents_attribute_name(attribute_name) {
             errors.push(FieldError::new(
                 name,
                 "is not a valid CloudEvents attribute name (lower-case letters and digits only)",

@@ -5,7 +5,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::{checked, Checked, Labels, Read, Sender, MAX_BATCH_EVENTS};
-use crate::envelope::{is_attribute_name, OWN_ATTRIBUTES};
+use crate::envelope::{is_cloudevents_attribute_name, OWN_ATTRIBUTES};
 use crate::fields::{expect_object, type_name, Fields, Presence};
 use crate::problem::FieldError;
 use crate::strict_json::parse_strict;
@@ -73,7 +73,7 @@ pub(super) fn event(
     read.datacontenttype = fields.string("datacontenttype", Presence::Optional);
     for (name, value) in object {
         let own = OWN_ATTRIBUTES.contains(&name.as_str());
-        if name == "data_base64" || (!own && is_attribute_name(name)) {
+        if name == "data_base64" || (!own && is_cloudevents_attribute_name(name)) {
             read.extensions.insert(name.clone(), value.clone());
         } else if !own {
             fields.error(

@@ -131,9 +131,9 @@ impl Consumer {
                 .unwrap_or_default();
             println!(
                 "{:<52} {:>7}  {:<24} {}",
-                intake::limits::truncate(&text(item, "pk"), 50),
+                intake::sqs_message::truncate(&text(item, "pk"), 50),
                 version,
-                intake::limits::truncate(&text(item, "eventId"), 22),
+                intake::sqs_message::truncate(&text(item, "eventId"), 22),
                 fields.join(" ")
             );
         }

@@ -1,4 +1,5 @@
-//! The real platform's limits (contract, "Nothing is lost"), as code.
+//! An outgoing SQS message ([`Message`]) and the real platform's limits it
+//! is made to (contract, "Nothing is lost"), as code.
 //!
 //! Local stand-ins are laxer than AWS: moto stores messages SQS refuses, and a
 //! home-made Runtime API emulator has none of Lambda's limits. The functions
@@ -40,7 +41,7 @@ pub fn is_fifo_id(id: &str) -> bool {
 }
 
 /// Whether SQS accepts `name` as a message attribute name.
-pub fn is_attribute_name(name: &str) -> bool {
+pub fn is_sqs_attribute_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     (1..=256).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
@@ -142,7 +143,7 @@ impl Message {
             ));
         }
         for (name, value) in &self.attributes {
-            if !is_attribute_name(name) {
+            if !is_sqs_attribute_name(name) {
                 found.push(format!("attribute name {name:?} is not one SQS accepts"));
             }
             if value.is_empty() {
@@ -287,10 +288,10 @@ mod tests {
     #[test]
     fn attribute_names() {
         for ok in ["provider", "type", "a.b", "x-y_z"] {
-            assert!(is_attribute_name(ok), "{ok}");
+            assert!(is_sqs_attribute_name(ok), "{ok}");
         }
         for bad in ["", "AWS.x", "amazon.y", "a..b", ".a", "a.", "a b", "é"] {
-            assert!(!is_attribute_name(bad), "{bad}");
+            assert!(!is_sqs_attribute_name(bad), "{bad}");
         }
     }
 
