@@ -6,12 +6,15 @@
 //! pipeline) and [`history`] (one customer's timeline from the archive), each
 //! with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
-//! binaries `local-stack`, `bench` and `bare-lambda-http` (the benchmark's floor).
+//! binaries `local-stack` (its HTTP front door in [`front_door`], its consumer
+//! in [`local_consumer`]), `bench` and `bare-lambda-http` (the benchmark's floor).
 
 pub mod apps;
 pub mod bench;
+pub mod front_door;
 pub mod history;
 pub mod load;
+pub mod local_consumer;
 pub mod recover;
 pub mod redrive;
 pub mod sizes;

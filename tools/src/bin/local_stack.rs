@@ -22,7 +22,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use base64::Engine;
 use bytes::Bytes;
 use harness::archive::LocalArchive;
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
@@ -34,9 +33,11 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use intake::Provider;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use tokio::net::TcpListener;
+use tools::front_door::{http_api_event, http_response, PlainRequest};
 use tools::history::{self, Customer};
+use tools::local_consumer::LocalConsumer;
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -49,100 +50,7 @@ struct Stack {
     archive: LocalArchive,
     /// One Runtime API, with its function running, per vendor.
     functions: Vec<(Provider, RuntimeApi, Function)>,
-    consumer: Option<Consumer>,
-}
-
-/// The reference consumer under its own Runtime API, and its table.
-struct Consumer {
-    api: RuntimeApi,
-    _function: Function,
-    dynamodb: aws_sdk_dynamodb::Client,
-    table: String,
-}
-
-impl Consumer {
-    async fn start(endpoint: &str, logs: &std::path::Path) -> Result<Consumer, String> {
-        let dynamodb = harness::consumer::dynamodb(endpoint).await;
-        let table = harness::consumer::create_table(&dynamodb, "customer-state").await;
-        let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
-        let log = logs.join("customer-state.log");
-        let _ = std::fs::remove_file(&log);
-        let env = local_env(endpoint, &[("TABLE_NAME", table.as_str())]);
-        let binary = function_binary("customer-state");
-        let function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).map_err(|e| e.to_string())?;
-        eprintln!("consumer table {table}");
-        Ok(Consumer {
-            api,
-            _function: function,
-            dynamodb,
-            table,
-        })
-    }
-
-    /// Hands `messages` to the consumer as one SQS batch; the ids it failed.
-    async fn deliver(&self, messages: &[Received]) -> Result<Vec<String>, String> {
-        let event = serde_json::to_vec(&harness::consumer::sqs_event(messages)).map_err(|e| e.to_string())?;
-        let response = self.api.invoke(&event, INVOKE_TIMEOUT).await?;
-        let answer: Value = serde_json::from_slice(&response).map_err(|e| e.to_string())?;
-        Ok(answer["batchItemFailures"]
-            .as_array()
-            .map(|f| {
-                f.iter()
-                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default())
-    }
-
-    /// Prints the current state per customer and vendor, and the event records.
-    async fn print(&self) {
-        let items = harness::consumer::scan(&self.dynamodb, &self.table).await;
-        let text = |item: &std::collections::HashMap<_, _>, key: &str| harness::consumer::text(item, key);
-        let states: Vec<_> = items.iter().filter(|i| text(i, "sk") == "state").collect();
-        println!("\ncustomer state ({}, {} customers)", self.table, states.len());
-        println!("{:<52} {:>7}  {:<24} state", "customer (pk)", "version", "last event");
-        println!("{}", "-".repeat(120));
-        for item in &states {
-            let fields: Vec<String> = [
-                "status",
-                "riskRating",
-                "sanctioned",
-                "pep",
-                "inAdverseMedia",
-                "inInternalList",
-                "riskLevel",
-                "screeningStatus",
-            ]
-            .iter()
-            .filter_map(|name| {
-                let value = item.get(*name)?;
-                let shown = value
-                    .as_s()
-                    .cloned()
-                    .or_else(|_| value.as_bool().map(|b| b.to_string()))
-                    .ok()?;
-                Some(format!("{name}={shown}"))
-            })
-            .collect();
-            let version = item
-                .get("version")
-                .and_then(|v| v.as_n().ok())
-                .cloned()
-                .unwrap_or_default();
-            println!(
-                "{:<52} {:>7}  {:<24} {}",
-                intake::sqs_message::truncate(&text(item, "pk"), 50),
-                version,
-                intake::sqs_message::truncate(&text(item, "eventId"), 22),
-                fields.join(" ")
-            );
-        }
-        let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
-        for item in items.iter().filter(|i| text(i, "sk").starts_with("event#")) {
-            *outcomes.entry(text(item, "outcome")).or_default() += 1;
-        }
-        println!("event records: {outcomes:?}");
-    }
+    consumer: Option<LocalConsumer>,
 }
 
 impl Stack {
@@ -197,7 +105,7 @@ impl Stack {
             functions.push((provider, api, function));
         }
         let consumer = if std::env::var("CONSUMER").is_ok_and(|v| v == "on" || v == "1" || v == "true") {
-            Some(Consumer::start(&endpoint, &logs).await?)
+            Some(LocalConsumer::start(&endpoint, &logs).await?)
         } else {
             None
         };
@@ -384,78 +292,21 @@ async fn front_door(
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
         return Ok(response);
     };
-    let method = request.method().to_string();
-    let raw_query = request.uri().query().unwrap_or_default().to_owned();
-    let mut headers = Map::new();
-    for name in request.headers().keys() {
-        let joined: Vec<String> = request
-            .headers()
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        headers.insert(name.as_str().to_owned(), Value::String(joined.join(",")));
-    }
-    let query: Map<String, Value> = raw_query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |s: &str| {
-                percent_encoding::percent_decode_str(&s.replace('+', " "))
-                    .decode_utf8_lossy()
-                    .into_owned()
-            };
-            (decode(k), Value::String(decode(v)))
-        })
-        .collect();
-    let body = harness::read_body(request.into_body()).await;
-    let (body, is_base64) = match std::str::from_utf8(&body) {
-        Ok(text) => (Value::String(text.to_owned()), false),
-        Err(_) => (
-            Value::String(base64::engine::general_purpose::STANDARD.encode(&body)),
-            true,
-        ),
-    };
-    let event = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": raw_query,
-        "headers": headers, "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "local", "domainName": "localhost", "domainPrefix": "localhost",
-            "http": { "method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": peer.ip().to_string(), "userAgent": "local" },
-            "requestId": "local", "routeKey": "$default", "stage": "$default", "time": "", "timeEpoch": 0
-        },
-        "body": body, "isBase64Encoded": is_base64
+    let (parts, body) = request.into_parts();
+    let body = harness::read_body(body).await;
+    let event = http_api_event(&PlainRequest {
+        method: parts.method.as_str(),
+        path: &path,
+        raw_query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body: &body,
+        peer: peer.ip(),
     });
     let outcome = api.invoke(event.to_string().as_bytes(), INVOKE_TIMEOUT).await;
-    let document: Value = outcome
+    let document = outcome
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .unwrap_or(Value::Null);
-    let status = document["statusCode"]
-        .as_u64()
-        .and_then(|s| u16::try_from(s).ok())
-        .unwrap_or(502);
-    let body = match (document["body"].as_str(), document["isBase64Encoded"].as_bool()) {
-        (Some(text), Some(true)) => base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .unwrap_or_default(),
-        (Some(text), _) => text.as_bytes().to_vec(),
-        (None, _) => Vec::new(),
-    };
-    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::BAD_GATEWAY);
-    if let Some(map) = document["headers"].as_object() {
-        for (name, value) in map {
-            if let (Ok(name), Some(Ok(value))) = (
-                hyper::header::HeaderName::from_bytes(name.as_bytes()),
-                value.as_str().map(hyper::header::HeaderValue::from_str),
-            ) {
-                response.headers_mut().insert(name, value);
-            }
-        }
-    }
-    Ok(response)
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+    Ok(http_response(document.as_ref()))
 }
 
 /// The Lambda Invoke API (`cargo lambda invoke`, `aws lambda invoke

@@ -1,0 +1,104 @@
+//! The reference consumer (`customer-state`) in the local stack: under its
+//! own Runtime API, on a DynamoDB table of the local moto server, handed
+//! what each fixture queued as the SQS event source would.
+
+use std::time::Duration;
+
+use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::sqs::Received;
+use serde_json::Value;
+
+const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The reference consumer under its own Runtime API, and its table.
+pub struct LocalConsumer {
+    api: RuntimeApi,
+    _function: Function,
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl LocalConsumer {
+    pub async fn start(endpoint: &str, logs: &std::path::Path) -> Result<LocalConsumer, String> {
+        let dynamodb = harness::consumer::dynamodb(endpoint).await;
+        let table = harness::consumer::create_table(&dynamodb, "customer-state").await;
+        let api = RuntimeApi::start().await.map_err(|e| e.to_string())?;
+        let log = logs.join("customer-state.log");
+        let _ = std::fs::remove_file(&log);
+        let env = local_env(endpoint, &[("TABLE_NAME", table.as_str())]);
+        let binary = function_binary("customer-state");
+        let function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).map_err(|e| e.to_string())?;
+        eprintln!("consumer table {table}");
+        Ok(LocalConsumer {
+            api,
+            _function: function,
+            dynamodb,
+            table,
+        })
+    }
+
+    /// Hands `messages` to the consumer as one SQS batch; the ids it failed.
+    pub async fn deliver(&self, messages: &[Received]) -> Result<Vec<String>, String> {
+        let event = serde_json::to_vec(&harness::consumer::sqs_event(messages)).map_err(|e| e.to_string())?;
+        let response = self.api.invoke(&event, INVOKE_TIMEOUT).await?;
+        let answer: Value = serde_json::from_slice(&response).map_err(|e| e.to_string())?;
+        Ok(answer["batchItemFailures"]
+            .as_array()
+            .map(|f| {
+                f.iter()
+                    .filter_map(|i| i["itemIdentifier"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Prints the current state per customer and vendor, and the event records.
+    pub async fn print(&self) {
+        let items = harness::consumer::scan(&self.dynamodb, &self.table).await;
+        let text = |item: &std::collections::HashMap<_, _>, key: &str| harness::consumer::text(item, key);
+        let states: Vec<_> = items.iter().filter(|i| text(i, "sk") == "state").collect();
+        println!("\ncustomer state ({}, {} customers)", self.table, states.len());
+        println!("{:<52} {:>7}  {:<24} state", "customer (pk)", "version", "last event");
+        println!("{}", "-".repeat(120));
+        for item in &states {
+            let fields: Vec<String> = [
+                "status",
+                "riskRating",
+                "sanctioned",
+                "pep",
+                "inAdverseMedia",
+                "inInternalList",
+                "riskLevel",
+                "screeningStatus",
+            ]
+            .iter()
+            .filter_map(|name| {
+                let value = item.get(*name)?;
+                let shown = value
+                    .as_s()
+                    .cloned()
+                    .or_else(|_| value.as_bool().map(|b| b.to_string()))
+                    .ok()?;
+                Some(format!("{name}={shown}"))
+            })
+            .collect();
+            let version = item
+                .get("version")
+                .and_then(|v| v.as_n().ok())
+                .cloned()
+                .unwrap_or_default();
+            println!(
+                "{:<52} {:>7}  {:<24} {}",
+                intake::sqs_message::truncate(&text(item, "pk"), 50),
+                version,
+                intake::sqs_message::truncate(&text(item, "eventId"), 22),
+                fields.join(" ")
+            );
+        }
+        let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+        for item in items.iter().filter(|i| text(i, "sk").starts_with("event#")) {
+            *outcomes.entry(text(item, "outcome")).or_default() += 1;
+        }
+        println!("event records: {outcomes:?}");
+    }
+}
