@@ -18,8 +18,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::{SharedCredentialsProvider, SharedHttpClient};
 
+use crate::budgets::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, PUBLISH_BUDGET};
 use crate::config::ConfigError;
-use crate::publisher::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, PUBLISH_BUDGET};
 
 /// Where settings are read from: the process environment, or a test's map.
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use lambda_http::http::Uri;
 
 use crate::access::{Allowlist, SharedSecret};
-use crate::vendor::Provider;
+use crate::providers::Provider;
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// The largest `MAX_BODY_BYTES` for which "nothing is lost" holds: an event
@@ -16,6 +16,10 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// holds 1 MiB; the quarantine record holds the body in base64 (+⅓) beside
 /// up to 100 problems and the headers. So the default is also the maximum.
 pub const BODY_LIMIT_CEILING: usize = 256 * 1024;
+
+/// How long `AWSPREVIOUS` stays valid after `AWSCURRENT` was created, unless
+/// `PREVIOUS_TOKEN_GRACE` says otherwise.
+pub const DEFAULT_PREVIOUS_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -180,7 +184,7 @@ impl Config {
             })
             .transpose()?;
         let previous_grace = match optional("PREVIOUS_TOKEN_GRACE") {
-            None => crate::token::DEFAULT_PREVIOUS_GRACE,
+            None => DEFAULT_PREVIOUS_GRACE,
             Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Malformed {
                 var: "PREVIOUS_TOKEN_GRACE",
                 reason: format!("expected a duration such as 24h, 90m or 3600s (0 for none), got {text:?}"),

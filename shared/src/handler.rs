@@ -8,7 +8,6 @@
 //! 503.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use futures_util::FutureExt;
@@ -19,149 +18,19 @@ use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
-use crate::archive::{self, archive_or_log, Archive, Archiver, Firehose, Kind};
-use crate::config::{Config, ConfigError};
+use crate::app::App;
+use crate::archive::{self, archive_or_log, Archive, Kind};
+use crate::budgets::PUBLISH_BUDGET;
+use crate::config::Config;
 use crate::envelope::{CloudEvent, Outbound};
 use crate::log::{brief, brief_list, panic_text};
-use crate::memory::MemoryArchive;
-use crate::metrics::{RecentKeys, RequestMetrics};
+use crate::metrics::RequestMetrics;
 use crate::problem::{Reader, Rejection};
-use crate::publisher::{Publisher, Queues, Sqs, PUBLISH_BUDGET};
+use crate::publisher::Queues;
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
 use crate::sqs_message::{Message, MAX_MESSAGE_BYTES};
-use crate::token::TokenCheck;
-use crate::vendor::{Parsed, Provider};
-
-/// Everything a function needs, built once at init. `Q` is SQS and `A`
-/// Firehose in the functions, in-memory stand-ins in some tests.
-#[derive(Debug)]
-pub struct App<Q = Sqs, A = Firehose> {
-    pub config: Config,
-    pub publisher: Publisher<Q>,
-    /// The archive, when `ARCHIVE_STREAM` is set.
-    pub archiver: Option<Archiver<A>>,
-    /// The webhook token, when `SHARED_SECRET` or `SHARED_SECRET_ARN` is set.
-    pub token: Option<TokenCheck>,
-    /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
-    recent: Mutex<RecentKeys>,
-    /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]);
-    /// `None` without an allowlist that is a boundary, where none are kept.
-    kept_unauthorized: Option<Mutex<PerMinute>>,
-}
-
-impl App<Sqs> {
-    /// Reads the configuration, builds the SQS client and, with
-    /// `SHARED_SECRET_ARN`, reads the token from Secrets Manager. Fails,
-    /// naming the variable, when a setting is missing or malformed or the
-    /// secret cannot be read.
-    pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
-        let started = Instant::now();
-        let config = Config::from_env(provider)?;
-        let config_done = started.elapsed();
-        let sdk = crate::aws::sdk_config()?;
-        let client = crate::aws::sqs(&sdk);
-        let firehose = crate::aws::firehose(&sdk);
-        let client_done = started.elapsed();
-        let token = match &config.secret_arn {
-            Some(secret_id) => {
-                let secrets = crate::aws::secrets_manager(&sdk);
-                Some(TokenCheck::from_secrets_manager(secrets, secret_id, config.previous_grace).await?)
-            }
-            None => None,
-        };
-        let secret_done = started.elapsed();
-        let mut app = Self::new(config, client, firehose);
-        if token.is_some() {
-            app.token = token;
-        }
-        if app.config.prewarm {
-            if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
-                // Not fatal: a refusal (say, no sqs:GetQueueAttributes) leaves the
-                // connection open all the same; if SQS is unreachable, the first
-                // request tries again and answers 503 if it must.
-                tracing::warn!(error = %err, "SQS_PREWARM: GetQueueAttributes failed");
-            }
-        }
-        tracing::info!(
-            config_us = config_done.as_micros() as u64,
-            sdk_client_us = (client_done - config_done).as_micros() as u64,
-            secret_us = app
-                .config
-                .secret_arn
-                .is_some()
-                .then(|| (secret_done - client_done).as_micros() as u64),
-            prewarm_us = app
-                .config
-                .prewarm
-                .then(|| (started.elapsed() - secret_done).as_micros() as u64),
-            "initialized"
-        );
-        Ok(app)
-    }
-
-    /// The app with its SDK clients (the Firehose one is used only with
-    /// `ARCHIVE_STREAM`).
-    pub fn new(config: Config, sqs: aws_sdk_sqs::Client, firehose: aws_sdk_firehose::Client) -> Self {
-        App::with_sinks(config, Sqs::new(sqs), Firehose::new(firehose))
-    }
-}
-
-impl<Q: Queues> App<Q, MemoryArchive> {
-    /// The app on `queues`, with an in-memory archive (used when the
-    /// configuration names an `ARCHIVE_STREAM`): for tests.
-    pub fn with_queues(config: Config, queues: Q) -> Self {
-        App::with_sinks(config, queues, MemoryArchive::new())
-    }
-}
-
-impl<Q: Queues, A: Archive> App<Q, A> {
-    pub fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
-        let archiver = config
-            .archive_stream
-            .clone()
-            .map(|stream| Archiver::new(archive, stream));
-        let token = config.secret.clone().map(TokenCheck::fixed);
-        let boundary = config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
-        Self {
-            config,
-            publisher: Publisher::new(queues),
-            archiver,
-            token,
-            recent: Mutex::new(RecentKeys::new(10_000)),
-            kept_unauthorized: boundary.then(|| Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE))),
-        }
-    }
-
-    /// Whether this refused request is kept: what [`Rejection::keeps_request`]
-    /// says, a wrong token only behind an allowlist that is a boundary (not
-    /// wider than the open-door limit) and only while this minute's budget
-    /// lasts. `Err(())`: a wrong token that would have been kept but for the
-    /// budget.
-    fn keeps(&self, rejection: &Rejection) -> Result<bool, ()> {
-        let Some(cap) = &self.kept_unauthorized else {
-            return Ok(rejection.keeps_request(false));
-        };
-        if !matches!(rejection, Rejection::Unauthorized) {
-            return Ok(rejection.keeps_request(true));
-        }
-        if cap.lock().is_ok_and(|mut cap| cap.take(Instant::now())) {
-            Ok(true)
-        } else {
-            Err(())
-        }
-    }
-
-    /// How many of `keys` this instance saw within the last five minutes.
-    fn repeats(&self, keys: &[String]) -> usize {
-        let now = Instant::now();
-        match self.recent.lock() {
-            Ok(mut recent) => keys.iter().filter(|key| recent.repeat(key, now)).count(),
-            Err(_) => 0,
-        }
-    }
-}
+use crate::vendor::Parsed;
 
 /// Events SQS accepted, in order: ids, SQS message ids, dedupe keys, and the
 /// enum fields whose values this build does not know.
@@ -175,28 +44,59 @@ pub struct Accepted {
 }
 
 /// What a successful request gets back.
-enum Reply {
+pub(crate) enum Reply {
     Accepted(Accepted),
     Preflight { origin: String, rate: String },
 }
 
 /// Handles one HTTP request end to end. Never fails: every outcome is a response.
-///
-/// Logs one line per request (outcome, status, provider, ids, dedupe keys,
-/// SQS message ids, duration; never payloads) and writes its metrics (EMF).
 pub async fn handle<Q: Queues, A: Archive>(app: &App<Q, A>, request: Request) -> Response<Body> {
     let started = Instant::now();
     let received = OffsetDateTime::now_utc();
-    let incoming = Incoming::from_request(request);
+    answer(app, &Incoming::from_request(request), started, received).await
+}
+
+/// The pipeline for a request read from any front door, then [`respond`]. A
+/// panic anywhere in the pipeline is caught here, the one place: a 500, with
+/// the request kept as for a 503.
+pub(crate) async fn answer<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
+    incoming: &Incoming,
+    started: Instant,
+    received: OffsetDateTime,
+) -> Response<Body> {
+    let outcome = AssertUnwindSafe(process(app, incoming, received))
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))));
+    respond(app, incoming, outcome, Keep::AsConfigured, started, received).await
+}
+
+/// Whether a refused request may be kept: as the configuration says
+/// ([`App::keeps`]), or never, for the reason given (an unreadable event
+/// whose sender could not be established).
+pub(crate) enum Keep {
+    AsConfigured,
+    Never(&'static str),
+}
+
+/// How every request ends, whatever door it came in by: logs one line
+/// (outcome, status, provider, ids, dedupe keys, SQS message ids, duration;
+/// never payloads), keeps a refused request (quarantine, archive, or the
+/// logs), writes the request's metrics (EMF) and builds the response.
+pub(crate) async fn respond<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
+    incoming: &Incoming,
+    outcome: Result<Reply, Rejection>,
+    keep: Keep,
+    started: Instant,
+    received: OffsetDateTime,
+) -> Response<Body> {
     let provider = app.config.provider.name();
     let mut metrics = RequestMetrics {
         provider,
         ..RequestMetrics::default()
     };
-    let outcome = AssertUnwindSafe(process(app, &incoming, received))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))));
     let response = match outcome {
         Ok(Reply::Accepted(accepted)) => {
             metrics.accepted = accepted.ids.len();
@@ -238,8 +138,17 @@ pub async fn handle<Q: Queues, A: Archive>(app: &App<Q, A>, request: Request) ->
         Err(rejection) => {
             metrics.rejected = Some(rejection.reason());
             metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
-            match app.keeps(&rejection) {
-                Ok(true) => metrics.quarantined = quarantine_or_log(app, &incoming, &rejection, received).await,
+            let keeps = match keep {
+                Keep::AsConfigured => app.keeps(&rejection),
+                Keep::Never(why) => {
+                    tracing::warn!(reason = why, "the sender could not be established: not kept");
+                    Ok(false)
+                }
+            };
+            match keeps {
+                Ok(true) => {
+                    metrics.quarantined = quarantine_or_log(&app.keeper(), incoming, &rejection, received).await
+                }
                 Ok(false) => {}
                 Err(()) => metrics.unauthorized_not_kept = true,
             }

@@ -3,10 +3,12 @@
 //! CloudEvent, and goes to SQS; anything refused is kept in quarantine.
 //!
 //! Reading order:
-//! - [`runtime`]: the Lambda entry point (the raw event in, the front door's
+//! - [`app`]: the composition root, [`App`], built once at init;
+//!   [`runtime`]: the Lambda entry point (the raw event in, the front door's
 //!   response out); [`handler`]: the whole request → response pipeline.
-//! - [`vendor`]: what makes a vendor ([`Vendor`], [`Provider`]); the vendor
-//!   modules [`artemis`] and [`amlyze`]; [`cloudevents`], the CloudEvents
+//! - [`vendor`]: what makes a vendor ([`Vendor`], [`Parsed`]); [`providers`]:
+//!   the list of vendors ([`Provider`]); the vendor modules [`artemis`] and
+//!   [`amlyze`]; [`cloudevents`], the CloudEvents
 //!   HTTP binding any CloudEvents sender builds on.
 //! - Reading vendor input: [`strict_json`] (every duplicated key is an
 //!   error), [`fields`] (field validation that collects every problem),
@@ -31,9 +33,11 @@
 
 pub mod access;
 pub mod amlyze;
+pub mod app;
 pub mod archive;
 pub mod artemis;
 pub mod aws;
+pub mod budgets;
 pub mod cloudevents;
 pub mod config;
 pub mod envelope;
@@ -43,6 +47,7 @@ pub mod log;
 pub mod memory;
 pub mod metrics;
 pub mod problem;
+pub mod providers;
 pub mod publisher;
 pub mod quarantine;
 pub mod request;
@@ -53,8 +58,10 @@ pub mod timestamp;
 pub mod token;
 pub mod vendor;
 
+pub use app::App;
 pub use config::{Config, ConfigError};
-pub use handler::{handle, App};
+pub use handler::handle;
 /// Open enums (vendors add values), from the `intake-queue` crate.
 pub use intake_queue::open_enum;
-pub use vendor::{Parsed, Provider, Vendor};
+pub use providers::Provider;
+pub use vendor::{Parsed, Vendor};

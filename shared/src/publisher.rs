@@ -14,20 +14,9 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 
+use crate::budgets::{MAX_ATTEMPTS, PREWARM_BUDGET, PUBLISH_BUDGET};
 use crate::config::QueueUrl;
 use crate::sqs_message::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
-
-/// Time budgets. Worst case for one request: the main queue's budget, then the
-/// quarantine's (a failed enqueue is quarantined), under 10 s in all.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const MAX_ATTEMPTS: u32 = 3;
-/// All the sends of one request to the main queue (a batch sends several
-/// `SendMessageBatch` calls; at most [`crate::cloudevents::MAX_BATCH_EVENTS`] events).
-pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
-pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
-/// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
-pub const PREWARM_BUDGET: Duration = Duration::from_secs(2);
 
 /// An SDK error, with its whole chain of causes.
 fn sqs_error(error: impl std::error::Error + Send + Sync + 'static) -> PublishError {
@@ -246,7 +235,7 @@ impl<Q: Queues> Publisher<Q> {
     }
 
     /// `SendMessageBatch` calls of at most 10 entries and 1 MiB; entries that
-    /// failed for a reason of SQS's own are sent again, up to [`MAX_ATTEMPTS`]
+    /// failed for a reason of SQS's own are sent again, up to [`MAX_ATTEMPTS`](crate::budgets::MAX_ATTEMPTS)
     /// rounds. Stops at a call that failed whole (the SDK already retried it)
     /// or an entry SQS refused as faulty.
     async fn send_all(&self, queue: &QueueUrl, messages: &[Message]) -> Result<Vec<String>, PublishError> {

@@ -10,11 +10,12 @@ use futures_util::FutureExt;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::archive::{self, archive_or_log, Archive, Kind};
-use crate::handler::App;
+use crate::archive::{self, archive_or_log, Archive, Archiver, Kind};
+use crate::budgets::QUARANTINE_BUDGET;
+use crate::config::QueueUrl;
 use crate::log::{brief, error_in_parts, panic_text};
 use crate::problem::{Reader, Rejection};
-use crate::publisher::{Queues, QUARANTINE_BUDGET};
+use crate::publisher::{Publisher, Queues};
 use crate::request::Incoming;
 use crate::sqs_message::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
 use crate::timestamp::format_utc;
@@ -307,17 +308,27 @@ pub fn message_of(record: &QuarantineRecord, body: String, fifo: bool) -> Messag
     }
 }
 
+/// What keeping a refused request takes: whose request it is, the
+/// quarantine queue (if any) and the publisher that sends to it, and the
+/// archive (if any). Built by [`crate::App::keeper`].
+pub struct Keeper<'a, Q, A> {
+    pub provider: &'static str,
+    pub queue: Option<&'a QueueUrl>,
+    pub publisher: &'a Publisher<Q>,
+    pub archiver: Option<&'a Archiver<A>>,
+}
+
 /// Quarantines a refused request, and archives its record at the same time;
 /// when no queue takes it, logs the whole request (in numbered parts when it
 /// is large) so it can be recovered from the logs. Returns whether the
 /// quarantine queue took it.
 pub async fn quarantine_or_log<Q: Queues, A: Archive>(
-    app: &App<Q, A>,
+    keeper: &Keeper<'_, Q, A>,
     incoming: &Incoming,
     rejection: &Rejection,
     received: OffsetDateTime,
 ) -> bool {
-    let kept = AssertUnwindSafe(queue_record_or_log(app, incoming, rejection, received))
+    let kept = AssertUnwindSafe(queue_record_or_log(keeper, incoming, rejection, received))
         .catch_unwind()
         .await;
     kept.unwrap_or_else(|panic| {
@@ -331,14 +342,14 @@ pub async fn quarantine_or_log<Q: Queues, A: Archive>(
 }
 
 async fn queue_record_or_log<Q: Queues, A: Archive>(
-    app: &App<Q, A>,
+    keeper: &Keeper<'_, Q, A>,
     incoming: &Incoming,
     rejection: &Rejection,
     received: OffsetDateTime,
 ) -> bool {
-    let record = record_of(app.config.provider.name(), format_utc(received), incoming, rejection);
+    let record = record_of(keeper.provider, format_utc(received), incoming, rejection);
     let body = to_json(&record);
-    let records = app.archiver.as_ref().map(|_| {
+    let records = keeper.archiver.map(|_| {
         archive::records(
             Kind::Quarantine,
             &record.provider,
@@ -348,16 +359,17 @@ async fn queue_record_or_log<Q: Queues, A: Archive>(
         )
     });
     let archived = archive_or_log(
-        app.archiver.as_ref(),
+        keeper.archiver,
         &record.provider,
         records.unwrap_or_default(),
         QUARANTINE_BUDGET,
     );
     let queued = async {
-        match &app.config.quarantine {
+        match keeper.queue {
             Some(queue) => {
                 let message = message_of(&record, body.clone(), queue.fifo);
-                app.publisher
+                keeper
+                    .publisher
                     .send_one(queue, &message, QUARANTINE_BUDGET)
                     .await
                     .map_err(|err| err.to_string())

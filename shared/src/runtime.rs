@@ -18,15 +18,15 @@ use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
+use crate::app::App;
 use crate::archive::Archive;
-use crate::handler::{handle, App};
+use crate::handler::{answer, respond, Keep};
 use crate::log::panic_text;
-use crate::metrics::RequestMetrics;
 use crate::problem::Rejection;
+use crate::providers::Provider;
 use crate::publisher::Queues;
-use crate::quarantine::{quarantine_or_log, RawSender};
+use crate::quarantine::RawSender;
 use crate::request::Incoming;
-use crate::vendor::Provider;
 
 /// Reads the configuration, builds the SQS client once, then serves every
 /// invocation through [`invoke`].
@@ -65,67 +65,45 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
     let started = std::time::Instant::now();
     let received = OffsetDateTime::now_utc();
     let LambdaEvent { payload, context } = event;
-    let failure = match catch_unwind(|| serde_json::from_str::<LambdaRequest>(payload.get())) {
-        Ok(Ok(request)) => {
-            let door = request.request_origin();
-            // lambda_http's conversion panics on some events it parsed (an
-            // HTTP API `rawQueryString` that is not percent-encoded).
-            let request = catch_unwind(AssertUnwindSafe(|| {
-                Request::from(request).with_lambda_context(context.clone())
-            }));
-            match request {
-                Ok(request) => match AssertUnwindSafe(handle(app, request)).catch_unwind().await {
-                    Ok(response) => return document(&door, response),
-                    Err(panic) => format!("panic while answering: {}", panic_text(&*panic)),
-                },
-                Err(panic) => format!("the event could not be made a request: {}", panic_text(&*panic)),
-            }
-        }
-        Ok(Err(err)) => format!("not an event of a known front door: {err}"),
-        Err(panic) => format!("panic while reading the event: {}", panic_text(&*panic)),
+    // lambda_http's reading and conversion of the event can panic (an HTTP
+    // API `rawQueryString` that is not percent-encoded): caught here, where
+    // the event is still whole, as is a panic in answering (the pipeline's
+    // own are caught by [`answer`], which keeps the request it read).
+    let read = catch_unwind(AssertUnwindSafe(|| {
+        let request = serde_json::from_str::<LambdaRequest>(payload.get())
+            .map_err(|err| format!("not an event of a known front door: {err}"))?;
+        let door = request.request_origin();
+        let request = Request::from(request).with_lambda_context(context.clone());
+        Ok::<_, String>((door, Incoming::from_request(request)))
+    }));
+    let failure = match read {
+        Ok(Ok((door, incoming))) => match AssertUnwindSafe(answer(app, &incoming, started, received))
+            .catch_unwind()
+            .await
+        {
+            Ok(response) => return document(&door, response),
+            Err(panic) => format!("panic while answering: {}", panic_text(&*panic)),
+        },
+        Ok(Err(failure)) => failure,
+        Err(panic) => format!("the event could not be made a request: {}", panic_text(&*panic)),
     };
-    let rejection = Rejection::UnreadableEvent(failure);
     // Kept only when what can be read of the sender passes the same checks
     // as a readable request's (a function URL has no gateway in front), and
     // kept for years (quarantine, archive): credentials redacted first.
-    let quarantined = match unestablished_sender(app, payload.get().as_bytes()).await {
-        Some(why) => {
-            tracing::warn!(
-                reason = why,
-                "an unreadable event whose sender could not be established: not kept"
-            );
-            false
-        }
-        None => {
-            let event = crate::quarantine::redacted_event(payload.get().as_bytes());
-            let incoming = Incoming::raw_event(&event, &context);
-            quarantine_or_log(app, &incoming, &rejection, received).await
-        }
+    let keep = match unestablished_sender(app, payload.get().as_bytes()).await {
+        Some(why) => Keep::Never(why),
+        None => Keep::AsConfigured,
     };
-    tracing::warn!(
-        outcome = "rejected",
-        status = 500,
-        reason = rejection.reason(),
-        request_id = %context.request_id,
-        quarantined,
-        "an event no front-door format could read"
-    );
-    RequestMetrics {
-        provider: app.config.provider.name(),
-        rejected: Some(rejection.reason()),
-        quarantined,
-        latency_ms: started.elapsed().as_secs_f64() * 1000.0,
-        ..RequestMetrics::default()
-    }
-    .emit();
-    let response = rejection.into_response();
-    let body = String::from_utf8_lossy(response.body()).into_owned();
+    let event = crate::quarantine::redacted_event(payload.get().as_bytes());
+    let incoming = Incoming::raw_event(&event, &context);
+    let rejection = Rejection::UnreadableEvent(failure);
+    let response = respond(app, &incoming, Err(rejection), keep, started, received).await;
     // The front door is unknown: this shape serves API Gateway (both payload
     // versions), function URLs and ALB alike.
-    serde_json::json!({
-        "statusCode": 500,
+    json!({
+        "statusCode": response.status().as_u16(),
         "headers": {"content-type": "application/problem+json"},
-        "body": body,
+        "body": String::from_utf8_lossy(response.body()),
         "isBase64Encoded": false,
     })
 }

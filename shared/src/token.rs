@@ -17,9 +17,6 @@ use crate::config::ConfigError;
 
 /// The least time between two reads of the secret by one environment.
 pub const REREAD_INTERVAL: Duration = Duration::from_secs(30);
-/// How long `AWSPREVIOUS` stays valid after `AWSCURRENT` was created, unless
-/// `PREVIOUS_TOKEN_GRACE` says otherwise.
-pub const DEFAULT_PREVIOUS_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// The accepted tokens, and where they come from.
 #[derive(Debug)]

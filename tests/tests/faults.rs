@@ -9,7 +9,7 @@ use aws_sdk_sqs::Client;
 use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
-use intake::publisher::MAX_ATTEMPTS;
+use intake::budgets::MAX_ATTEMPTS;
 use intake::{App, Provider};
 use serde_json::Value;
 
@@ -233,7 +233,7 @@ async fn a_slow_or_failing_archive_changes_neither_the_answer_nor_its_time() {
         let took = started.elapsed();
         assert_eq!(response.status(), 202, "{fault:?}");
         assert!(
-            took <= intake::publisher::PUBLISH_BUDGET + Duration::from_millis(500),
+            took <= intake::budgets::PUBLISH_BUDGET + Duration::from_millis(500),
             "{fault:?}: answered in {took:?}, past the SQS send's budget"
         );
         assert!(proxy.faulted() >= 1, "{fault:?}: the archive was tried");

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{secrets, Call, FrontDoor, Moto};
-use intake::token::{TokenCheck, DEFAULT_PREVIOUS_GRACE};
+use intake::config::DEFAULT_PREVIOUS_GRACE;
+use intake::token::TokenCheck;
 use intake::{App, ConfigError, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");

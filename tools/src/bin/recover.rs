@@ -82,7 +82,7 @@ async fn main() -> ExitCode {
                     queued += 1;
                 }
                 Err(rejection @ Rejection::Invalid(_))
-                    if quarantine_or_log(app, &incoming, &rejection, received).await =>
+                    if quarantine_or_log(&app.keeper(), &incoming, &rejection, received).await =>
                 {
                     println!(
                         "quarantined  {} received {}: {rejection}",
@@ -119,10 +119,7 @@ async fn archive_again(apps: &Apps, line: &str) -> Result<(), String> {
     let app = apps.of(provider).ok_or("names no known provider")?;
     let archiver: &Archiver<_> = app.archiver.as_ref().ok_or("ARCHIVE_STREAM is not set")?;
     archiver
-        .send(
-            vec![format!("{line}\n").into_bytes()],
-            intake::publisher::PUBLISH_BUDGET,
-        )
+        .send(vec![format!("{line}\n").into_bytes()], intake::budgets::PUBLISH_BUDGET)
         .await
         .map_err(|(_, why)| why)
 }

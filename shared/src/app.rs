@@ -1,0 +1,156 @@
+//! The composition root: [`App`], everything a function needs, built once
+//! at init from the environment ([`App::from_env`]) or, in tests, from a
+//! configuration and in-memory sinks.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
+use crate::archive::{Archive, Archiver, Firehose};
+use crate::config::{Config, ConfigError};
+use crate::memory::MemoryArchive;
+use crate::metrics::RecentKeys;
+use crate::problem::Rejection;
+use crate::providers::Provider;
+use crate::publisher::{Publisher, Queues, Sqs};
+use crate::quarantine::Keeper;
+use crate::token::TokenCheck;
+
+/// Everything a function needs, built once at init. `Q` is SQS and `A`
+/// Firehose in the functions, in-memory stand-ins in some tests.
+#[derive(Debug)]
+pub struct App<Q = Sqs, A = Firehose> {
+    pub config: Config,
+    pub publisher: Publisher<Q>,
+    /// The archive, when `ARCHIVE_STREAM` is set.
+    pub archiver: Option<Archiver<A>>,
+    /// The webhook token, when `SHARED_SECRET` or `SHARED_SECRET_ARN` is set.
+    pub token: Option<TokenCheck>,
+    /// Dedupe keys seen recently by this instance, for the `Repeats` metric.
+    recent: Mutex<RecentKeys>,
+    /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]);
+    /// `None` without an allowlist that is a boundary, where none are kept.
+    kept_unauthorized: Option<Mutex<PerMinute>>,
+}
+
+impl App<Sqs> {
+    /// Reads the configuration, builds the SQS client and, with
+    /// `SHARED_SECRET_ARN`, reads the token from Secrets Manager. Fails,
+    /// naming the variable, when a setting is missing or malformed or the
+    /// secret cannot be read.
+    pub async fn from_env(provider: Provider) -> Result<Self, ConfigError> {
+        let started = Instant::now();
+        let config = Config::from_env(provider)?;
+        let config_done = started.elapsed();
+        let sdk = crate::aws::sdk_config()?;
+        let client = crate::aws::sqs(&sdk);
+        let firehose = crate::aws::firehose(&sdk);
+        let client_done = started.elapsed();
+        let token = match &config.secret_arn {
+            Some(secret_id) => {
+                let secrets = crate::aws::secrets_manager(&sdk);
+                Some(TokenCheck::from_secrets_manager(secrets, secret_id, config.previous_grace).await?)
+            }
+            None => None,
+        };
+        let secret_done = started.elapsed();
+        let mut app = Self::new(config, client, firehose);
+        if token.is_some() {
+            app.token = token;
+        }
+        if app.config.prewarm {
+            if let Err(err) = app.publisher.prewarm(&app.config.queue).await {
+                // Not fatal: a refusal (say, no sqs:GetQueueAttributes) leaves the
+                // connection open all the same; if SQS is unreachable, the first
+                // request tries again and answers 503 if it must.
+                tracing::warn!(error = %err, "SQS_PREWARM: GetQueueAttributes failed");
+            }
+        }
+        tracing::info!(
+            config_us = config_done.as_micros() as u64,
+            sdk_client_us = (client_done - config_done).as_micros() as u64,
+            secret_us = app
+                .config
+                .secret_arn
+                .is_some()
+                .then(|| (secret_done - client_done).as_micros() as u64),
+            prewarm_us = app
+                .config
+                .prewarm
+                .then(|| (started.elapsed() - secret_done).as_micros() as u64),
+            "initialized"
+        );
+        Ok(app)
+    }
+
+    /// The app with its SDK clients (the Firehose one is used only with
+    /// `ARCHIVE_STREAM`).
+    pub fn new(config: Config, sqs: aws_sdk_sqs::Client, firehose: aws_sdk_firehose::Client) -> Self {
+        App::with_sinks(config, Sqs::new(sqs), Firehose::new(firehose))
+    }
+}
+
+impl<Q: Queues> App<Q, MemoryArchive> {
+    /// The app on `queues`, with an in-memory archive (used when the
+    /// configuration names an `ARCHIVE_STREAM`): for tests.
+    pub fn with_queues(config: Config, queues: Q) -> Self {
+        App::with_sinks(config, queues, MemoryArchive::new())
+    }
+}
+
+impl<Q: Queues, A: Archive> App<Q, A> {
+    pub fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
+        let archiver = config
+            .archive_stream
+            .clone()
+            .map(|stream| Archiver::new(archive, stream));
+        let token = config.secret.clone().map(TokenCheck::fixed);
+        let boundary = config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
+        Self {
+            config,
+            publisher: Publisher::new(queues),
+            archiver,
+            token,
+            recent: Mutex::new(RecentKeys::new(10_000)),
+            kept_unauthorized: boundary.then(|| Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE))),
+        }
+    }
+
+    /// Whether this refused request is kept: what [`Rejection::keeps_request`]
+    /// says, a wrong token only behind an allowlist that is a boundary (not
+    /// wider than the open-door limit) and only while this minute's budget
+    /// lasts. `Err(())`: a wrong token that would have been kept but for the
+    /// budget.
+    pub(crate) fn keeps(&self, rejection: &Rejection) -> Result<bool, ()> {
+        let Some(cap) = &self.kept_unauthorized else {
+            return Ok(rejection.keeps_request(false));
+        };
+        if !matches!(rejection, Rejection::Unauthorized) {
+            return Ok(rejection.keeps_request(true));
+        }
+        if cap.lock().is_ok_and(|mut cap| cap.take(Instant::now())) {
+            Ok(true)
+        } else {
+            Err(())
+        }
+    }
+
+    /// What [`crate::quarantine::quarantine_or_log`] takes to keep a request.
+    pub fn keeper(&self) -> Keeper<'_, Q, A> {
+        Keeper {
+            provider: self.config.provider.name(),
+            queue: self.config.quarantine.as_ref(),
+            publisher: &self.publisher,
+            archiver: self.archiver.as_ref(),
+        }
+    }
+
+    /// How many of `keys` this instance saw within the last five minutes.
+    pub(crate) fn repeats(&self, keys: &[String]) -> usize {
+        let now = Instant::now();
+        match self.recent.lock() {
+            Ok(mut recent) => keys.iter().filter(|key| recent.repeat(key, now)).count(),
+            Err(_) => 0,
+        }
+    }
+}
