@@ -50,6 +50,7 @@ pub mod problem;
 pub mod providers;
 pub mod publisher;
 pub mod quarantine;
+pub mod redact;
 pub mod request;
 pub mod runtime;
 pub mod sqs_message;

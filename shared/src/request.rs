@@ -160,7 +160,7 @@ fn rightmost_forwarded_for(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The right-most entry of comma-separated `X-Forwarded-For` values taken
-/// together (also read from raw events: [`crate::quarantine::RawSender`]).
+/// together (also read from raw events: [`crate::redact::RawSender`]).
 pub(crate) fn rightmost_entry<S: AsRef<str>>(values: &[S]) -> Option<String> {
     let last = values.last()?.as_ref();
     let entry = last.rsplit(',').next()?.trim();

@@ -25,7 +25,7 @@ use crate::log::panic_text;
 use crate::problem::Rejection;
 use crate::providers::Provider;
 use crate::publisher::Queues;
-use crate::quarantine::RawSender;
+use crate::redact::RawSender;
 use crate::request::Incoming;
 
 /// Reads the configuration, builds the SQS client once, then serves every
@@ -94,7 +94,7 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
         Some(why) => Keep::Never(why),
         None => Keep::AsConfigured,
     };
-    let event = crate::quarantine::redacted_event(payload.get().as_bytes());
+    let event = crate::redact::redacted_event(payload.get().as_bytes());
     let incoming = Incoming::raw_event(&event, &context);
     let rejection = Rejection::UnreadableEvent(failure);
     let response = respond(app, &incoming, Err(rejection), keep, started, received).await;

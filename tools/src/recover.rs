@@ -9,7 +9,8 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use intake::quarantine::{QuarantineRecord, REDACTED};
+use intake::quarantine::QuarantineRecord;
+use intake::redact::REDACTED;
 use intake::request::Incoming;
 use intake::Provider;
 
