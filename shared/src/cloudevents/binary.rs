@@ -6,7 +6,7 @@ use percent_encoding::percent_decode;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{checked, Checked, Labels, Read, Sender};
+use super::{validate, Labels, Sender, Unvalidated, ValidEvent};
 use crate::envelope::{is_cloudevents_attribute_name, OWN_ATTRIBUTES};
 use crate::problem::FieldError;
 use crate::strict_json::parse_strict;
@@ -48,11 +48,11 @@ pub(super) fn event(
     headers: &HeaderMap,
     body: &[u8],
     received: OffsetDateTime,
-) -> Result<Checked, Vec<FieldError>> {
+) -> Result<ValidEvent, Vec<FieldError>> {
     let mut errors = Vec::new();
-    let mut read = Read {
+    let mut read = Unvalidated {
         specversion: header_attribute(headers, "ce-specversion", true, &mut errors),
-        ..Read::default()
+        ..Unvalidated::default()
     };
     read.id = header_attribute(headers, "ce-id", true, &mut errors);
     read.source = header_attribute(headers, "ce-source", true, &mut errors);
@@ -93,5 +93,5 @@ pub(super) fn event(
         }
     }
     read.errors = errors;
-    checked(sender, read, &Labels::binary(), received)
+    validate(sender, read, &Labels::binary(), received)
 }

@@ -83,7 +83,7 @@ pub fn parse(
         batch,
         unknown_enum_fields: Vec::new(),
     };
-    for Checked { event, unknown } in checked {
+    for ValidEvent { event, unknown } in checked {
         parsed.events.push(event);
         parsed.unknown_enum_fields.extend(unknown);
     }
@@ -91,7 +91,7 @@ pub fn parse(
 }
 
 /// One event that passed every check.
-struct Checked {
+struct ValidEvent {
     event: CloudEvent,
     unknown: Vec<&'static str>,
 }
@@ -99,7 +99,7 @@ struct Checked {
 /// What a mode read from the request: the context attributes (each `None`
 /// when absent or wrong, its problem in `errors`), the extensions and the data.
 #[derive(Default)]
-struct Read {
+struct Unvalidated {
     specversion: Option<String>,
     id: Option<String>,
     source: Option<String>,
@@ -151,12 +151,12 @@ impl Labels {
 /// The tail every mode shares: the queue event when every attribute is
 /// right and the data fits its type; otherwise every problem, the data's own
 /// included when its type is known.
-fn checked(
+fn validate(
     sender: &dyn Sender,
-    mut read: Read,
+    mut read: Unvalidated,
     labels: &Labels,
     received: OffsetDateTime,
-) -> Result<Checked, Vec<FieldError>> {
+) -> Result<ValidEvent, Vec<FieldError>> {
     let kind = read.kind.take();
     let (id, source, kind) = match (read.specversion.is_some(), read.id.take(), read.source.take(), kind) {
         (true, Some(id), Some(source), Some(kind)) if read.errors.is_empty() => (id, source, kind),
@@ -201,12 +201,17 @@ fn checked(
         receivedtime: format_utc(received),
         extensions: read.extensions,
     };
-    Ok(Checked { event, unknown })
+    Ok(ValidEvent { event, unknown })
 }
 
 /// The checks for a type the sender knows: JSON data that validates, and a
 /// subject (when given) equal to the one the data names.
-fn typed_data(sender: &dyn Sender, kind: &str, read: &Read, labels: &Labels) -> Result<TypedData, Vec<FieldError>> {
+fn typed_data(
+    sender: &dyn Sender,
+    kind: &str,
+    read: &Unvalidated,
+    labels: &Labels,
+) -> Result<TypedData, Vec<FieldError>> {
     let mut errors = Vec::new();
     let (datacontenttype, data, subject) = (
         read.datacontenttype.as_deref(),

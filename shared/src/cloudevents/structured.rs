@@ -4,7 +4,7 @@
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::{checked, Checked, Labels, Read, Sender, MAX_BATCH_EVENTS};
+use super::{validate, Labels, Sender, Unvalidated, ValidEvent, MAX_BATCH_EVENTS};
 use crate::envelope::{is_cloudevents_attribute_name, OWN_ATTRIBUTES};
 use crate::fields::{expect_object, type_name, Fields, Presence};
 use crate::problem::FieldError;
@@ -14,7 +14,7 @@ pub(super) fn batch(
     sender: &dyn Sender,
     body: &[u8],
     received: OffsetDateTime,
-) -> Result<Vec<Checked>, Vec<FieldError>> {
+) -> Result<Vec<ValidEvent>, Vec<FieldError>> {
     let value = parse_strict(body)?;
     let Value::Array(items) = &value else {
         return Err(vec![FieldError::new(
@@ -55,12 +55,12 @@ pub(super) fn event(
     value: &Value,
     prefix: &str,
     received: OffsetDateTime,
-) -> Result<Checked, Vec<FieldError>> {
+) -> Result<ValidEvent, Vec<FieldError>> {
     let object = expect_object(value, prefix, "a CloudEvent JSON object")?;
     let mut fields = Fields::new(object, prefix);
-    let mut read = Read {
+    let mut read = Unvalidated {
         specversion: fields.string("specversion", Presence::Required),
-        ..Read::default()
+        ..Unvalidated::default()
     };
     if read.specversion.as_deref().is_some_and(|v| v != "1.0") {
         fields.error("specversion", "must be \"1.0\"");
@@ -84,5 +84,5 @@ pub(super) fn event(
     }
     read.data = object.get("data").cloned();
     read.errors = fields.into_errors();
-    checked(sender, read, &Labels::structured(prefix), received)
+    validate(sender, read, &Labels::structured(prefix), received)
 }
