@@ -15,12 +15,14 @@
 - Every function has a reserved-concurrency setting; every Lambda permission
   names the real stage and a route; no extra stage (OpenApiVersion is set).
 - The token never sits in the functions' environment, only the secret's ARN.
+- Every alarm's description names its runbook, a section of docs/runbooks.md.
 - The archive bucket has Object Lock with the retention parameters, versioning
   and no public access, and its policy denies deletes to everyone.
 
 Exits non-zero, listing every failure.
 """
 import ipaddress
+import os
 import re
 import sys
 
@@ -215,6 +217,27 @@ def redrive_allow_problems(resources):
     return problems
 
 
+def runbook_problems(resources, template_path):
+    """Every alarm's description names its runbook, a section of
+    docs/runbooks.md that exists."""
+    runbooks = os.path.join(os.path.dirname(os.path.abspath(template_path)), "docs", "runbooks.md")
+    try:
+        with open(runbooks) as f:
+            sections = {line[3:].strip().lower() for line in f if line.startswith("## ")}
+    except OSError:
+        return [f"no {runbooks}: the alarms have no runbooks"]
+    problems = []
+    for name, resource in sorted(resources.items()):
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        found = re.search(r"Runbook docs/runbooks\.md#([a-z0-9-]+)", resource["Properties"].get("AlarmDescription", ""))
+        if not found:
+            problems.append(f"{name}: its AlarmDescription names no runbook (docs/runbooks.md#…)")
+        elif found.group(1) not in sections:
+            problems.append(f"{name}: runbook docs/runbooks.md#{found.group(1)} is not a section there")
+    return problems
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -348,6 +371,7 @@ def main():
         problems.append("SHARED_SECRET is in the functions' environment: use SHARED_SECRET_ARN")
     problems.extend(vendor_boundary_problems(template))
     problems.extend(redrive_allow_problems(resources))
+    problems.extend(runbook_problems(resources, sys.argv[1]))
 
     for problem in problems:
         print(f"template: {problem}")
