@@ -10,7 +10,8 @@ use crate::open_enum::{open_enum, OpenEnum};
 
 /// The event type whose data is typed.
 pub const CUSTOMER_UPDATED: &str = "com.amlyze.customer.updated";
-/// The `provider` of Amlyze events.
+/// The `provider` of Amlyze events: the vendor's name everywhere (route,
+/// logs, metrics, the function binary). The `source` is Amlyze's own.
 pub const PROVIDER: &str = "amlyze";
 
 open_enum!(

@@ -12,8 +12,11 @@ use crate::open_enum::{open_enum, OpenEnum};
 
 /// The prefix of every Artemis customer event type.
 pub const TYPE_PREFIX: &str = "co.cynopsis.artemis.customer.";
-/// The `source` (and `provider`) of Artemis events.
-pub const SOURCE: &str = "artemis";
+/// The `provider` of Artemis events: the vendor's name everywhere (route,
+/// logs, metrics, the function binary).
+pub const PROVIDER: &str = "artemis";
+/// The `source` of Artemis events (Artemis names none; its provider name).
+pub const SOURCE: &str = PROVIDER;
 
 open_enum!(
     /// Artemis `status`.

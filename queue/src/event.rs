@@ -108,7 +108,7 @@ fn typed_kind(provider: &str, kind: &str) -> Option<fn(CloudEvent) -> Result<Eve
             serde_json::from_value(data).map_err(|e| format!("the data of a {kind} event: {e}"))
         })
     }
-    if provider == artemis::SOURCE && kind.starts_with(artemis::TYPE_PREFIX) {
+    if provider == artemis::PROVIDER && kind.starts_with(artemis::TYPE_PREFIX) {
         Some(|e| typed(e).map(|e| Event::Artemis(Box::new(e))))
     } else if provider == amlyze::PROVIDER && kind == amlyze::CUSTOMER_UPDATED {
         Some(|e| typed(e).map(|e| Event::AmlyzeCustomerUpdated(Box::new(e))))

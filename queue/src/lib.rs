@@ -52,5 +52,10 @@ pub mod quarantine;
 pub mod schema;
 
 pub use event::{Attributes, CloudEvent, Data, Event};
+
+/// Every vendor's name as the queue writes it in `provider`, in one list:
+/// the schema's list of providers is built from it, and the intake checks
+/// that the vendors it serves are exactly these.
+pub const PROVIDERS: &[&str] = &[artemis::PROVIDER, amlyze::PROVIDER];
 pub use open_enum::OpenEnum;
 pub use quarantine::{FieldError, QuarantineRecord};

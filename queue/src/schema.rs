@@ -93,9 +93,9 @@ fn event() -> Value {
          com.amlyze.customer.updated is checked by type; other types keep their data as sent."
     );
     schema["properties"]["specversion"]["const"] = json!("1.0");
-    schema["properties"]["provider"]["enum"] = json!([artemis::SOURCE, amlyze::PROVIDER]);
+    schema["properties"]["provider"]["enum"] = json!(crate::PROVIDERS);
     schema["allOf"] = json!([
-        typed(artemis::SOURCE, json!({"pattern": prefix}), artemis),
+        typed(artemis::PROVIDER, json!({"pattern": prefix}), artemis),
         typed(amlyze::PROVIDER, json!({"const": amlyze::CUSTOMER_UPDATED}), amlyze),
     ]);
     let definitions = generator.take_definitions(true);

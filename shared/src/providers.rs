@@ -73,6 +73,15 @@ mod tests {
         assert_eq!(Provider::from_name("nobody"), None);
     }
 
+    /// A vendor's name is defined once, in `intake-queue` (where the
+    /// schema's list of providers comes from): the vendors served here are
+    /// exactly those, in the same order.
+    #[test]
+    fn the_vendors_served_are_the_queues_providers() {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        assert_eq!(names, intake_queue::PROVIDERS);
+    }
+
     #[test]
     fn allow_lists_the_event_methods_and_the_preflight() {
         assert_eq!(Provider::Artemis.allow(), "POST, PUT, PATCH");

@@ -21,7 +21,7 @@ pub struct Amlyze;
 
 impl Vendor for Amlyze {
     fn name(&self) -> &'static str {
-        "amlyze"
+        intake_queue::amlyze::PROVIDER
     }
 
     fn methods(&self) -> &'static [Method] {
@@ -39,10 +39,6 @@ impl Vendor for Amlyze {
 }
 
 impl Sender for Amlyze {
-    fn provider(&self) -> &'static str {
-        self.name()
-    }
-
     fn checks(&self, kind: &str) -> bool {
         kind == CUSTOMER_UPDATED
     }

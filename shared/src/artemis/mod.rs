@@ -20,7 +20,7 @@ pub struct Artemis;
 
 impl Vendor for Artemis {
     fn name(&self) -> &'static str {
-        "artemis"
+        PROVIDER
     }
 
     fn methods(&self) -> &'static [Method] {
@@ -34,7 +34,7 @@ impl Vendor for Artemis {
 }
 
 pub use intake_queue::artemis::{
-    Action, Customer, CustomerStatus, CustomerType, RiskRating, FIELDS, SOURCE, TYPE_PREFIX,
+    Action, Customer, CustomerStatus, CustomerType, RiskRating, FIELDS, PROVIDER, SOURCE, TYPE_PREFIX,
 };
 
 /// Validates a body, reporting every problem at once.
@@ -94,14 +94,14 @@ pub fn into_event(customer: Customer, received: OffsetDateTime, request_id: &str
     let received = format_utc(received);
     CloudEvent {
         specversion: "1.0".to_owned(),
-        id: uuid_shaped(&dedupe_key(&[json!("artemis"), json!(request_id)])),
+        id: uuid_shaped(&dedupe_key(&[json!(PROVIDER), json!(request_id)])),
         source: SOURCE.to_owned(),
         kind: format!("{TYPE_PREFIX}{}", customer.action.as_str().to_lowercase()),
         subject: Some(customer.customer_reference_id.clone()),
         time: received.clone(),
         datacontenttype: "application/json".to_owned(),
         data: Some(serde_json::to_value(&customer).unwrap_or(Value::Null)),
-        provider: "artemis".to_owned(),
+        provider: PROVIDER.to_owned(),
         dedupekey,
         receivedtime: received,
         extensions: Map::new(),

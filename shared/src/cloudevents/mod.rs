@@ -22,7 +22,7 @@ use crate::problem::FieldError;
 use crate::request::{is_json_media_type, media_type};
 use crate::strict_json::parse_strict;
 use crate::timestamp::format_utc;
-use crate::vendor::Parsed;
+use crate::vendor::{Parsed, Vendor};
 
 pub const STRUCTURED: &str = "application/cloudevents+json";
 pub const BATCH: &str = "application/cloudevents-batch+json";
@@ -31,10 +31,10 @@ pub const BATCH: &str = "application/cloudevents-batch+json";
 /// calls, well inside the publishing time budget. More is a 400.
 pub const MAX_BATCH_EVENTS: usize = 100;
 
-/// What a CloudEvents sender adds to the binding.
-pub trait Sender {
-    /// Written as `provider` and part of every event's dedupe key.
-    fn provider(&self) -> &'static str;
+/// What a CloudEvents sender adds to the binding: a [`Vendor`] (whose name
+/// is written as `provider` and is part of every event's dedupe key) with
+/// data rules.
+pub trait Sender: Vendor {
     /// Whether the data of events of type `kind` is checked by [`Sender::data`]
     /// (and so must be JSON and present). Other types pass their data as is.
     fn checks(&self, kind: &str) -> bool;
@@ -186,7 +186,7 @@ fn validate(
         let datacontenttype = read.datacontenttype.unwrap_or_else(|| "application/json".to_owned());
         (read.data, read.subject, read.time, datacontenttype, Vec::new())
     };
-    let provider = sender.provider();
+    let provider = sender.name();
     let event = CloudEvent {
         specversion: "1.0".to_owned(),
         dedupekey: dedupe_key(&[json!(provider), json!(source), json!(id)]),

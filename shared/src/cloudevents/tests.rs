@@ -152,11 +152,25 @@ fn batch_mode_enqueues_each_event_and_is_all_or_nothing() {
 /// A sender with no rules of its own: the binding alone.
 struct Plain;
 
-impl Sender for Plain {
-    fn provider(&self) -> &'static str {
+impl crate::vendor::Vendor for Plain {
+    fn name(&self) -> &'static str {
         "plain"
     }
 
+    fn methods(&self) -> &'static [lambda_http::http::Method] {
+        &[lambda_http::http::Method::POST]
+    }
+
+    fn parse(
+        &self,
+        request: &crate::request::Incoming,
+        received: time::OffsetDateTime,
+    ) -> Result<crate::vendor::Parsed, Vec<FieldError>> {
+        parse(self, &request.headers, &request.body, received)
+    }
+}
+
+impl Sender for Plain {
     fn checks(&self, _kind: &str) -> bool {
         false
     }
