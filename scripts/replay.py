@@ -7,9 +7,10 @@
 Each fixture is an API Gateway / function URL / ALB event; this rebuilds the
 request it stands for (method, path, query, headers, body) and sends it to
 URL + path. Prints the status next to the one recorded in events/manifest.json.
-Set ARTEMIS_TOKEN and AMLYZE_TOKEN (each vendor's own token, a deployed
-stack's ArtemisSecret and AmlyzeSecret), or TOKEN for both (the local stack),
-to send an X-Webhook-Token header. Standard library only.
+Set <VENDOR>_TOKEN for each vendor (ARTEMIS_TOKEN, AMLYZE_TOKEN: a deployed
+stack's ArtemisSecret and AmlyzeSecret; the vendor is the path's last
+segment), or TOKEN for all (the local stack), to send an X-Webhook-Token
+header. Standard library only.
 """
 import base64
 import json
@@ -39,17 +40,14 @@ def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     base = sys.argv[1].rstrip("/")
-    tokens = {
-        vendor: os.environ.get(f"{vendor.upper()}_TOKEN") or os.environ.get("TOKEN")
-        for vendor in ("artemis", "amlyze")
-    }
     with open(os.path.join(EVENTS, "manifest.json")) as f:
         manifest = json.load(f)
     mismatched = 0
     for fixture in manifest:
         with open(os.path.join(EVENTS, fixture["file"])) as f:
             method, path, query, headers, data = request_of(json.load(f))
-        token = tokens.get(path.rstrip("/").rsplit("/", 1)[-1])
+        vendor = path.rstrip("/").rsplit("/", 1)[-1]
+        token = os.environ.get(f"{vendor.upper()}_TOKEN") or os.environ.get("TOKEN")
         if token:
             headers["x-webhook-token"] = token
         url = base + path + ("?" + urllib.parse.urlencode(query) if query else "")
