@@ -56,14 +56,14 @@ impl Allowlist {
 
     /// Whether the list is too wide to be a boundary on its own: more than
     /// 2^24 IPv4 or 2^96 IPv6 addresses in all (a /8, however it is split).
-    pub fn is_wide(&self) -> bool {
+    pub(crate) fn is_wide(&self) -> bool {
         let (v4, v6) = self.addresses();
         v4 > 1 << 24 || v6 > 1 << 96
     }
 
     /// Whether `ip` is inside one of the networks. An IPv4-mapped IPv6 address
     /// (`::ffff:192.0.2.1`) is the IPv4 address it maps.
-    pub fn permits(&self, ip: Option<IpAddr>) -> bool {
+    pub(crate) fn permits(&self, ip: Option<IpAddr>) -> bool {
         let Some(ip) = ip.map(|ip| ip.to_canonical()) else {
             return false;
         };
@@ -78,7 +78,7 @@ pub const KEPT_UNAUTHORIZED_PER_MINUTE: u32 = 10;
 
 /// A fixed one-minute window with a budget of `limit` takes.
 #[derive(Debug)]
-pub struct PerMinute {
+pub(crate) struct PerMinute {
     limit: u32,
     started: Instant,
     taken: u32,
@@ -119,7 +119,7 @@ impl SharedSecret {
     }
 
     /// Accepts any of `tokens` (at least one).
-    pub fn any_of(tokens: &[&str]) -> Self {
+    pub(crate) fn any_of(tokens: &[&str]) -> Self {
         Self(tokens.iter().map(|t| Sha256::digest(t.as_bytes()).into()).collect())
     }
 

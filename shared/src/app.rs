@@ -99,7 +99,7 @@ impl<Q: Queues> App<Q, MemoryArchive> {
 }
 
 impl<Q: Queues, A: Archive> App<Q, A> {
-    pub fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
+    pub(crate) fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
         let archiver = config
             .archive_stream
             .clone()

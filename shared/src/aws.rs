@@ -9,7 +9,7 @@
 //! credential chain. That keeps init from touching the file system and keeps
 //! the SDK's configuration loader (and the STS client it carries) out of
 //! the deployed binaries. The operator tools, run from a laptop, use the
-//! full loader ([`sqs_client`]).
+//! full loader ([`tool_config`]).
 
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::identity::IdentityCache;
@@ -43,7 +43,7 @@ fn env_flag(env: Lookup, var: &str) -> bool {
 }
 
 /// The behaviour version every client is pinned to.
-pub fn behavior_version() -> BehaviorVersion {
+pub(crate) fn behavior_version() -> BehaviorVersion {
     BehaviorVersion::v2026_01_12()
 }
 
@@ -57,12 +57,6 @@ fn timeouts() -> TimeoutConfig {
 
 fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
-}
-
-/// The SQS client alone (the operator tools): the SDK's full configuration
-/// loader (profiles, credential chain), with the project's settings.
-pub async fn sqs_client() -> aws_sdk_sqs::Client {
-    aws_sdk_sqs::Client::new(&tool_config().await)
 }
 
 /// The operator tools' SDK settings: [`sdk_defaults`] with the full loader
@@ -153,7 +147,7 @@ pub fn firehose(sdk: &SdkConfig) -> aws_sdk_firehose::Client {
 }
 
 /// The function's Secrets Manager client (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
-pub fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+pub(crate) fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
     let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
     if let Some(url) = service_endpoint("SECRETS_MANAGER") {
         config = config.endpoint_url(url);
@@ -172,7 +166,7 @@ pub fn sdk_defaults() -> aws_config::ConfigLoader {
 
 /// The root CAs of Amazon Trust Services, which every AWS endpoint's
 /// certificate chains to (SQS, and VPC endpoints for it).
-pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+pub(crate) const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
 
 /// The SDK's own HTTPS client (hyper, rustls, ring), trusting
 /// [`AMAZON_ROOTS`] only, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` names the
@@ -182,7 +176,7 @@ pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem"
 /// its ~140 certificates was 84 % of the instructions of a cold start's init
 /// (callgrind, BENCHMARKS.md), paid before the first request on every cold
 /// start, for a client that only ever talks to SQS.
-pub fn https_client() -> SharedHttpClient {
+pub(crate) fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     let trust = if env_is_set("SSL_CERT_FILE") || env_is_set("SSL_CERT_DIR") {
         TrustStore::default()

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 /// Time budgets. Worst case for one request: the main queue's budget, then the
 /// quarantine's (a failed enqueue is quarantined), under 10 s in all.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
-pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_ATTEMPTS: u32 = 3;
 /// All the sends of one request to the main queue (a batch sends several
 /// `SendMessageBatch` calls; at most [`crate::cloudevents::MAX_BATCH_EVENTS`] events).
 pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
-pub const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
+pub(crate) const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
 /// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
-pub const PREWARM_BUDGET: Duration = Duration::from_secs(2);
+pub(crate) const PREWARM_BUDGET: Duration = Duration::from_secs(2);

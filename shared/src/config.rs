@@ -9,13 +9,13 @@ use lambda_http::http::Uri;
 use crate::access::{Allowlist, SharedSecret};
 use crate::providers::Provider;
 
-pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+pub(crate) const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 /// The largest `MAX_BODY_BYTES` for which "nothing is lost" holds: an event
 /// can grow up to about fourfold once normalized (`1e15` is written
 /// `1000000000000000.0`; the subject is written twice), and its SQS message
 /// holds 1 MiB; the quarantine record holds the body in base64 (+⅓) beside
 /// up to 100 problems and the headers. So the default is also the maximum.
-pub const BODY_LIMIT_CEILING: usize = 256 * 1024;
+pub(crate) const BODY_LIMIT_CEILING: usize = 256 * 1024;
 
 /// How long `AWSPREVIOUS` stays valid after `AWSCURRENT` was created, unless
 /// `PREVIOUS_TOKEN_GRACE` says otherwise.

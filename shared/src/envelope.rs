@@ -11,7 +11,7 @@ pub use intake_queue::CloudEvent;
 
 /// Attribute names this service sets itself; a sender's attributes of the
 /// same name are not copied over them.
-pub const OWN_ATTRIBUTES: &[&str] = &[
+pub(crate) const OWN_ATTRIBUTES: &[&str] = &[
     "specversion",
     "id",
     "source",
@@ -27,7 +27,7 @@ pub const OWN_ATTRIBUTES: &[&str] = &[
 ];
 
 /// Whether `name` is a valid CloudEvents attribute name (`[a-z0-9]+`).
-pub fn is_cloudevents_attribute_name(name: &str) -> bool {
+pub(crate) fn is_cloudevents_attribute_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 

@@ -18,7 +18,7 @@ pub fn join(parent: &str, key: &str) -> String {
 
 /// `value` as a JSON object, or the error naming `path` (`body` at the top
 /// level): "must be {what}, not an array".
-pub fn expect_object<'v>(value: &'v Value, path: &str, what: &str) -> Result<&'v Map<String, Value>, Vec<FieldError>> {
+pub(crate) fn expect_object<'v>(value: &'v Value, path: &str, what: &str) -> Result<&'v Map<String, Value>, Vec<FieldError>> {
     match value {
         Value::Object(object) => Ok(object),
         other => {
@@ -32,7 +32,7 @@ pub fn expect_object<'v>(value: &'v Value, path: &str, what: &str) -> Result<&'v
 }
 
 /// The JSON type of a value, for error messages.
-pub fn type_name(value: &Value) -> &'static str {
+pub(crate) fn type_name(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -45,7 +45,7 @@ pub fn type_name(value: &Value) -> &'static str {
 
 /// Whether a field must be present and non-null.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
+pub(crate) enum Presence {
     /// Absent or null is an error.
     Required,
     /// Absent and null both mean "not reported".
@@ -56,7 +56,7 @@ pub enum Presence {
 ///
 /// Each reader returns `None` when the field is absent, null or wrong; the
 /// caller checks [`Fields::into_errors`] once all fields were read.
-pub struct Fields<'v> {
+pub(crate) struct Fields<'v> {
     object: &'v Map<String, Value>,
     prefix: String,
     errors: Vec<FieldError>,
@@ -112,7 +112,7 @@ impl<'v> Fields<'v> {
         }
     }
 
-    pub fn boolean(&mut self, key: &str) -> Option<bool> {
+    pub(crate) fn boolean(&mut self, key: &str) -> Option<bool> {
         match self.value(key, Presence::Optional)? {
             Value::Bool(b) => Some(*b),
             other => {
@@ -125,7 +125,7 @@ impl<'v> Fields<'v> {
 
     /// A non-negative integer, exact up to 2^64 − 1. Fractions, exponents and
     /// numbers too large to hold exactly are refused, never rounded.
-    pub fn unsigned(&mut self, key: &str, presence: Presence) -> Option<u64> {
+    pub(crate) fn unsigned(&mut self, key: &str, presence: Presence) -> Option<u64> {
         match self.value(key, presence)? {
             Value::Number(n) => match n.as_u64() {
                 Some(v) => Some(v),
@@ -150,7 +150,7 @@ impl<'v> Fields<'v> {
     }
 
     /// A value of an open enum; one this build does not know is kept (and logged).
-    pub fn open_enum<E: OpenEnum>(&mut self, key: &str, presence: Presence) -> Option<E> {
+    pub(crate) fn open_enum<E: OpenEnum>(&mut self, key: &str, presence: Presence) -> Option<E> {
         let text = self.string(key, presence)?;
         let value = E::parse(&text);
         if !value.is_known() {
@@ -181,7 +181,7 @@ impl<'v> Fields<'v> {
     }
 
     /// The errors collected so far; empty means every field read was valid.
-    pub fn into_errors(self) -> Vec<FieldError> {
+    pub(crate) fn into_errors(self) -> Vec<FieldError> {
         self.errors
     }
 }

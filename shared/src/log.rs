@@ -9,7 +9,7 @@ pub fn brief(text: &str) -> String {
 }
 
 /// A list as logged: the first ten, each [`brief`], and how many more.
-pub fn brief_list(items: &[String]) -> Vec<String> {
+pub(crate) fn brief_list(items: &[String]) -> Vec<String> {
     let mut shown: Vec<String> = items.iter().take(10).map(|item| truncate(item, 128)).collect();
     if items.len() > 10 {
         shown.push(format!("(+{} more)", items.len() - 10));
@@ -18,7 +18,7 @@ pub fn brief_list(items: &[String]) -> Vec<String> {
 }
 
 /// The message a panic carried.
-pub fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
     panic
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())

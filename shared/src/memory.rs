@@ -43,7 +43,7 @@ pub struct MemoryQueues {
 /// A test's own check of each message sent to a queue URL (the tests check
 /// bodies against the JSON Schemas); `Err` refuses the send like a broken
 /// SQS rule.
-pub type Check = fn(&str, &Message) -> Result<(), String>;
+pub(crate) type Check = fn(&str, &Message) -> Result<(), String>;
 
 impl std::fmt::Debug for MemoryQueues {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

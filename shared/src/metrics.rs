@@ -19,11 +19,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-pub const NAMESPACE: &str = "WebhookIntake";
+pub(crate) const NAMESPACE: &str = "WebhookIntake";
 
 /// What one request contributes to the metrics.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct RequestMetrics {
+pub(crate) struct RequestMetrics {
     pub provider: &'static str,
     pub accepted: usize,
     pub rejected: Option<&'static str>,
@@ -101,7 +101,7 @@ impl RequestMetrics {
     }
 
     /// Writes the documents to stdout, one line each.
-    pub fn emit(&self) {
+    pub(crate) fn emit(&self) {
         let now = time::OffsetDateTime::now_utc();
         let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
         let mut out = std::io::stdout().lock();
@@ -131,12 +131,12 @@ fn unarchived_document(timestamp_ms: i64, provider: &str, count: usize) -> Value
 /// Dedupe keys this instance saw recently (SQS FIFO's window is 5 minutes);
 /// bounded, so a busy instance never grows without limit.
 #[derive(Debug)]
-pub struct RecentKeys {
+pub(crate) struct RecentKeys {
     seen: HashMap<String, Instant>,
     capacity: usize,
 }
 
-pub const REPEAT_WINDOW: Duration = Duration::from_secs(300);
+pub(crate) const REPEAT_WINDOW: Duration = Duration::from_secs(300);
 
 impl RecentKeys {
     pub fn new(capacity: usize) -> Self {

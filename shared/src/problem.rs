@@ -10,13 +10,13 @@ use crate::sqs_message::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
 /// The most problems a response or a quarantine record lists; `errorsTruncated`
 /// says how many more there were. Keeps every response far below Lambda's
 /// 6 MB and every record within an SQS message.
-pub const MAX_LISTED_PROBLEMS: usize = 100;
+pub(crate) const MAX_LISTED_PROBLEMS: usize = 100;
 
 /// Who reads a rejection's problems: the caller (the response: nothing of
 /// ours, such as an SQS error, is told) or an operator (the quarantine
 /// record and the logs: every cause).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reader {
+pub(crate) enum Reader {
     Caller,
     Operator,
 }
@@ -98,7 +98,7 @@ impl Rejection {
     /// requests are not ours to keep), nor wrong methods; a wrong token is kept
     /// only behind an allowlist (`allowlisted`), where the caller is most
     /// likely the vendor after a botched rotation.
-    pub fn keeps_request(&self, allowlisted: bool) -> bool {
+    pub(crate) fn keeps_request(&self, allowlisted: bool) -> bool {
         match self {
             Self::Forbidden | Self::MethodNotAllowed { .. } => false,
             Self::Unauthorized => allowlisted,
@@ -138,7 +138,7 @@ impl Rejection {
 
     /// The problem list for the quarantine record and the logs: as
     /// [`Self::errors`], with the internal detail of a 503 or 500.
-    pub fn record_errors(&self) -> Vec<FieldError> {
+    pub(crate) fn record_errors(&self) -> Vec<FieldError> {
         match self {
             Self::Unavailable(detail) => vec![FieldError::new("queue", detail.clone())],
             Self::Internal(detail) => vec![FieldError::new("request", detail.clone())],
@@ -148,7 +148,7 @@ impl Rejection {
     }
 
     /// How many problems there are.
-    pub fn problem_count(&self) -> usize {
+    pub(crate) fn problem_count(&self) -> usize {
         match self {
             Self::Invalid(errors) => errors.len(),
             _ => 1,
@@ -157,7 +157,7 @@ impl Rejection {
 
     /// The first [`MAX_LISTED_PROBLEMS`] problems as `reader` is told them,
     /// and how many were left out; never copies a long list whole.
-    pub fn listed_errors(&self, reader: Reader) -> (Vec<FieldError>, Option<usize>) {
+    pub(crate) fn listed_errors(&self, reader: Reader) -> (Vec<FieldError>, Option<usize>) {
         match (self, reader) {
             (Self::Invalid(errors), _) => listed(errors),
             (_, Reader::Operator) => listed(&self.record_errors()),
@@ -207,7 +207,7 @@ impl Rejection {
     }
 
     /// The HTTP response for this rejection: the only place statuses are chosen.
-    pub fn into_response(self) -> Response<Body> {
+    pub(crate) fn into_response(self) -> Response<Body> {
         let mut builder = Response::builder()
             .status(self.status())
             .header(CONTENT_TYPE, "application/problem+json");

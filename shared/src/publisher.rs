@@ -54,7 +54,7 @@ pub struct EntryFailure {
 }
 
 /// Per entry of a batch: its SQS message id, or why it was not taken.
-pub type EntryResults = Vec<Result<String, EntryFailure>>;
+pub(crate) type EntryResults = Vec<Result<String, EntryFailure>>;
 
 /// The one thing the pipeline needs from SQS: a `SendMessageBatch`. [`Sqs`]
 /// is the real one; [`crate::memory::MemoryQueues`] keeps messages in memory
@@ -221,7 +221,7 @@ impl<Q: Queues> Publisher<Q> {
 
     /// Sends one message within `budget` (the quarantine's); returns its SQS
     /// message id. Fails when it is too large for SQS (the caller then logs it).
-    pub async fn send_one(
+    pub(crate) async fn send_one(
         &self,
         queue: &QueueUrl,
         message: &Message,

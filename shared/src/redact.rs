@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// Headers whose values never leave the function (header names are
 /// case-insensitive; the function sees them in lower case).
-pub const REDACTED_HEADERS: &[&str] = &[
+pub(crate) const REDACTED_HEADERS: &[&str] = &[
     "x-webhook-token",
     "authorization",
     "cookie",
@@ -19,7 +19,7 @@ pub const REDACTED_HEADERS: &[&str] = &[
     "x-amz-security-token",
 ];
 /// Query parameters whose values never leave the function (any case).
-pub const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
+pub(crate) const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
 pub const REDACTED: &str = "[redacted]";
 
 /// Parts of a header or query parameter name that mark a credential (any
@@ -40,7 +40,7 @@ const CREDENTIAL_MARKS: &[&str] = &[
 /// Whether the value of a header or query parameter named `name` is a
 /// credential: a name on [`REDACTED_HEADERS`] or [`REDACTED_QUERY`], or one
 /// holding any of [`CREDENTIAL_MARKS`].
-pub fn is_credential(name: &str) -> bool {
+pub(crate) fn is_credential(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     REDACTED_HEADERS.contains(&lower.as_str())
         || REDACTED_QUERY.contains(&lower.as_str())
@@ -55,7 +55,7 @@ pub fn is_credential(name: &str) -> bool {
 /// for byte; one with something redacted is kept as the same JSON with those
 /// values replaced. It is kept for years in the archive: it must hold no
 /// secret.
-pub fn redacted_event(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+pub(crate) fn redacted_event(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     let Ok(Value::Object(mut value)) = serde_json::from_slice::<Value>(event) else {
         return std::borrow::Cow::Borrowed(event);
     };
@@ -106,7 +106,7 @@ pub fn redacted_event(event: &[u8]) -> std::borrow::Cow<'_, [u8]> {
 /// `multiValueQueryStringParameters` or `rawQueryString`). `None` where the
 /// event does not say.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct RawSender {
+pub(crate) struct RawSender {
     pub source: Option<std::net::IpAddr>,
     pub token: Option<String>,
 }

@@ -29,7 +29,7 @@ pub struct Incoming {
 }
 
 impl Incoming {
-    pub fn from_request(request: Request) -> Self {
+    pub(crate) fn from_request(request: Request) -> Self {
         let source_ip = source_ip(&request);
         let trace_header = request
             .lambda_context_ref()
@@ -65,7 +65,7 @@ impl Incoming {
 
     /// A Lambda event no front-door format could read, kept whole as the
     /// body (reason `unreadable-event`): its method when the event names one.
-    pub fn raw_event(event: &[u8], context: &lambda_http::Context) -> Self {
+    pub(crate) fn raw_event(event: &[u8], context: &lambda_http::Context) -> Self {
         let value: serde_json::Value = serde_json::from_slice(event).unwrap_or_default();
         let method = [&value["httpMethod"], &value["requestContext"]["http"]["method"]]
             .iter()
@@ -84,7 +84,7 @@ impl Incoming {
     }
 
     /// The caller's address, parsed; `None` when absent or malformed.
-    pub fn source_addr(&self) -> Option<IpAddr> {
+    pub(crate) fn source_addr(&self) -> Option<IpAddr> {
         self.source_ip.as_deref().and_then(|ip| ip.trim().parse().ok())
     }
 
@@ -99,7 +99,7 @@ impl Incoming {
 }
 
 /// The media type of a `Content-Type` value, lower-cased, without parameters.
-pub fn media_type(content_type: &str) -> String {
+pub(crate) fn media_type(content_type: &str) -> String {
     content_type
         .split(';')
         .next()
@@ -110,7 +110,7 @@ pub fn media_type(content_type: &str) -> String {
 
 /// `application/json` or any `+json` type (which covers the CloudEvents
 /// `application/cloudevents+json` and `application/cloudevents-batch+json`).
-pub fn is_json_media_type(media_type: &str) -> bool {
+pub(crate) fn is_json_media_type(media_type: &str) -> bool {
     media_type == "application/json" || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 

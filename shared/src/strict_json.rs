@@ -14,7 +14,7 @@ use crate::problem::{FieldError, MAX_PROBLEM_FIELD_BYTES};
 
 /// Parses `bytes` as one JSON document. Errors name the field they concern:
 /// `body` for syntax errors, the key's path for a duplicated key.
-pub fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
+pub(crate) fn parse_strict(bytes: &[u8]) -> Result<Value, Vec<FieldError>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(vec![FieldError::new(
             "body",

@@ -16,7 +16,7 @@ use crate::access::SharedSecret;
 use crate::config::ConfigError;
 
 /// The least time between two reads of the secret by one environment.
-pub const REREAD_INTERVAL: Duration = Duration::from_secs(30);
+pub(crate) const REREAD_INTERVAL: Duration = Duration::from_secs(30);
 
 /// The accepted tokens, and where they come from.
 #[derive(Debug)]

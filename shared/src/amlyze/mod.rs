@@ -82,7 +82,7 @@ const DATA_FIELDS: &[&str] = &[
 /// Validates `com.amlyze.customer.updated` data, and reads when the change
 /// happened; `prefix` is the path of the data in the request (`""` in binary
 /// mode, `data` or `[i].data` otherwise).
-pub fn validate_data(
+pub(crate) fn validate_data(
     value: &Value,
     prefix: &str,
 ) -> Result<(CustomerUpdated, Option<OffsetDateTime>), Vec<FieldError>> {

@@ -22,7 +22,7 @@ impl Firehose {
 /// The stream's name from `ARCHIVE_STREAM`, which may be its name or its ARN
 /// (`arn:aws:firehose:REGION:ACCOUNT:deliverystream/NAME`); `PutRecordBatch`
 /// takes the name.
-pub fn stream_name(name_or_arn: &str) -> Option<&str> {
+pub(crate) fn stream_name(name_or_arn: &str) -> Option<&str> {
     let name = match name_or_arn.strip_prefix("arn:") {
         Some(arn) => arn.split_once(":deliverystream/")?.1,
         None => name_or_arn,

@@ -17,7 +17,8 @@ mod records;
 use std::future::Future;
 use std::time::Duration;
 
-pub use firehose::{stream_name, Firehose};
+pub(crate) use firehose::stream_name;
+pub use firehose::Firehose;
 pub use records::{join_parts, records, ArchivedMessage, Kind};
 
 use crate::log::{brief, error_in_parts};
@@ -25,9 +26,9 @@ use crate::log::{brief, error_in_parts};
 /// Firehose: the largest record (1,000 KiB).
 pub const MAX_RECORD_BYTES: usize = 1000 * 1024;
 /// Firehose: records in one `PutRecordBatch`.
-pub const MAX_BATCH_RECORDS: usize = 500;
+pub(crate) const MAX_BATCH_RECORDS: usize = 500;
 /// Firehose: the data of one `PutRecordBatch` (4 MiB).
-pub const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// Every rule of Firehose's that a `PutRecordBatch` of `records` breaks.
 pub fn batch_violations<R: AsRef<[u8]>>(records: &[R]) -> Vec<String> {
@@ -60,7 +61,7 @@ pub enum ArchiveError {
 }
 
 /// Per record of a batch: `Ok`, or why Firehose did not take it.
-pub type RecordResults = Vec<Result<(), String>>;
+pub(crate) type RecordResults = Vec<Result<(), String>>;
 
 /// The one thing the pipeline needs from Firehose: a `PutRecordBatch`.
 pub trait Archive: Send + Sync + 'static {
@@ -75,7 +76,7 @@ pub trait Archive: Send + Sync + 'static {
 }
 
 /// Rounds of sending the records that failed one by one.
-pub const MAX_ROUNDS: u32 = 3;
+pub(crate) const MAX_ROUNDS: u32 = 3;
 const RETRY_PAUSE: Duration = Duration::from_millis(50);
 
 /// Sends records in batches within a time budget: the one of the SQS send it
@@ -186,7 +187,7 @@ fn batches(records: &[Vec<u8>]) -> Vec<std::ops::Range<usize>> {
 /// whole as `unarchived_record` (in numbered parts when large) and counted in
 /// the `Unarchived` metric, for `recover` to archive later. Returns how many
 /// records were not archived. Without an archive, nothing to do.
-pub async fn archive_or_log<A: Archive>(
+pub(crate) async fn archive_or_log<A: Archive>(
     archiver: Option<&Archiver<A>>,
     provider: &str,
     records: Vec<Vec<u8>>,

@@ -89,7 +89,7 @@ pub fn validate(body: &[u8]) -> Result<Customer, Vec<FieldError>> {
 /// deliveries of equal bodies are two events: a customer can return to an
 /// earlier state) and the same for the function's own retries and for
 /// replays of the same request. `dedupekey` stays the vendor's key.
-pub fn into_event(customer: Customer, received: OffsetDateTime, request_id: &str) -> CloudEvent {
+pub(crate) fn into_event(customer: Customer, received: OffsetDateTime, request_id: &str) -> CloudEvent {
     let dedupekey = dedupe_key(&customer.dedupe_parts());
     let received = format_utc(received);
     CloudEvent {

@@ -26,10 +26,10 @@ use crate::timestamp::format_utc;
 pub use intake_queue::QuarantineRecord;
 
 /// At most this much of an oversized body is kept.
-pub const MAX_KEPT_BODY: usize = 128 * 1024;
+pub(crate) const MAX_KEPT_BODY: usize = 128 * 1024;
 
 /// The record of `incoming`, refused as `rejection`.
-pub fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> QuarantineRecord {
+pub(crate) fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> QuarantineRecord {
     let (errors, errors_truncated) = rejection.listed_errors(Reader::Operator);
     let mut headers = Map::new();
     for name in incoming.headers.keys() {
@@ -109,7 +109,7 @@ pub const MAX_RECORD_BYTES: usize = MAX_MESSAGE_BYTES - 1024;
 /// The quarantine queue's message for a record whose JSON is `body`:
 /// attributes `provider` and `reason` for filtering, and on a FIFO queue one
 /// group per provider and a deduplication id from the body.
-pub fn message_of(record: &QuarantineRecord, body: String, fifo: bool) -> Message {
+pub(crate) fn message_of(record: &QuarantineRecord, body: String, fifo: bool) -> Message {
     let attributes = [("provider", &record.provider), ("reason", &record.reason)]
         .into_iter()
         .filter_map(|(name, value)| Some((name.to_owned(), attribute_value(value)?)))
