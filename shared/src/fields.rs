@@ -18,7 +18,11 @@ pub fn join(parent: &str, key: &str) -> String {
 
 /// `value` as a JSON object, or the error naming `path` (`body` at the top
 /// level): "must be {what}, not an array".
-pub(crate) fn expect_object<'v>(value: &'v Value, path: &str, what: &str) -> Result<&'v Map<String, Value>, Vec<FieldError>> {
+pub(crate) fn expect_object<'v>(
+    value: &'v Value,
+    path: &str,
+    what: &str,
+) -> Result<&'v Map<String, Value>, Vec<FieldError>> {
     match value {
         Value::Object(object) => Ok(object),
         other => {

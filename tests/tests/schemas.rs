@@ -147,7 +147,10 @@ fn the_event_schema_refuses_what_the_intake_never_writes() {
         ),
         ("specversion 0.3", Box::new(|e| e["specversion"] = json!("0.3"))),
         ("a null subject", Box::new(|e| e["subject"] = Value::Null)),
-        ("an unknown provider", Box::new(|e| e["provider"] = json!("not-a-vendor"))),
+        (
+            "an unknown provider",
+            Box::new(|e| e["provider"] = json!("not-a-vendor")),
+        ),
         (
             "a negative customerId",
             Box::new(|e| e["data"]["customerId"] = json!(-1)),

@@ -29,7 +29,12 @@ pub use intake_queue::QuarantineRecord;
 pub(crate) const MAX_KEPT_BODY: usize = 128 * 1024;
 
 /// The record of `incoming`, refused as `rejection`.
-pub(crate) fn record_of(provider: &str, receivedtime: String, incoming: &Incoming, rejection: &Rejection) -> QuarantineRecord {
+pub(crate) fn record_of(
+    provider: &str,
+    receivedtime: String,
+    incoming: &Incoming,
+    rejection: &Rejection,
+) -> QuarantineRecord {
     let (errors, errors_truncated) = rejection.listed_errors(Reader::Operator);
     let mut headers = Map::new();
     for name in incoming.headers.keys() {
