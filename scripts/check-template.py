@@ -15,7 +15,9 @@
 - Every function has a reserved-concurrency setting; every Lambda permission
   names the real stage and a route; no extra stage (OpenApiVersion is set).
 - The token never sits in the functions' environment, only the secret's ARN.
-- Every alarm's description names its runbook, a section of docs/runbooks.md.
+- Every alarm's description names its runbook, a section of docs/runbooks.md,
+  and every alarm notifies the alarm topic; with neither AlarmEmail nor
+  AlarmTopicArn the stack refuses to deploy unless Alarms=off.
 - The archive bucket has Object Lock with the retention parameters, versioning
   and no public access, and its policy denies deletes to everyone.
 
@@ -255,7 +257,8 @@ def main():
     if parameters["RequireWebhookToken"].get("Default") != "true":
         problems.append("the webhook token must be required by default")
     defaults = {name: p.get("Default") for name, p in parameters.items()}
-    ranges = {"ArtemisSourceCidrs": ["203.0.113.0/24"], "AmlyzeSourceCidrs": ["198.51.100.0/24", "2001:db8::/48"]}
+    ranges = {"ArtemisSourceCidrs": ["203.0.113.0/24"], "AmlyzeSourceCidrs": ["198.51.100.0/24", "2001:db8::/48"],
+              "AlarmEmail": "oncall@example.com"}
     world = ["0.0.0.0/0", "::/0"]
     no_token = dict(RequireWebhookToken="false")
     cases = [
@@ -263,6 +266,11 @@ def main():
         ("the vendors' ranges with the token (the defaults otherwise)", {}, True),
         ("the vendors' ranges without the token", no_token, True),
         ("single addresses without the token", dict(no_token, AmlyzeSourceCidrs=["198.51.100.7", "2001:db8::1"]), True),
+        # Alarms that reach nobody are refused unless switched off on purpose.
+        ("alarms with neither an email nor a topic", dict(AlarmEmail=""), False),
+        ("alarms to an existing topic", dict(AlarmEmail="", AlarmTopicArn="arn:aws:sns:us-east-1:123456789012:oncall"), True),
+        ("alarms off on purpose", dict(AlarmEmail="", Alarms="off"), True),
+        ("an email that is not one", dict(AlarmEmail="oncall"), False),
     ]
     for vendor in VENDORS:
         key = f"{vendor}SourceCidrs"
@@ -372,6 +380,9 @@ def main():
     problems.extend(vendor_boundary_problems(template))
     problems.extend(redrive_allow_problems(resources))
     problems.extend(runbook_problems(resources, sys.argv[1]))
+    silent = [name for name, r in sorted(resources.items()) if r["Type"] == "AWS::CloudWatch::Alarm"
+              and (r["Properties"].get("AlarmActions") or {}).get("Fn::If", [None])[0] != "Notify"]
+    problems.extend(f"{name}: its AlarmActions are not the alarm topic (Notify)" for name in silent)
 
     for problem in problems:
         print(f"template: {problem}")

@@ -28,6 +28,7 @@ EVERYTHING_ON = {
     "ApiGatewayTracing": "true",
     "PrewarmSqsConnection": "true",
     "EventsQueueName": "webhook-events",
+    "AlarmEmail": "oncall@example.com",
 }
 
 
