@@ -17,7 +17,7 @@ export SAM_CLI_TELEMETRY := 0
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 
-.PHONY: docs history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -126,6 +126,9 @@ schemas: ## write the JSON Schemas of the queues (schemas/) from the Rust types;
 local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for curl (Ctrl-C stops it)
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
 	PORT=$(PORT) $(CARGO) run --quiet --bin local-stack
+
+metrics: ## per-vendor summary of the metrics (EMF) the local functions wrote to .local/ (after make local or make demo), as the dashboard will show them
+	$(CARGO) run --quiet --bin local-stack -- --metrics
 
 replay: ## post every fixture's raw HTTP request to URL (default: the local stack)
 	python3 scripts/replay.py $(URL)

@@ -7,10 +7,11 @@
 //! with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
 //! binaries `local-stack` (its HTTP front door in [`front_door`], its consumer
-//! in [`local_consumer`]), `bench` and `bare-lambda-http` (the benchmark's floor).
+//! in [`local_consumer`], its metrics summary in [`emf_summary`]), `bench` and `bare-lambda-http` (the benchmark's floor).
 
 pub mod apps;
 pub mod bench;
+pub mod emf_summary;
 pub mod front_door;
 pub mod history;
 pub mod load;

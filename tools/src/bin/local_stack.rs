@@ -8,6 +8,8 @@
 //!                          /hooks/{artemis,amlyze} as HTTP API 2.0 events, and
 //!                          the Lambda Invoke API (/2015-03-31/functions/NAME/invocations)
 //!                          for raw events from events/ (`cargo lambda invoke`)
+//!   local-stack --metrics  the metrics the functions wrote to .local/ (EMF),
+//!                          per vendor, as the dashboard will show them
 //!
 //! With AWS_ENDPOINT_URL set, that SQS endpoint is used instead of a new moto.
 //! With CONSUMER=on, the reference consumer (customer-state) runs too, on a
@@ -35,6 +37,7 @@ use hyper_util::rt::TokioIo;
 use intake::Provider;
 use serde_json::Value;
 use tokio::net::TcpListener;
+use tools::emf_summary;
 use tools::front_door::{http_api_event, http_response, PlainRequest};
 use tools::history::{self, Customer};
 use tools::local_consumer::LocalConsumer;
@@ -229,6 +232,7 @@ async fn replay(stack: &Stack) -> bool {
         consumer.print().await;
     }
     failed += usize::from(!print_archive(stack, queued_total, quarantined_total).await);
+    print!("{}", emf_summary::local());
     println!("{}", "-".repeat(92));
     println!(
         "{} fixtures: {} as expected, {} mismatched",
@@ -359,6 +363,10 @@ async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "--metrics") {
+        print!("{}", emf_summary::local());
+        return ExitCode::SUCCESS;
+    }
     let replay_mode = std::env::args().any(|a| a == "--replay");
     let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(9000);
     let stack = match Stack::start().await {
