@@ -48,11 +48,17 @@ pub struct CustomerUpdated {
     #[serde(rename = "customerExternalID")]
     #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub customer_external_id: String,
+    /// On a sanctions list. Absent: not reported (never read it as false).
     pub sanctioned: Option<bool>,
+    /// A politically exposed person. Absent: not reported.
     pub pep: Option<bool>,
+    /// Named in adverse media. Absent: not reported.
     pub in_adverse_media: Option<bool>,
+    /// On the operator's own internal list. Absent: not reported.
     pub in_internal_list: Option<bool>,
+    /// The screening's risk level (values may be added).
     pub risk_level: Option<RiskLevel>,
+    /// The customer's screening status (values may be added).
     pub status: Option<ScreeningStatus>,
     /// As the sender wrote it (RFC 3339, any offset), from `updatedAt` or
     /// `updateAt`; `null` when it sent neither.

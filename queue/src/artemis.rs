@@ -83,12 +83,17 @@ pub struct Customer {
     pub customer_id: u64,
     /// Your reference for the customer; the event's `subject`.
     pub customer_reference_id: String,
+    /// Shared across related customer records.
     pub profile_reference_id: String,
+    /// The onboarding status (values may be added).
     pub status: CustomerStatus,
     /// `null` when Artemis has not rated the customer.
     pub risk_rating: Option<RiskRating>,
+    /// `INSERT` when the customer was onboarded, `UPDATE` when a status changed (values may be added).
     pub action: Action,
+    /// Free text; `null` for normal events.
     pub message: Option<String>,
+    /// `INDIVIDUAL` or `CORPORATE` (values may be added).
     pub customer_type: CustomerType,
     /// Fields Artemis added after this build, kept as they came.
     #[serde(flatten)]

@@ -30,6 +30,7 @@ pub struct CloudEvent<D = Option<Value>> {
     /// When it happened (RFC 3339, UTC): Artemis: when the intake received
     /// it; Amlyze: `Ce-Time`, else `updatedAt`, else when it was received.
     pub time: String,
+    /// Always `application/json`.
     pub datacontenttype: String,
     /// The event's data (absent only for an event type sent without data).
     #[serde(skip_serializing_if = "Data::is_absent")]
@@ -169,13 +170,21 @@ impl Event {
 /// The attributes of an [`Event`], borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Attributes<'a> {
+    /// The event's `id`.
     pub id: &'a str,
+    /// The event's `source`.
     pub source: &'a str,
+    /// The event's `type`.
     pub kind: &'a str,
+    /// The event's `subject` (whom it is about).
     pub subject: Option<&'a str>,
+    /// The event's `time`.
     pub time: &'a str,
+    /// The vendor's name.
     pub provider: &'a str,
+    /// The vendor's idempotency key.
     pub dedupekey: &'a str,
+    /// When the intake received it.
     pub receivedtime: &'a str,
 }
 

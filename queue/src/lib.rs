@@ -43,6 +43,8 @@
 //! Features: `schema` generates the JSON Schemas ([`schema::files`]);
 //! `validate` checks a body against them.
 
+#![warn(missing_docs)]
+
 pub mod amlyze;
 pub mod artemis;
 mod event;

@@ -71,10 +71,13 @@ pub struct QuarantineRecord {
     /// How many problems there were beyond the first 100.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors_truncated: Option<usize>,
+    /// The request's HTTP method.
     pub method: String,
+    /// The request's path.
     pub path: String,
     /// Query parameters (credentials redacted).
     pub query: Map<String, Value>,
+    /// The caller's address as the front door reported it.
     pub source_ip: Option<String>,
     /// Lower-case header names; repeated headers joined with `", "`;
     /// credentials replaced by `[redacted]`.

@@ -114,6 +114,7 @@ impl PerMinute {
 pub struct SharedSecret(Vec<[u8; 32]>);
 
 impl SharedSecret {
+    /// A single accepted token (`SHARED_SECRET`).
     pub fn new(secret: &str) -> Self {
         Self::any_of(&[secret])
     }
@@ -123,6 +124,7 @@ impl SharedSecret {
         Self(tokens.iter().map(|t| Sha256::digest(t.as_bytes()).into()).collect())
     }
 
+    /// Whether `presented` is one of the accepted tokens (constant time; `None`, no token, never is).
     pub fn matches(&self, presented: Option<&[u8]>) -> bool {
         let Some(presented) = presented else {
             return false;

@@ -8,6 +8,7 @@ use std::time::Instant;
 use crate::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
 use crate::archive::{Archive, Archiver, Firehose};
 use crate::config::{Config, ConfigError};
+#[cfg(any(test, feature = "testing"))]
 use crate::memory::MemoryArchive;
 use crate::metrics::RecentKeys;
 use crate::problem::Rejection;
@@ -20,7 +21,9 @@ use crate::token::TokenCheck;
 /// Firehose in the functions, in-memory stand-ins in some tests.
 #[derive(Debug)]
 pub struct App<Q = Sqs, A = Firehose> {
+    /// The settings read at init.
     pub config: Config,
+    /// Sends to the events and quarantine queues within their budgets.
     pub publisher: Publisher<Q>,
     /// The archive, when `ARCHIVE_STREAM` is set.
     pub archiver: Option<Archiver<A>>,
@@ -90,6 +93,7 @@ impl App<Sqs> {
     }
 }
 
+#[cfg(any(test, feature = "testing"))]
 impl<Q: Queues> App<Q, MemoryArchive> {
     /// The app on `queues`, with an in-memory archive (used when the
     /// configuration names an `ARCHIVE_STREAM`): for tests.

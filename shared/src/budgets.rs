@@ -9,6 +9,7 @@ use std::time::Duration;
 /// quarantine's (a failed enqueue is quarantined), under 10 s in all.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub(crate) const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts per SQS or Firehose call, the first included (the SDK's retries).
 pub const MAX_ATTEMPTS: u32 = 3;
 /// All the sends of one request to the main queue (a batch sends several
 /// `SendMessageBatch` calls; at most [`crate::cloudevents::MAX_BATCH_EVENTS`] events).

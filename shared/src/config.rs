@@ -21,12 +21,20 @@ pub(crate) const BODY_LIMIT_CEILING: usize = 256 * 1024;
 /// `PREVIOUS_TOKEN_GRACE` says otherwise.
 pub const DEFAULT_PREVIOUS_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// A setting the function cannot start with; the message names the variable.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    /// A required variable is not set.
     #[error("{0} is required but not set")]
     Missing(&'static str),
+    /// A variable's value cannot be used.
     #[error("{var} is malformed: {reason}")]
-    Malformed { var: &'static str, reason: String },
+    Malformed {
+        /// The variable.
+        var: &'static str,
+        /// What is wrong with its value, and what was expected.
+        reason: String,
+    },
     /// No token, and no allowlist narrow enough to be a boundary.
     #[error(
         "ALLOW_UNAUTHENTICATED is not true, and {0}: anyone could post. Set SHARED_SECRET_ARN (SHARED_SECRET \
@@ -39,7 +47,9 @@ pub enum ConfigError {
 /// An SQS queue URL; a URL ending in `.fifo` is a FIFO queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueUrl {
+    /// The URL as given.
     pub url: String,
+    /// Whether it names a FIFO queue (ends in `.fifo`).
     pub fifo: bool,
 }
 
@@ -69,17 +79,23 @@ impl QueueUrl {
     }
 }
 
+/// A function's settings, read once at init ([`Config::from_env`]).
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// The vendor this function serves.
     pub provider: Provider,
+    /// `QUEUE_URL`: where accepted events go.
     pub queue: QueueUrl,
+    /// `QUARANTINE_QUEUE_URL`: where refused requests are kept.
     pub quarantine: Option<QueueUrl>,
+    /// `ALLOWED_SOURCE_CIDRS`: the only callers let in (others get 403).
     pub allowlist: Option<Allowlist>,
     /// `SHARED_SECRET` (local use).
     pub secret: Option<SharedSecret>,
     /// `SHARED_SECRET_ARN`: the Secrets Manager secret holding the token;
     /// [`crate::App::from_env`] reads it ([`crate::token::TokenCheck`]).
     pub secret_arn: Option<String>,
+    /// `MAX_BODY_BYTES`: larger bodies get 413 (default and ceiling 256 KiB).
     pub max_body_bytes: usize,
     /// `WebHook-Allowed-Rate` answered to a CloudEvents preflight (`*` when unset).
     pub allowed_rate: Option<String>,

@@ -41,7 +41,9 @@ pub fn dedupe_key(parts: &[Value]) -> String {
 /// An accepted event and the SQS message that carries it.
 #[derive(Debug, Clone)]
 pub struct Outbound {
+    /// The event as it goes on the queue.
     pub event: CloudEvent,
+    /// The SQS message carrying it (body, attributes, FIFO ids).
     pub message: Message,
 }
 

@@ -36,10 +36,15 @@ use crate::vendor::Parsed;
 /// enum fields whose values this build does not know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Accepted {
+    /// The events' `id`s, as answered in the 202.
     pub ids: Vec<String>,
+    /// The ids SQS gave the messages.
     pub message_ids: Vec<String>,
+    /// The events' `dedupekey`s (for the `Repeats` metric).
     pub dedupe_keys: Vec<String>,
+    /// Enum fields whose values this build does not know (for the metric).
     pub unknown_enum_fields: Vec<&'static str>,
+    /// Whether the request was a CloudEvents batch (answered with `ids`).
     pub batch: bool,
 }
 

@@ -39,6 +39,7 @@ pub struct LogPart {
     pub part_of: String,
     /// 1-based.
     pub number: usize,
+    /// How many parts the whole value was split into.
     pub count: usize,
     /// The part as a JSON string.
     pub quoted: String,

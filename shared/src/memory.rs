@@ -34,6 +34,8 @@ struct State {
     next_id: u64,
 }
 
+/// SQS in memory, with SQS's limits applied to every send (a breach is
+/// refused and recorded); FIFO deduplication; scripted failures ([`Script`]).
 #[derive(Default)]
 pub struct MemoryQueues {
     state: Mutex<State>,
@@ -52,6 +54,7 @@ impl std::fmt::Debug for MemoryQueues {
 }
 
 impl MemoryQueues {
+    /// Empty queues that apply SQS's limits only.
     pub fn new() -> Self {
         Self::default()
     }
@@ -169,6 +172,7 @@ impl std::fmt::Debug for MemoryArchive {
 }
 
 impl MemoryArchive {
+    /// An empty archive that applies Firehose's limits.
     pub fn new() -> Self {
         Self::default()
     }

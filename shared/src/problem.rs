@@ -33,21 +33,40 @@ pub fn listed(errors: &[FieldError]) -> (Vec<FieldError>, Option<usize>) {
 /// from the Lambda handler (API Gateway would turn that into an opaque 502).
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
+    /// 403: the caller is outside the allowlist; nothing is kept.
     #[error("the caller's address is not in ALLOWED_SOURCE_CIDRS")]
     Forbidden,
+    /// 401: no token, or a wrong one.
     #[error("the request does not carry the shared secret")]
     Unauthorized,
+    /// 405: a method the vendor does not send events with.
     #[error("method {method} is not accepted here")]
-    MethodNotAllowed { method: String, allow: String },
+    MethodNotAllowed {
+        /// The method received.
+        method: String,
+        /// The `Allow` header: the methods accepted.
+        allow: String,
+    },
+    /// 413: a body over `MAX_BODY_BYTES`.
     #[error("the body has {size} bytes, more than the limit of {limit}")]
-    PayloadTooLarge { size: usize, limit: usize },
+    PayloadTooLarge {
+        /// The body's size in bytes.
+        size: usize,
+        /// `MAX_BODY_BYTES`.
+        limit: usize,
+    },
+    /// 415: a content type that is neither JSON nor a CloudEvents JSON type.
     #[error("content type {0:?} is neither JSON nor a CloudEvents JSON type")]
     UnsupportedMediaType(String),
+    /// 400: every problem found in the request.
     #[error("the request is not a valid event ({} problem(s))", .0.len())]
     Invalid(Vec<FieldError>),
     /// Valid, but once normalized larger than an SQS message can be.
     #[error("the event is {size} bytes once normalized, more than an SQS message can hold ({MAX_SQS_MESSAGE_BYTES})")]
-    TooLargeForQueue { size: usize },
+    TooLargeForQueue {
+        /// The normalized message's size in bytes.
+        size: usize,
+    },
     /// SQS did not take the event in time; the text is the SDK's error, for
     /// the logs and the quarantine record only, never the response.
     #[error("the event could not be handed to the queue: {0}")]
@@ -63,6 +82,7 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// The HTTP status this rejection is answered with.
     pub fn status(&self) -> u16 {
         match self {
             Self::Forbidden => 403,
@@ -222,11 +242,16 @@ impl Rejection {
 /// RFC 9457 problem details, with the `errors` extension member.
 #[derive(Debug, Serialize)]
 pub struct Problem {
+    /// The problem type's URI.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The status's short, fixed description.
     pub title: &'static str,
+    /// The HTTP status.
     pub status: u16,
+    /// What went wrong with this request.
     pub detail: String,
+    /// Every problem found, each naming its field (the first [`MAX_LISTED_PROBLEMS`]).
     pub errors: Vec<FieldError>,
     /// How many problems past the first [`MAX_LISTED_PROBLEMS`] were left out.
     #[serde(rename = "errorsTruncated", skip_serializing_if = "Option::is_none")]

@@ -10,11 +10,11 @@ use crate::{amlyze, artemis};
 /// pairs, so the enum, [`Provider::ALL`] and [`Provider::vendor`] cannot
 /// disagree.
 macro_rules! providers {
-    ($($variant:ident => $vendor:path),+ $(,)?) => {
+    ($($(#[$doc:meta])* $variant:ident => $vendor:path),+ $(,)?) => {
         /// The vendors this build serves; each function binary serves one.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum Provider {
-            $($variant,)+
+            $($(#[$doc])* $variant,)+
         }
 
         impl Provider {
@@ -33,15 +33,19 @@ macro_rules! providers {
 
 // The one list of vendors: a new vendor is one line here (and its module).
 providers! {
+    /// Artemis (Cynopsis KYC): customer onboarding and status callbacks.
     Artemis => artemis::Artemis,
+    /// Amlyze (AML screening): CloudEvents.
     Amlyze => amlyze::Amlyze,
 }
 
 impl Provider {
+    /// The vendor's name: the `provider` of its events, as `intake-queue` defines it.
     pub fn name(self) -> &'static str {
         self.vendor().name()
     }
 
+    /// The vendor named `name`, if this build serves it.
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|provider| provider.name() == name)
     }

@@ -33,12 +33,16 @@ async fn within<T>(
         .unwrap_or(Err(PublishError::Timeout(budget)))
 }
 
+/// Why a message did not reach SQS.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// No answer within the budget.
     #[error("SQS did not answer within {0:?}")]
     Timeout(Duration),
+    /// SQS (or the SDK) refused; the text is the SDK's error, for logs and records only.
     #[error("SQS refused the message: {0}")]
     Sqs(String),
+    /// Larger than an SQS message may be (never sent).
     #[error("the message is {0} bytes, more than SQS takes ({MAX_MESSAGE_BYTES})")]
     TooLarge(usize),
 }
@@ -47,7 +51,9 @@ pub enum PublishError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct EntryFailure {
+    /// SQS's error code for the entry.
     pub code: String,
+    /// SQS's message for the entry.
     pub message: String,
     /// SQS's word that the entry itself is at fault (retrying it cannot help).
     pub sender_fault: bool,
@@ -81,6 +87,7 @@ pub struct Sqs {
 }
 
 impl Sqs {
+    /// The queues through `client`, built once at init.
     pub fn new(client: Client) -> Self {
         Self { client }
     }
@@ -201,14 +208,17 @@ pub struct Publisher<Q> {
 }
 
 impl<Q: Queues> Publisher<Q> {
+    /// A publisher on `queues` (SQS in the functions, in-memory queues in tests).
     pub fn new(queues: Q) -> Self {
         Self { queues }
     }
 
+    /// The seam itself (tests read in-memory queues back through it).
     pub fn queues(&self) -> &Q {
         &self.queues
     }
 
+    /// Opens the connection to SQS during init (`SQS_PREWARM`), with one `GetQueueAttributes`.
     pub async fn prewarm(&self, queue: &QueueUrl) -> Result<(), PublishError> {
         self.queues.prewarm(queue).await
     }

@@ -20,6 +20,7 @@ pub(crate) const REDACTED_HEADERS: &[&str] = &[
 ];
 /// Query parameters whose values never leave the function (any case).
 pub(crate) const REDACTED_QUERY: &[&str] = &["token", "access_token", "api_key"];
+/// What a credential is replaced with wherever a request is kept or logged.
 pub const REDACTED: &str = "[redacted]";
 
 /// Parts of a header or query parameter name that mark a credential (any

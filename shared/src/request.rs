@@ -8,15 +8,20 @@ use lambda_http::http::{HeaderMap, Method};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt};
 
+/// A request as the pipeline reads it, whatever front door it came through.
 #[derive(Debug)]
 pub struct Incoming {
+    /// The HTTP method.
     pub method: Method,
+    /// The path as received (not used to route: any path reaches the function).
     pub path: String,
     /// Query parameters, first value of each name.
     pub query: Vec<(String, String)>,
+    /// The headers as received.
     pub headers: HeaderMap,
     /// The address as reported (kept for quarantine even when it does not parse).
     pub source_ip: Option<String>,
+    /// The body, decoded from base64 when the front door sent it so.
     pub body: Vec<u8>,
     /// The X-Ray trace header Lambda handed this invocation, passed on to SQS
     /// (`AWSTraceHeader`) so a consumer's trace links to the webhook.
@@ -93,6 +98,7 @@ impl Incoming {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The first value of query parameter `name`.
     pub fn query(&self, name: &str) -> Option<&str> {
         self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }

@@ -59,8 +59,8 @@ async fn unestablished_sender<Q: Queues, A: Archive>(app: &App<Q, A>, event: &[u
     None
 }
 
-/// One invocation: the front door's event becomes a request for
-/// [`handle`], and its response the front door's response document.
+/// One invocation: the front door's event becomes a request for the
+/// pipeline (`handler::answer`), and its response the front door's response document.
 pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<Box<RawValue>>) -> Value {
     let started = std::time::Instant::now();
     let received = OffsetDateTime::now_utc();

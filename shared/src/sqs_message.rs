@@ -20,8 +20,10 @@ pub(crate) const MAX_ATTRIBUTES: usize = 10;
 /// SQS FIFO: `MessageGroupId` and `MessageDeduplicationId` length.
 pub(crate) const MAX_FIFO_ID_CHARS: usize = 128;
 /// Lambda, synchronous invocation: the response payload (6 MB).
+#[cfg(any(test, feature = "testing"))]
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 /// CloudWatch Logs: one log record (the conservative limit).
+#[cfg(any(test, feature = "testing"))]
 pub const MAX_LOG_RECORD_BYTES: usize = 256 * 1024;
 
 /// This project's own cap on a message attribute value (SQS's only limit is
@@ -98,10 +100,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// One message as SQS sees it: what the functions send and what the tests check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Message {
+    /// The message body (a CloudEvent or a quarantine record, as JSON text).
     pub body: String,
     /// String message attributes, name and value.
     pub attributes: Vec<(String, String)>,
+    /// FIFO only: the message group (one per customer).
     pub group_id: Option<String>,
+    /// FIFO only: the deduplication id (from the event's `source` and `id`).
     pub deduplication_id: Option<String>,
     /// The `AWSTraceHeader` system attribute (not counted in the size).
     pub trace_header: Option<String>,

@@ -14,6 +14,7 @@ pub struct Firehose {
 }
 
 impl Firehose {
+    /// The archive on `client`, built once at init.
     pub fn new(client: Client) -> Self {
         Self { client }
     }

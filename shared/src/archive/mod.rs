@@ -52,10 +52,13 @@ pub fn batch_violations<R: AsRef<[u8]>>(records: &[R]) -> Vec<String> {
     found
 }
 
+/// Why a `PutRecordBatch` call failed as a whole.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
+    /// No answer within the budget.
     #[error("the archive did not answer within {0:?}")]
     Timeout(Duration),
+    /// Firehose (or the SDK) refused the call; the text is the SDK's error.
     #[error("the archive refused the records: {0}")]
     Refused(String),
 }
@@ -89,14 +92,17 @@ pub struct Archiver<A> {
 }
 
 impl<A: Archive> Archiver<A> {
+    /// Archives to `stream` through `archive`.
     pub fn new(archive: A, stream: String) -> Self {
         Self { archive, stream }
     }
 
+    /// The seam itself (tests read an in-memory archive back through it).
     pub fn archive(&self) -> &A {
         &self.archive
     }
 
+    /// The stream's name.
     pub fn stream(&self) -> &str {
         &self.stream
     }

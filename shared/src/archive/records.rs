@@ -25,6 +25,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The `kind` field's value: `event` or `quarantine`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Event => "event",
@@ -79,9 +80,13 @@ fn json_string(text: &str) -> String {
 /// One kept message as the archive holds it, parts joined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchivedMessage {
+    /// `event` or `quarantine`.
     pub kind: String,
+    /// The vendor's name.
     pub provider: String,
+    /// As in the message (RFC 3339, UTC).
     pub receivedtime: String,
+    /// The delivery's request id (the front door's).
     pub request_id: String,
     /// The queued body, byte for byte (JSON text).
     pub message: String,

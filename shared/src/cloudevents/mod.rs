@@ -24,7 +24,9 @@ use crate::strict_json::parse_strict;
 use crate::timestamp::format_utc;
 use crate::vendor::{Parsed, Vendor};
 
+/// The content type of CloudEvents structured mode.
 pub const STRUCTURED: &str = "application/cloudevents+json";
+/// The content type of CloudEvents batch mode.
 pub const BATCH: &str = "application/cloudevents-batch+json";
 
 /// The most events one batch-mode request may carry: ten `SendMessageBatch`
@@ -46,6 +48,7 @@ pub trait Sender: Vendor {
 /// The data of a checked event type, validated and normalized.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypedData {
+    /// The normalized data, as it goes on the queue.
     pub data: Value,
     /// Whom the data is about; becomes the event's `subject`, which must agree
     /// with it when the sender set one.

@@ -140,9 +140,13 @@ pub(crate) fn message_of(record: &QuarantineRecord, body: String, fifo: bool) ->
 /// quarantine queue (if any) and the publisher that sends to it, and the
 /// archive (if any). Built by [`crate::App::keeper`].
 pub struct Keeper<'a, Q, A> {
+    /// The vendor's name, written in the record.
     pub provider: &'static str,
+    /// `QUARANTINE_QUEUE_URL`; without it the request is logged whole.
     pub queue: Option<&'a QueueUrl>,
+    /// Sends the record within the quarantine's budget.
     pub publisher: &'a Publisher<Q>,
+    /// The archive, which gets a copy of every record kept.
     pub archiver: Option<&'a Archiver<A>>,
 }
 
