@@ -16,8 +16,10 @@ export SAM_CLI_TELEMETRY := 0
 # The function binaries: one crate per vendor under functions/.
 FUNCTIONS := $(notdir $(wildcard functions/*))
 FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
+# The webhook functions (the vendors' front doors), without the reference consumer.
+WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
-.PHONY: docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy clean
+.PHONY: docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -72,6 +74,7 @@ sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when 
 
 test: tools sam-tools lint validate deny docs ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
 	$(CARGO) build --workspace --bins
+	$(MAKE) --no-print-directory lambda-bootstraps
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
@@ -108,6 +111,20 @@ invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: th
 
 deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and parameters)
 	sam deploy --guided --template-file .aws-sam/build/template.yaml
+
+lambda-bootstraps: sam-tools ## the webhook functions' arm64 bootstraps in target/lambda (cargo lambda build --release --arm64, as sam build runs it)
+	@# cargo-lambda finds zig through the first python3 on PATH: the build tools' one.
+	PATH="$(TOOLS)/sam/bin:$$PATH" cargo lambda build --release --arm64 $(addprefix --bin ,$(WEBHOOK_FUNCTIONS))
+
+# Without SAM: onto queues, secrets and roles made elsewhere (docs/operations.md,
+# "Deploying with cargo-lambda"). The settings are checked before the build.
+deploy-cargo-lambda: sam-tools ## deploy the webhook functions with cargo lambda deploy behind function URLs: ROLE_ARN, QUEUE_URL, QUARANTINE_QUEUE_URL, ARTEMIS_/AMLYZE_SECRET_ARN and _SOURCE_CIDRS (a token or ranges each), ARCHIVE_STREAM, MAX_BODY_BYTES; refuses an open function
+	$(CARGO) run --quiet --bin deploy-cargo-lambda -- plan $(WEBHOOK_FUNCTIONS)
+	$(MAKE) --no-print-directory lambda-bootstraps
+	$(CARGO) run --quiet --bin deploy-cargo-lambda -- deploy $(WEBHOOK_FUNCTIONS)
+
+cargo-lambda-policy: ## print the least-privilege policy of each webhook function's role (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, the vendors' SECRET_ARNs, KMS_KEY_ARN; VENDOR=artemis for one document)
+	@$(CARGO) run --quiet --bin deploy-cargo-lambda -- policy $(or $(VENDOR),$(WEBHOOK_FUNCTIONS))
 
 CONSUMER ?= on
 demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where, the customer-state table, the archive's counts and one customer's timeline

@@ -7,10 +7,12 @@
 //! with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
 //! binaries `local-stack` (its HTTP front door in [`front_door`], its consumer
-//! in [`local_consumer`], its metrics summary in [`emf_summary`]), `bench` and `bare-lambda-http` (the benchmark's floor).
+//! in [`local_consumer`], its metrics summary in [`emf_summary`]), `bench` and `bare-lambda-http` (the benchmark's floor). Deployment without SAM:
+//! [`cargo_lambda`] (`make deploy-cargo-lambda`, `make cargo-lambda-policy`).
 
 pub mod apps;
 pub mod bench;
+pub mod cargo_lambda;
 pub mod emf_summary;
 pub mod front_door;
 pub mod history;
