@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use aws_sdk_lambda::config::{Credentials, Region};
 use aws_sdk_lambda::types::{Architecture, FunctionUrlAuthType, Runtime, TracingMode};
 use harness::{secrets, Moto};
 
@@ -67,13 +66,7 @@ fn make(target: &str, endpoint: &str, vars: &[(&str, &str)]) -> Output {
 }
 
 async fn lambda(endpoint: &str) -> aws_sdk_lambda::Client {
-    let config = intake::aws::sdk_defaults()
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
-        .load()
-        .await;
-    aws_sdk_lambda::Client::new(&config)
+    aws_sdk_lambda::Client::new(&harness::sqs::local_config(intake::aws::sdk_defaults(), endpoint).await)
 }
 
 /// A role in moto's IAM, which moto's Lambda requires to exist (IAM's query
