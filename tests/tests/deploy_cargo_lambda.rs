@@ -226,9 +226,25 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
             .await
             .expect("a resource policy");
         let policy = policy.policy().unwrap_or_default();
+        // Both permissions a public URL needs on AWS since October 2025:
+        // InvokeFunctionUrl (auth NONE) and InvokeFunction through the URL only.
+        let policy: serde_json::Value = serde_json::from_str(policy).expect("a JSON policy");
+        let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
+        let allows = |action: &str, condition: &str| {
+            statements.iter().any(|s| {
+                s["Effect"] == "Allow"
+                    && s["Principal"] == "*"
+                    && s["Action"] == action
+                    && serde_json::to_string(s).is_ok_and(|text| text.contains(condition))
+            })
+        };
         assert!(
-            policy.contains("lambda:InvokeFunctionUrl") && policy.contains("\"NONE\""),
+            allows("lambda:InvokeFunctionUrl", "\"NONE\""),
             "{name}: anyone may call the URL: {policy}"
+        );
+        assert!(
+            allows("lambda:InvokeFunction", "InvokedViaFunctionUrl"),
+            "{name}: and invoke the function through it, only through it: {policy}"
         );
     }
 }
