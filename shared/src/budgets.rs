@@ -17,3 +17,7 @@ pub const PUBLISH_BUDGET: Duration = Duration::from_millis(5_500);
 pub(crate) const QUARANTINE_BUDGET: Duration = Duration::from_millis(3_500);
 /// The most init may spend opening the connection to SQS (`SQS_PREWARM`).
 pub(crate) const PREWARM_BUDGET: Duration = Duration::from_secs(2);
+/// How long the archive keeps trying again what Firehose throttled: no new
+/// try starts after it, so a throttled archive holds a request for about
+/// this long, not for the whole budget (docs/capacity.md).
+pub const ARCHIVE_RETRY_WINDOW: Duration = Duration::from_millis(300);

@@ -27,7 +27,9 @@ pub enum Script {
 #[derive(Default)]
 struct State {
     queues: HashMap<String, Vec<Message>>,
-    deduplication_ids: HashSet<(String, String)>,
+    /// FIFO deduplication as the template's high-throughput queues do it
+    /// (`DeduplicationScope: messageGroup`): queue, group, deduplication id.
+    deduplication_ids: HashSet<(String, String, String)>,
     violations: Vec<String>,
     script: VecDeque<Script>,
     calls: usize,
@@ -133,10 +135,10 @@ impl Queues for MemoryQueues {
             }
             state.next_id += 1;
             let id = format!("mem-{}", state.next_id);
-            let repeat = message
-                .deduplication_id
-                .clone()
-                .is_some_and(|dedup| queue.fifo && !state.deduplication_ids.insert((queue.url.clone(), dedup)));
+            let repeat = message.deduplication_id.clone().is_some_and(|dedup| {
+                let group = message.group_id.clone().unwrap_or_default();
+                queue.fifo && !state.deduplication_ids.insert((queue.url.clone(), group, dedup))
+            });
             if !repeat {
                 state.queues.entry(queue.url.clone()).or_default().push(message);
             }
@@ -162,6 +164,7 @@ struct ArchiveState {
     violations: Vec<String>,
     script: VecDeque<Script>,
     down: bool,
+    throttled_calls: usize,
     calls: usize,
 }
 
@@ -191,6 +194,12 @@ impl MemoryArchive {
         self.state().down = down;
     }
 
+    /// Throttles the next `calls` calls whole, as Firehose does when the
+    /// stream's quota is used up (`ServiceUnavailableException`).
+    pub fn throttle_next(&self, calls: usize) {
+        self.state().throttled_calls = calls;
+    }
+
     /// Every record the archive took, in order.
     pub fn records(&self) -> Vec<Vec<u8>> {
         self.state().records.clone()
@@ -218,8 +227,14 @@ impl Archive for MemoryArchive {
             return Err(ArchiveError::Refused(format!("InvalidArgumentException: {text}")));
         }
         if state.down {
-            return Err(ArchiveError::Refused(
+            return Err(ArchiveError::Unavailable(
                 "ServiceUnavailableException: scripted".to_owned(),
+            ));
+        }
+        if state.throttled_calls > 0 {
+            state.throttled_calls -= 1;
+            return Err(ArchiveError::Unavailable(
+                "ServiceUnavailableException: Slow down.".to_owned(),
             ));
         }
         let fail = match state.script.pop_front() {

@@ -28,11 +28,14 @@ struct Fixture {
 }
 
 fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues, MemoryArchive> {
-    let config = Config::from_lookup(provider, |var| match var {
-        "QUEUE_URL" => Some(QUEUE.to_owned()),
-        "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
-        "ALLOW_UNAUTHENTICATED" => Some("true".to_owned()),
-        _ => settings.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned()),
+    let config = Config::from_lookup(provider, |var| {
+        let given = settings.iter().find(|(k, _)| *k == var).map(|(_, v)| (*v).to_owned());
+        given.or_else(|| match var {
+            "QUEUE_URL" => Some(QUEUE.to_owned()),
+            "QUARANTINE_QUEUE_URL" => Some(QUARANTINE.to_owned()),
+            "ALLOW_UNAUTHENTICATED" => Some("true".to_owned()),
+            _ => None,
+        })
     })
     .expect("a valid configuration");
     App::with_queues(config, MemoryQueues::checked_by(schema_check))
@@ -397,4 +400,98 @@ async fn a_message_too_large_for_one_firehose_record_is_archived_in_parts() {
     assert_eq!(got.len(), 1);
     assert!(got[0].message == kept[0].body, "joined again, byte for byte");
     assert_eq!(got[0].kind, "quarantine");
+}
+
+/// The template makes a FIFO events queue in high-throughput mode, where SQS
+/// deduplicates within a message group (`DeduplicationScope: messageGroup`;
+/// the in-memory queues do the same). The group is the vendor and the
+/// customer, the deduplication id the source and event id: what SQS drops is
+/// still exactly what the contract says, a copy of the same delivery, and
+/// never a later change, another delivery or another customer's event.
+#[tokio::test]
+async fn on_a_high_throughput_fifo_queue_only_copies_of_one_delivery_are_dropped() {
+    const FIFO: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
+    let delivery = |request_id: &str, headers: Value, body: &str| {
+        let mut event: Value = serde_json::from_str(&event("POST", headers, body)).unwrap();
+        event["requestContext"]["requestId"] = json!(request_id);
+        event.to_string()
+    };
+    let artemis = app(Provider::Artemis, &[("QUEUE_URL", FIFO)]);
+    let amlyze = app(Provider::Amlyze, &[("QUEUE_URL", FIFO)]);
+    let json_type = json!({"content-type": "application/json"});
+    let update = INSERT.replace("\"INSERT\"", "\"UPDATE\"");
+    let artemis_sends = [
+        ("req-a", INSERT.to_owned(), true, "the first delivery"),
+        (
+            "req-a",
+            INSERT.to_owned(),
+            false,
+            "the same request again (our retry, a recover replay)",
+        ),
+        (
+            "req-b",
+            INSERT.to_owned(),
+            true,
+            "Artemis sends an equal body again: a new delivery",
+        ),
+        ("req-c", update.replace("\"PENDING\"", "\"CLEARED\""), true, "a change"),
+        ("req-d", update.clone(), true, "back to an earlier state"),
+    ];
+    let mut expected = 0;
+    for (request_id, body, kept, what) in artemis_sends {
+        let answer = invoke(&artemis, &delivery(request_id, json_type.clone(), &body)).await;
+        assert_eq!(answer["statusCode"], 202, "{what}: {answer}");
+        expected += usize::from(kept);
+        assert_eq!(artemis.publisher.queues().messages(FIFO).len(), expected, "{what}");
+    }
+    let other_customer = AMLYZE.replace("82deaa92-d559-40bd-96b7-053341a08e28", "another-customer");
+    let amlyze_sends = [
+        ("evt-1", "customer", AMLYZE.to_owned(), true, "the first delivery"),
+        (
+            "evt-1",
+            "customer",
+            AMLYZE.to_owned(),
+            false,
+            "Amlyze delivers the same Ce-Id again",
+        ),
+        (
+            "evt-2",
+            "customer",
+            AMLYZE.to_owned(),
+            true,
+            "a new event of the same customer",
+        ),
+        (
+            "evt-1",
+            "elsewhere",
+            AMLYZE.to_owned(),
+            true,
+            "the same id from another source",
+        ),
+        (
+            "evt-1",
+            "customer",
+            other_customer,
+            true,
+            "the same id for another customer (another group)",
+        ),
+    ];
+    let mut expected = 0;
+    for (ce_id, source, body, kept, what) in amlyze_sends {
+        let mut headers = amlyze_headers();
+        headers["ce-id"] = json!(ce_id);
+        headers["ce-source"] = json!(source);
+        let answer = invoke(&amlyze, &delivery("req-x", headers, &body)).await;
+        assert_eq!(answer["statusCode"], 202, "{what}: {answer}");
+        expected += usize::from(kept);
+        assert_eq!(amlyze.publisher.queues().messages(FIFO).len(), expected, "{what}");
+    }
+    for message in amlyze.publisher.queues().messages(FIFO) {
+        let event: Value = serde_json::from_str(&message.body).unwrap();
+        assert_eq!(
+            message.group_id.as_deref(),
+            Some(format!("amlyze:{}", event["subject"].as_str().unwrap()).as_str()),
+            "the group is the vendor and the customer"
+        );
+    }
 }

@@ -1,6 +1,8 @@
 //! Amazon Data Firehose through the AWS SDK: `PutRecordBatch`.
 
-use aws_sdk_firehose::error::DisplayErrorContext;
+use aws_sdk_firehose::config::retry::RetryConfig;
+use aws_sdk_firehose::error::{DisplayErrorContext, SdkError};
+use aws_sdk_firehose::operation::put_record_batch::PutRecordBatchError;
 use aws_sdk_firehose::primitives::Blob;
 use aws_sdk_firehose::types::Record;
 use aws_sdk_firehose::Client;
@@ -14,9 +16,37 @@ pub struct Firehose {
 }
 
 impl Firehose {
-    /// The archive on `client`, built once at init.
+    /// The archive on `client`, built once at init. The SDK's own retries are
+    /// turned off for it: the [`super::Archiver`] retries what Firehose
+    /// throttled, with short pauses and a window of its own, where the SDK's
+    /// first pause alone can last a second.
     pub fn new(client: Client) -> Self {
-        Self { client }
+        let config = client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build();
+        Self {
+            client: Client::from_conf(config),
+        }
+    }
+}
+
+/// A failed call as the archive sees it: throttled or unreachable (worth
+/// another try), or refused for good.
+fn call_error(err: SdkError<PutRecordBatchError>) -> ArchiveError {
+    let retryable = match &err {
+        SdkError::ServiceError(service) => {
+            service.err().is_service_unavailable_exception() || service.raw().status().is_server_error()
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        _ => false,
+    };
+    let reason = DisplayErrorContext(err).to_string();
+    if retryable {
+        ArchiveError::Unavailable(reason)
+    } else {
+        ArchiveError::Refused(reason)
     }
 }
 
@@ -48,7 +78,7 @@ impl Archive for Firehose {
             .set_records(Some(records))
             .send()
             .await
-            .map_err(|err| ArchiveError::Refused(DisplayErrorContext(err).to_string()))?;
+            .map_err(call_error)?;
         let mut results: RecordResults = output
             .request_responses
             .into_iter()

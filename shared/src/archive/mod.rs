@@ -15,12 +15,13 @@ mod firehose;
 mod records;
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub(crate) use firehose::stream_name;
 pub use firehose::Firehose;
 pub use records::{join_parts, records, ArchivedMessage, Kind};
 
+use crate::budgets::ARCHIVE_RETRY_WINDOW;
 use crate::log::{brief, error_in_parts};
 
 /// Firehose: the largest record (1,000 KiB).
@@ -58,19 +59,34 @@ pub enum ArchiveError {
     /// No answer within the budget.
     #[error("the archive did not answer within {0:?}")]
     Timeout(Duration),
-    /// Firehose (or the SDK) refused the call; the text is the SDK's error.
+    /// Firehose throttled the call (`ServiceUnavailableException`: the
+    /// stream's quota is used up this second) or could not be reached: worth
+    /// another try after a pause.
+    #[error("the archive is throttling or unavailable: {0}")]
+    Unavailable(String),
+    /// Firehose (or the SDK) refused the call for good (a bad stream name, a
+    /// missing permission); the text is the SDK's error.
     #[error("the archive refused the records: {0}")]
     Refused(String),
 }
 
-/// Per record of a batch: `Ok`, or why Firehose did not take it.
+impl ArchiveError {
+    /// Whether another try may succeed.
+    fn is_retryable(&self) -> bool {
+        matches!(self, ArchiveError::Unavailable(_) | ArchiveError::Timeout(_))
+    }
+}
+
+/// Per record of a batch: `Ok`, or why Firehose did not take it. A record
+/// fails alone only when Firehose throttled it or failed inside
+/// (`ServiceUnavailableException`, `InternalFailure`): always worth another try.
 pub(crate) type RecordResults = Vec<Result<(), String>>;
 
 /// The one thing the pipeline needs from Firehose: a `PutRecordBatch`.
 pub trait Archive: Send + Sync + 'static {
-    /// Puts 1–500 records (at most 4 MiB) in one call. `Err` when the call as
-    /// a whole failed (after the SDK's own retries); otherwise one result per
-    /// record, in order.
+    /// Puts 1–500 records (at most 4 MiB) in one call, once (retries are the
+    /// [`Archiver`]'s). `Err` when the call as a whole failed; otherwise one
+    /// result per record, in order.
     fn put_batch(
         &self,
         stream: &str,
@@ -78,17 +94,28 @@ pub trait Archive: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RecordResults, ArchiveError>> + Send;
 }
 
-/// Rounds of sending the records that failed one by one.
-pub(crate) const MAX_ROUNDS: u32 = 3;
-const RETRY_PAUSE: Duration = Duration::from_millis(50);
+/// The first pause before sending again what Firehose throttled; each
+/// further pause doubles, up to [`MAX_PAUSE`], with jitter.
+const FIRST_PAUSE: Duration = Duration::from_millis(20);
+const MAX_PAUSE: Duration = Duration::from_millis(160);
 
 /// Sends records in batches within a time budget: the one of the SQS send it
 /// runs beside, so the archive never lengthens the answer past what SQS alone
-/// may take.
+/// may take. What Firehose throttles (a whole call or single records) is sent
+/// again after a jittered, doubling pause, but no new try starts once
+/// [`ARCHIVE_RETRY_WINDOW`] has passed: a throttled archive must not hold a
+/// Lambda environment for long, or a burst that made Firehose throttle would
+/// use up the concurrency that keeps the door open (docs/capacity.md).
 #[derive(Debug)]
 pub struct Archiver<A> {
     archive: A,
     stream: String,
+}
+
+/// Why a pass over the pending records left some unsent.
+struct Unsent {
+    reason: String,
+    retryable: bool,
 }
 
 impl<A: Archive> Archiver<A> {
@@ -111,7 +138,7 @@ impl<A: Archive> Archiver<A> {
     /// take (all still unsent when the time ran out), with the last reason.
     pub async fn send(&self, records: Vec<Vec<u8>>, budget: Duration) -> Result<(), (Vec<Vec<u8>>, String)> {
         let mut pending = records;
-        let outcome = tokio::time::timeout(budget, self.send_rounds(&mut pending)).await;
+        let outcome = tokio::time::timeout(budget, self.send_with_retries(&mut pending)).await;
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err((pending, reason)),
@@ -119,54 +146,68 @@ impl<A: Archive> Archiver<A> {
         }
     }
 
-    /// Up to [`MAX_ROUNDS`] rounds for records that failed one by one;
-    /// `pending` keeps what is still unsent.
-    async fn send_rounds(&self, pending: &mut Vec<Vec<u8>>) -> Result<(), String> {
-        let mut reason = String::new();
-        for round in 0..MAX_ROUNDS {
-            if pending.is_empty() {
-                return Ok(());
+    /// Passes over `pending` until it is empty, a failure is final, or the
+    /// retry window is over; `pending` keeps what is still unsent.
+    async fn send_with_retries(&self, pending: &mut Vec<Vec<u8>>) -> Result<(), String> {
+        let started = Instant::now();
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let unsent = match self.send_once(pending).await {
+                Ok(()) => return Ok(()),
+                Err(unsent) => unsent,
+            };
+            let wait = jittered(pause);
+            if !unsent.retryable || started.elapsed() + wait > ARCHIVE_RETRY_WINDOW {
+                return Err(unsent.reason);
             }
-            if round > 0 {
-                tokio::time::sleep(RETRY_PAUSE * round).await;
-            }
-            let mut failed = Vec::new();
-            for range in batches(pending) {
-                let batch: Vec<&[u8]> = pending[range.clone()].iter().map(Vec::as_slice).collect();
-                match self.archive.put_batch(&self.stream, &batch).await {
-                    Ok(results) => {
-                        for (index, result) in range.zip(results) {
-                            if let Err(why) = result {
-                                reason = why;
-                                failed.push(index);
-                            }
-                        }
-                    }
-                    // A call that failed whole was already retried by the
-                    // SDK: stop, and keep every record not yet taken.
-                    Err(err) => {
-                        let taken: Vec<usize> = (0..range.start).filter(|i| !failed.contains(i)).collect();
-                        let mut index = 0;
-                        pending.retain(|_| {
-                            index += 1;
-                            !taken.contains(&(index - 1))
-                        });
-                        return Err(err.to_string());
-                    }
-                }
-            }
-            let mut index = 0;
-            pending.retain(|_| {
-                index += 1;
-                failed.contains(&(index - 1))
-            });
-        }
-        if pending.is_empty() {
-            Ok(())
-        } else {
-            Err(reason)
+            tokio::time::sleep(wait).await;
+            pause = (pause * 2).min(MAX_PAUSE);
         }
     }
+
+    /// One pass: every pending record, in as few calls as Firehose allows.
+    /// Keeps in `pending` the records not taken: those that failed one by
+    /// one, and after a call that failed whole, that call's and the rest.
+    async fn send_once(&self, pending: &mut Vec<Vec<u8>>) -> Result<(), Unsent> {
+        let mut unsent: Option<Unsent> = None;
+        let mut kept = vec![false; pending.len()];
+        for range in batches(pending) {
+            let batch: Vec<&[u8]> = pending[range.clone()].iter().map(Vec::as_slice).collect();
+            match self.archive.put_batch(&self.stream, &batch).await {
+                Ok(results) => {
+                    for (index, result) in range.zip(results) {
+                        if let Err(reason) = result {
+                            kept[index] = true;
+                            unsent = Some(Unsent {
+                                reason,
+                                retryable: true,
+                            });
+                        }
+                    }
+                }
+                Err(err) => {
+                    kept[range.start..].fill(true);
+                    unsent = Some(Unsent {
+                        retryable: err.is_retryable(),
+                        reason: err.to_string(),
+                    });
+                    break;
+                }
+            }
+        }
+        let mut index = 0;
+        pending.retain(|_| {
+            index += 1;
+            kept[index - 1]
+        });
+        unsent.map_or(Ok(()), Err)
+    }
+}
+
+/// `pause` with equal jitter: between half of it and all of it, so that
+/// environments throttled together do not all try again at once.
+fn jittered(pause: Duration) -> Duration {
+    pause.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 /// Consecutive ranges of `records` that Firehose takes in one call: at most
@@ -224,6 +265,79 @@ fn log_unarchived(provider: &str, failure: &str, record: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::MemoryArchive;
+
+    fn archiver() -> Archiver<MemoryArchive> {
+        Archiver::new(MemoryArchive::new(), "archive".to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_throttled_call_is_sent_again_after_a_pause() {
+        let archiver = archiver();
+        archiver.archive().throttle_next(2);
+        let started = Instant::now();
+        let sent = archiver
+            .send(vec![b"one".to_vec(), b"two".to_vec()], Duration::from_secs(5))
+            .await;
+        assert!(sent.is_ok(), "{sent:?}");
+        assert_eq!(
+            archiver.archive().calls(),
+            3,
+            "two throttled calls, then the one that went"
+        );
+        assert_eq!(archiver.archive().records(), [b"one".to_vec(), b"two".to_vec()]);
+        // Pauses of 10-20 ms, then 20-40 ms: a backoff, not a busy loop.
+        assert!(
+            started.elapsed() >= Duration::from_millis(30),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_record_alone_is_sent_again() {
+        let archiver = archiver();
+        archiver.archive().then(crate::memory::Script::FailEntry(0));
+        let sent = archiver
+            .send(vec![b"one".to_vec(), b"two".to_vec()], Duration::from_secs(5))
+            .await;
+        assert!(sent.is_ok(), "{sent:?}");
+        assert_eq!(
+            archiver.archive().records(),
+            [b"two".to_vec(), b"one".to_vec()],
+            "each once"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_archive_gives_up_after_the_retry_window_not_the_budget() {
+        let archiver = archiver();
+        archiver.archive().set_down(true);
+        let started = Instant::now();
+        let sent = archiver.send(vec![b"one".to_vec()], Duration::from_secs(5)).await;
+        let took = started.elapsed();
+        let (unsent, reason) = sent.expect_err("never taken");
+        assert_eq!(unsent, [b"one".to_vec()], "what was not taken comes back, to be logged");
+        assert!(reason.contains("ServiceUnavailableException"), "{reason}");
+        assert!(
+            archiver.archive().calls() >= 3,
+            "tried again: {}",
+            archiver.archive().calls()
+        );
+        assert!(
+            took <= ARCHIVE_RETRY_WINDOW + Duration::from_millis(100),
+            "a throttled archive held the request {took:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_refused_for_good_is_not_tried_again() {
+        let archiver = archiver();
+        archiver.archive().then(crate::memory::Script::FailCall);
+        let sent = archiver.send(vec![b"one".to_vec()], Duration::from_secs(5)).await;
+        assert!(sent.is_err());
+        assert_eq!(archiver.archive().calls(), 1);
+    }
 
     #[test]
     fn batches_hold_at_most_500_records_and_4_mib() {
