@@ -40,12 +40,21 @@ pub enum Fault {
     LoseResponse,
     /// Fail the first `n` matching requests with 503, then forward.
     FailFirst(usize),
+    /// Throttle every `n`-th matching request, as SQS (`RequestThrottled`)
+    /// or Firehose (`ServiceUnavailableException`) does; forward the rest.
+    ThrottleEvery(usize),
+    /// Firehose past its quota: every `calls`-th `PutRecordBatch` is
+    /// throttled whole, and of the others every `records`-th record fails
+    /// alone with `ServiceUnavailableException` (the rest reach the stream).
+    FirehoseQuota { calls: usize, records: usize },
 }
 
 struct Rule {
     queue: Option<String>,
     fault: Fault,
     seen: AtomicUsize,
+    /// Records a [`Fault::FirehoseQuota`] rule has seen, across calls.
+    records: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -94,6 +103,7 @@ impl FaultProxy {
             queue: queue.map(str::to_owned),
             fault,
             seen: AtomicUsize::new(0),
+            records: AtomicUsize::new(0),
         };
         self.rules.lock().expect("rules").push(Arc::new(rule));
     }
@@ -189,8 +199,108 @@ impl FaultProxy {
             }
             Fault::FailFirst(n) if seen < *n => Ok(error(503, "ServiceUnavailable")),
             Fault::FailFirst(_) => forward().await,
+            Fault::ThrottleEvery(n) if seen % n.max(&1) == n.saturating_sub(1) => Ok(throttled(target)),
+            Fault::ThrottleEvery(_) => forward().await,
+            Fault::FirehoseQuota { calls, .. } if seen % calls.max(&1) == calls.saturating_sub(1) => {
+                Ok(throttled(target))
+            }
+            Fault::FirehoseQuota { records, .. } => {
+                let every = (*records).max(1);
+                let Some(split) = split_records(&body, |_| {
+                    rule.records.fetch_add(1, Ordering::SeqCst) % every == every - 1
+                }) else {
+                    return forward().await;
+                };
+                let upstream_answer = match &split.forwarded {
+                    Some(forwarded) => {
+                        let mut builder = Request::builder()
+                            .method(parts.method.clone())
+                            .uri(format!("{upstream}{}", parts.uri.path()));
+                        for (name, value) in &parts.headers {
+                            if name != "host" && name != "content-length" {
+                                builder = builder.header(name, value);
+                            }
+                        }
+                        let request = builder
+                            .body(Full::new(Bytes::from(forwarded.clone())))
+                            .map_err(std::io::Error::other)?;
+                        let response = client.request(request).await.map_err(std::io::Error::other)?;
+                        let bytes = response
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .map_err(std::io::Error::other)?;
+                        serde_json::from_slice(&bytes).unwrap_or_default()
+                    }
+                    None => serde_json::Value::Null,
+                };
+                Ok(merged_answer(&split.throttled, &upstream_answer))
+            }
         }
     }
+}
+
+/// What the service answers a throttled call: SQS `RequestThrottled`, or
+/// Firehose `ServiceUnavailableException` ("Slow down.").
+fn throttled(target: &str) -> Response<Full<Bytes>> {
+    if target.starts_with("Firehose") {
+        error(503, "ServiceUnavailableException")
+    } else {
+        error(400, "RequestThrottled")
+    }
+}
+
+/// A `PutRecordBatch` split by a per-record choice: which records (by
+/// index) are throttled, and the request that forwards the others (none when
+/// every record is throttled).
+struct Split {
+    throttled: Vec<bool>,
+    forwarded: Option<Vec<u8>>,
+}
+
+fn split_records(body: &[u8], mut throttle: impl FnMut(usize) -> bool) -> Option<Split> {
+    let mut request: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let records = request["Records"].as_array()?.clone();
+    let throttled: Vec<bool> = (0..records.len()).map(&mut throttle).collect();
+    let kept: Vec<serde_json::Value> = records
+        .into_iter()
+        .zip(&throttled)
+        .filter(|(_, t)| !**t)
+        .map(|(r, _)| r)
+        .collect();
+    let forwarded = (!kept.is_empty()).then(|| {
+        request["Records"] = serde_json::Value::Array(kept);
+        request.to_string().into_bytes()
+    });
+    Some(Split { throttled, forwarded })
+}
+
+/// Firehose's answer for the whole batch: the stream's answers for the
+/// records it was given, in order, and `ServiceUnavailableException` for the
+/// throttled ones.
+fn merged_answer(throttled: &[bool], upstream: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut taken = upstream["RequestResponses"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter();
+    let responses: Vec<serde_json::Value> = throttled
+        .iter()
+        .map(|throttled| match throttled {
+            true => serde_json::json!({"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down."}),
+            false => taken.next().unwrap_or_else(
+                || serde_json::json!({"ErrorCode": "InternalFailure", "ErrorMessage": "no answer upstream"}),
+            ),
+        })
+        .collect();
+    let failed = responses.iter().filter(|r| r.get("ErrorCode").is_some()).count();
+    let body = serde_json::json!({"FailedPutCount": failed, "Encrypted": false, "RequestResponses": responses});
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    response
+        .headers_mut()
+        .insert("content-type", "application/x-amz-json-1.1".parse().expect("static"));
+    response
 }
 
 fn error(status: u16, code: &str) -> Response<Full<Bytes>> {

@@ -1,0 +1,246 @@
+//! A burst through several environments while SQS and Firehose throttle
+//! (docs/capacity.md): the built `artemis` and `amlyze` binaries, four
+//! processes each (four of Lambda's concurrent execution environments per
+//! function, each with Lambda's memory), take a burst of requests all at
+//! once, while a fault layer throttles a share of the SQS calls (events queue
+//! and quarantine) and of Firehose's calls and records, as AWS does past a
+//! quota. Every answer is reconciled:
+//!
+//! - a 202: each id it gave is on the events queue, once;
+//! - a 400 or 503: the request is in quarantine, or logged whole for `recover`;
+//! - every kept message (queued or quarantined) is in the archive, or logged
+//!   as `unarchived_record`: after `recover` has run on the logs, the archive
+//!   holds exactly what the queues hold.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use harness::emulator::{assert_log_records_fit, function_binary, json_log_env, Function, RuntimeApi};
+use harness::faults::{Fault, FaultProxy};
+use harness::sqs::{self, drain};
+use harness::{Call, FrontDoor, Moto};
+use serde_json::Value;
+
+const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
+/// Execution environments per function.
+const ENVIRONMENTS: usize = 4;
+/// Requests per function in the burst.
+const BURST: usize = 60;
+
+/// Request `i` of a vendor's burst: mostly valid, every fifth invalid.
+fn call(vendor: &str, i: usize) -> (Call, bool) {
+    let request_id = format!("burst-{vendor}-{i}");
+    let valid = i % 5 != 4;
+    let call = match (vendor, valid) {
+        ("artemis", true) => Call::post("/hooks/artemis", INSERT.replace("123456", &(1000 + i).to_string())),
+        ("artemis", false) => Call::post("/hooks/artemis", format!("{{\"customerId\": \"{i}\"}}")),
+        (_, valid) => Call::post(
+            "/hooks/amlyze",
+            if valid {
+                AMLYZE.to_owned()
+            } else {
+                "{\"sanctioned\": \"maybe\"}".to_owned()
+            },
+        )
+        .header("ce-id", &format!("burst-{i}"))
+        .header("ce-source", "burst")
+        .header("ce-type", "com.amlyze.customer.updated")
+        .header("ce-specversion", "1.0"),
+    };
+    (call.request_id(&request_id), valid)
+}
+
+/// The built `recover`, run on `log` with `vars`; its output.
+async fn recover(log: &Path, vars: &[(&str, &str)]) -> String {
+    let output = tokio::process::Command::new(function_binary("recover"))
+        .arg(log)
+        .envs(json_log_env(&Moto::shared().endpoint))
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
+    let moto = Moto::shared();
+    let client = sqs::client(&moto.endpoint).await;
+    let queue = sqs::create_queue(&client, "burst-events", false).await;
+    let quarantine = sqs::create_queue(&client, "burst-quarantine", false).await;
+    let archive = harness::archive::LocalArchive::create(&moto.raw_endpoint).await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    // A share of every service's calls throttled: the SDK's three attempts
+    // get through most, not all (503, kept); the quarantine's fewer.
+    proxy.inject(Some(&queue), Fault::ThrottleEvery(2));
+    proxy.inject(Some(&quarantine), Fault::ThrottleEvery(4));
+    proxy.inject(Some(&archive.stream), Fault::FirehoseQuota { calls: 4, records: 3 });
+    let vars = [
+        ("QUEUE_URL", queue.as_str()),
+        ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+        ("ARCHIVE_STREAM", archive.stream.as_str()),
+    ];
+    let mut env = json_log_env(&proxy.endpoint);
+    env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+
+    let mut functions = Vec::new();
+    let mut apis = HashMap::new();
+    let mut logs = Vec::new();
+    for vendor in ["artemis", "amlyze"] {
+        let api = RuntimeApi::start().await.unwrap();
+        for n in 0..ENVIRONMENTS {
+            let log = std::env::temp_dir().join(format!("burst-{vendor}-{n}-{}.log", std::process::id()));
+            let _ = std::fs::remove_file(&log);
+            functions.push(Function::spawn(&function_binary(vendor), &api, vendor, &env, Some(&log)).unwrap());
+            logs.push(log);
+        }
+        apis.insert(vendor, api);
+    }
+
+    // The burst: every request at once, queued for the environments as
+    // Lambda would hand them out.
+    let started = Instant::now();
+    let sends = ["artemis", "amlyze"].into_iter().flat_map(|vendor| {
+        let api = apis[vendor].clone();
+        (0..BURST).map(move |i| {
+            let api = api.clone();
+            tokio::spawn(async move {
+                let (call, valid) = call(vendor, i);
+                let began = Instant::now();
+                let outcome = api
+                    .invoke(
+                        call.event(FrontDoor::RestV1).to_string().as_bytes(),
+                        Duration::from_secs(60),
+                    )
+                    .await;
+                let answer: Value = serde_json::from_slice(&outcome.expect("an answer")).unwrap();
+                (vendor, i, valid, answer, began.elapsed())
+            })
+        })
+    });
+    let mut answers = Vec::new();
+    for send in sends.collect::<Vec<_>>() {
+        answers.push(send.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    drop(functions);
+    for log in &logs {
+        assert_log_records_fit(log);
+    }
+    assert!(proxy.faulted() > 0, "the fault layer throttled nothing");
+
+    // Every answer, and where its request went.
+    let mut by_status: HashMap<u64, usize> = HashMap::new();
+    let mut accepted: HashMap<String, usize> = HashMap::new();
+    let mut refused_ids = Vec::new();
+    for (vendor, i, valid, answer, took) in &answers {
+        let status = answer["statusCode"].as_u64().unwrap();
+        *by_status.entry(status).or_default() += 1;
+        assert!(
+            *took < Duration::from_secs(15),
+            "{vendor} {i}: answered in {took:?}, past Lambda's timeout"
+        );
+        match (status, valid) {
+            (202, true) => {
+                let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+                *accepted.entry(body["id"].as_str().unwrap().to_owned()).or_default() += 1;
+            }
+            (400, false) | (503, true) => refused_ids.push(format!("burst-{vendor}-{i}")),
+            _ => panic!("{vendor} {i} (valid: {valid}): unexpected answer {answer}"),
+        }
+    }
+    println!(
+        "burst of {} in {elapsed:?}: {by_status:?}; {} throttled calls",
+        answers.len(),
+        proxy.faulted()
+    );
+
+    // What no queue took is in the logs: recover puts it back (queued,
+    // quarantined, archived) before anything is counted.
+    let mut recovered = String::new();
+    for log in &logs {
+        recovered.push_str(&recover(log, &vars).await);
+    }
+    let queued = drain(&client, &queue).await;
+    let quarantined = drain(&client, &quarantine).await;
+    println!("recover, {:?} after the burst:\n{recovered}", started.elapsed());
+
+    // Every kept message is in the archive. The archive takes an event's
+    // record beside its SQS send, so a request answered 503 may have its
+    // event record there too, beside its quarantine record: nothing else.
+    let archive_records = archive.messages().await;
+    let mut unmatched: HashMap<&str, usize> = HashMap::new();
+    for record in &archive_records {
+        *unmatched.entry(record.message.as_str()).or_default() += 1;
+    }
+    for message in queued.iter().chain(&quarantined) {
+        let count = unmatched.get_mut(message.body.as_str());
+        assert!(
+            count.is_some_and(|c| *c > 0),
+            "not in the archive: {}\n{recovered}",
+            message.body
+        );
+        *unmatched.get_mut(message.body.as_str()).unwrap() -= 1;
+    }
+    for record in archive_records
+        .iter()
+        .filter(|r| unmatched.get(r.message.as_str()).is_some_and(|c| *c > 0))
+    {
+        assert_eq!(
+            record.kind, "event",
+            "an archive record no queue holds: {}",
+            record.message
+        );
+        assert!(
+            refused_ids.contains(&record.request_id),
+            "an event archived but not queued, of a request not answered 503: {}",
+            record.request_id
+        );
+    }
+    let request_of: HashMap<String, String> = archive_records
+        .iter()
+        .filter(|m| m.kind == "event")
+        .map(|m| {
+            let event: Value = serde_json::from_str(&m.message).unwrap();
+            (event["id"].as_str().unwrap().to_owned(), m.request_id.clone())
+        })
+        .collect();
+
+    // A 202: each id on the events queue, once. Anything else there is a
+    // refused request that recover put back from the logs.
+    let mut on_queue: HashMap<String, usize> = HashMap::new();
+    for message in &queued {
+        *on_queue
+            .entry(message.json()["id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    for (id, told) in &accepted {
+        assert_eq!(on_queue.get(id), Some(told), "202 for {id}: on the events queue once");
+    }
+    let mut kept_requests: Vec<String> = quarantined
+        .iter()
+        .map(|m| m.json()["requestId"].as_str().unwrap().to_owned())
+        .collect();
+    for id in on_queue.keys().filter(|id| !accepted.contains_key(*id)) {
+        let request = request_of
+            .get(id)
+            .unwrap_or_else(|| panic!("event {id} has no archive record"));
+        assert!(
+            refused_ids.contains(request),
+            "event {id} on the queue was never answered 202 nor refused"
+        );
+        kept_requests.push(request.clone());
+    }
+    // A 400 or 503: kept once, in quarantine (or recovered from the logs).
+    kept_requests.sort();
+    refused_ids.sort();
+    assert_eq!(kept_requests, refused_ids, "every 400 and 503, kept once");
+}
