@@ -19,7 +19,7 @@ FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 # The webhook functions (the vendors' front doors), without the reference consumer.
 WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
-.PHONY: docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
+.PHONY: bench-capacity docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -160,6 +160,11 @@ bench: tools bench-python ## criterion per-request bench, then cold start (HTTP 
 		$(PLOT_PYTHON) scripts/plot-bench.py target/bench/sizes.json docs/bench/lambda-sizes.png; fi
 	@if [ -d .aws-sam/build ]; then python3 scripts/check-bootstrap.py .aws-sam/build; \
 		else echo "deployment sizes: run make build-lambda first"; fi
+	$(MAKE) --no-print-directory bench-capacity
+
+bench-capacity: ## how long one request holds a Lambda environment while SQS and Firehose answer in 20 ms, 100 ms, 1 s, throttle or do not answer (256 MB share, archive on); writes docs/bench/capacity.json, which docs/capacity.md and check-template.py use
+	$(CARGO) build --release --bin artemis --bin sqs-stub --bin capacity
+	FUNCTION_BIN_DIR=$(CURDIR)/target/release CAPACITY_OUT=$(CURDIR)/docs/bench/capacity.json $(CURDIR)/target/release/capacity
 
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
 PLOT_PYTHON := $(TOOLS)/plot/bin/python

@@ -20,10 +20,20 @@
   AlarmTopicArn the stack refuses to deploy unless Alarms=off.
 - The archive bucket has Object Lock with the retention parameters, versioning
   and no public access, and its policy denies deletes to everyone.
+- Capacity (docs/capacity.md): with the defaults, each route's throttle and
+  burst take the design load (1,000 requests within a second, 300 a second
+  sustained) within the account's API Gateway quota; each function's reserved
+  concurrency holds the design burst for as long as one request holds an
+  environment (docs/bench/capacity.json, measured by make bench-capacity),
+  within the account's default concurrency; the budgets fit the timeout; a
+  FIFO queue is high-throughput; refusals at the door and Firehose throttling
+  are alarmed within a minute.
 
 Exits non-zero, listing every failure.
 """
 import ipaddress
+import json
+import math
 import os
 import re
 import sys
@@ -31,6 +41,18 @@ import sys
 import yaml
 
 VENDORS = ("Artemis", "Amlyze")
+# The design load (contract, "Capacity: nothing is refused at the door").
+DESIGN_BURST, DESIGN_RATE = 1000, 300
+# AWS's default quotas, each with its source in docs/capacity.md: API Gateway
+# per account and region (10,000 a second, a 5,000 burst); Lambda concurrency
+# per account and region (1,000, of which 100 stay unreserved); Lambda's
+# scaling rate (1,000 new environments per function every 10 s).
+API_ACCOUNT_RATE, API_ACCOUNT_BURST = 10_000, 5_000
+LAMBDA_ACCOUNT_CONCURRENCY, LAMBDA_UNRESERVED_MINIMUM, LAMBDA_SCALING = 1000, 100, 1000
+# What Lambda adds to a new environment before the function's own init runs
+# (placing it, fetching the code): not measurable here, an allowance taken
+# from published cold starts of Rust functions (docs/capacity.md).
+COLD_START_ALLOWANCE_S = 0.25
 # What the functions accept as a boundary (Allowlist::is_wide), and what
 # CloudFormation accepts as a parameter value.
 MAX_IPV4, MAX_IPV6, MAX_PARAMETER_BYTES = 2**24, 2**96, 4096
@@ -240,6 +262,80 @@ def runbook_problems(resources, template_path):
     return problems
 
 
+def capacity_problems(template, measured_path):
+    """The design load holds with the template's defaults (docs/capacity.md).
+    Returns the problems and the arithmetic, for the summary line."""
+    parameters, resources = template["Parameters"], template["Resources"]
+    problems = []
+    try:
+        with open(measured_path) as f:
+            held = {k: v for k, v in json.load(f)["scenarios"].items()}
+    except (OSError, ValueError, KeyError) as err:
+        return [f"no measured durations ({measured_path}: {err}); run make bench-capacity"], ""
+    default = lambda name: parameters[name]["Default"]
+    api = resources["WebhookApi"]["Properties"]
+    routes = {s["ResourcePath"]: s for s in api.get("MethodSettings", [])}
+    rates, bursts, reserved = [], [], []
+    for vendor in VENDORS:
+        route = routes.get(f"/~1hooks~1{vendor.lower()}", {})
+        if route.get("ThrottlingRateLimit") != {"Ref": f"{vendor}RateLimit"} or \
+                route.get("ThrottlingBurstLimit") != {"Ref": f"{vendor}BurstLimit"}:
+            problems.append(f"the {vendor.lower()} route's throttle is not {vendor}RateLimit / {vendor}BurstLimit: {route}")
+        rate, burst = default(f"{vendor}RateLimit"), default(f"{vendor}BurstLimit")
+        if rate < DESIGN_RATE or burst < DESIGN_BURST:
+            problems.append(f"{vendor}: the route takes {rate}/s with a burst of {burst}, under the design load "
+                            f"({DESIGN_RATE}/s, {DESIGN_BURST} within a second)")
+        rates.append(rate)
+        bursts.append(burst)
+        reserved.append(default(f"{vendor}ReservedConcurrency"))
+    if sum(rates) > API_ACCOUNT_RATE or sum(bursts) > API_ACCOUNT_BURST:
+        problems.append(f"the routes' rates ({sum(rates)}/s) or bursts ({sum(bursts)}) pass the account's API Gateway "
+                        f"quota ({API_ACCOUNT_RATE}/s, burst {API_ACCOUNT_BURST})")
+    if sum(reserved) + LAMBDA_UNRESERVED_MINIMUM > LAMBDA_ACCOUNT_CONCURRENCY:
+        problems.append(f"reserved concurrency {sum(reserved)} leaves less than {LAMBDA_UNRESERVED_MINIMUM} of the "
+                        f"default account quota of {LAMBDA_ACCOUNT_CONCURRENCY}: the stack would not deploy")
+    # How long one request of the design burst holds an environment: a cold
+    # one (init and first handshakes, plus Lambda's own part), or a warm one
+    # while Firehose throttles (the archive's retry window).
+    burst_hold = max(held["normal"]["cold_s"] + COLD_START_ALLOWANCE_S, held["archive_throttled"]["warm_p99_s"],
+                     held["normal"]["warm_p99_s"])
+    burst_needs = math.ceil(DESIGN_BURST * min(1.0, burst_hold))
+    sustained_needs = math.ceil(DESIGN_RATE * held["normal"]["warm_mean_s"])
+    for vendor, r in zip(VENDORS, reserved):
+        if r < max(burst_needs, sustained_needs):
+            problems.append(f"{vendor}ReservedConcurrency {r}: the design burst needs {burst_needs} environments "
+                            f"({DESIGN_BURST} x {burst_hold:.3f} s), {DESIGN_RATE}/s sustained {sustained_needs}")
+    if burst_needs > LAMBDA_SCALING:
+        problems.append(f"the design burst needs {burst_needs} new environments, over Lambda's scaling rate")
+    timeout = template["Globals"]["Function"]["Timeout"]
+    if held["sqs_down"]["warm_mean_s"] + 1 > timeout:
+        problems.append(f"with SQS down a request takes {held['sqs_down']['warm_mean_s']} s, too close to the {timeout} s timeout")
+    events = resources["EventsQueue"]["Properties"]
+    for prop, value in (("DeduplicationScope", "messageGroup"), ("FifoThroughputLimit", "perMessageGroupId")):
+        if events.get(prop, {}).get("Fn::If", [None, None])[:2] != ["IsFifo", value]:
+            problems.append(f"EventsQueue: a FIFO queue is not high-throughput ({prop} {value})")
+    alarms = {
+        "GatewayThrottlesAlarm": "GatewayThrottles",
+        "FunctionThrottlesAlarm": "Throttles",
+        "ArchiveThrottledAlarm": "ThrottledRecords",
+    }
+    for alarm, metric in alarms.items():
+        props = resources.get(alarm, {}).get("Properties", {})
+        stats = [m["MetricStat"] for m in props.get("Metrics", []) if "MetricStat" in m] or \
+                [{"Metric": {"MetricName": props.get("MetricName")}, "Period": props.get("Period")}]
+        if any(s["Metric"]["MetricName"] != metric or s["Period"] > 60 for s in stats) or not props:
+            problems.append(f"{alarm}: not an alarm within a minute on {metric}")
+    access_log = api.get("AccessLogSetting", {}).get("Format", "")
+    door = resources.get("FunctionThrottledAtTheDoorMetric", {}).get("Properties", {})
+    if "$context.integration.integrationStatus" not in access_log or '$.lambdaStatus = "429"' not in door.get("FilterPattern", ""):
+        problems.append("the access log does not count Lambda's refusals at the door (lambdaStatus 429)")
+    arithmetic = (f"capacity: routes {rates}/s, bursts {bursts}; reserved {reserved} >= {max(burst_needs, sustained_needs)} "
+                  f"(burst {DESIGN_BURST} x {burst_hold:.3f} s); without refusals at SQS 100 ms "
+                  f"{min(reserved) / held['sqs_100ms']['warm_mean_s']:.0f}/s, 1 s {min(reserved) / held['sqs_1s']['warm_mean_s']:.0f}/s, "
+                  f"down {min(reserved) / held['sqs_down']['warm_mean_s']:.0f}/s per route")
+    return problems, arithmetic
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -380,6 +476,9 @@ def main():
     problems.extend(vendor_boundary_problems(template))
     problems.extend(redrive_allow_problems(resources))
     problems.extend(runbook_problems(resources, sys.argv[1]))
+    measured = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "docs", "bench", "capacity.json")
+    capacity, arithmetic = capacity_problems(template, measured)
+    problems.extend(capacity)
     silent = [name for name, r in sorted(resources.items()) if r["Type"] == "AWS::CloudWatch::Alarm"
               and (r["Properties"].get("AlarmActions") or {}).get("Fn::If", [None])[0] != "Notify"]
     problems.extend(f"{name}: its AlarmActions are not the alarm topic (Notify)" for name in silent)
@@ -389,6 +488,7 @@ def main():
     if problems:
         sys.exit(1)
     print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked")
+    print(f"template: {arithmetic}")
 
 
 if __name__ == "__main__":

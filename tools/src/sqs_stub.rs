@@ -17,6 +17,11 @@
 //! round trip such as SQS's or Firehose's on AWS, which loopback does not
 //! have (calls that overlap then overlap their waits, as they do on AWS).
 //!
+//! `STUB_THROTTLE=sqs` answers every `SendMessage`/`SendMessageBatch` as SQS
+//! does when throttling (`RequestThrottled`); `STUB_THROTTLE=firehose` fails
+//! every record of a `PutRecordBatch` alone, as Firehose does past its quota
+//! (`ServiceUnavailableException`): for the capacity bench's degraded rows.
+//!
 //! It stores nothing but a count of the messages sent to each queue URL,
 //! which `GetQueueAttributes` reports as `ApproximateNumberOfMessages` (so
 //! the benchmark checks that every invocation really sent one). The tests use
@@ -106,10 +111,17 @@ fn latency() -> Option<Duration> {
     })
 }
 
+/// `STUB_THROTTLE`, read once: which service throttles everything.
+fn throttled_service() -> &'static str {
+    static THROTTLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    THROTTLE.get_or_init(|| std::env::var("STUB_THROTTLE").unwrap_or_default())
+}
+
 async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     if let Some(latency) = latency() {
         tokio::time::sleep(latency).await;
     }
+    let throttle = throttled_service();
     let target = request
         .headers()
         .get("x-amz-target")
@@ -125,6 +137,29 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
         Err(poisoned) => poisoned.into_inner(),
     };
     let response = match action.as_str() {
+        "SendMessage" | "SendMessageBatch" if throttle == "sqs" => {
+            let mut response = reply(
+                StatusCode::BAD_REQUEST,
+                json!({ "__type": "com.amazonaws.sqs#RequestThrottled", "message": "Rate exceeded" }),
+            );
+            response.headers_mut().insert(
+                "x-amzn-query-error",
+                hyper::header::HeaderValue::from_static("RequestThrottled;Sender"),
+            );
+            response
+        }
+        "Firehose_20150804.PutRecordBatch" if throttle == "firehose" => {
+            let responses: Vec<Value> = input["Records"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|_| json!({ "ErrorCode": "ServiceUnavailableException", "ErrorMessage": "Slow down." }))
+                .collect();
+            reply(
+                StatusCode::OK,
+                json!({ "FailedPutCount": responses.len(), "Encrypted": false, "RequestResponses": responses }),
+            )
+        }
         "SendMessage" if input["MessageBody"].is_string() => {
             let count = counts.entry(queue).or_default();
             *count += 1;
@@ -191,9 +226,17 @@ impl SqsStub {
     /// Starts `binary` (the `sqs-stub` binary) and waits until it listens;
     /// over HTTPS when given a certificate chain and key.
     pub fn start(binary: &Path, tls: Option<(&Path, &Path)>) -> std::io::Result<SqsStub> {
+        SqsStub::start_with(binary, tls, &[])
+    }
+
+    /// [`SqsStub::start`] with settings (`STUB_LATENCY_MS`, `STUB_THROTTLE`).
+    pub fn start_with(binary: &Path, tls: Option<(&Path, &Path)>, env: &[(&str, &str)]) -> std::io::Result<SqsStub> {
         let port = free_port();
         let mut command = Command::new(binary);
-        command.arg(port.to_string()).kill_on_drop(true);
+        command
+            .arg(port.to_string())
+            .kill_on_drop(true)
+            .envs(env.iter().copied());
         if let Some((cert, key)) = tls {
             command.arg(cert).arg(key);
         }

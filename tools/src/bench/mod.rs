@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use harness::emulator::{function_binary, Function, LambdaSize, RuntimeApi};
 use harness::{sqs, Call, FrontDoor};
 
+pub mod capacity;
 mod warm;
 pub use warm::*;
 
