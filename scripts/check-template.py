@@ -20,6 +20,14 @@
   AlarmTopicArn the stack refuses to deploy unless Alarms=off.
 - The archive bucket has Object Lock with the retention parameters, versioning
   and no public access, and its policy denies deletes to everyone.
+- Who may read and write the evidence (docs/security.md): the archive is
+  encrypted with its own key, which the account administers but only the
+  delivery role (encrypt) and the readers (decrypt) may use; the bucket
+  policy lets only the delivery role write objects and only the readers read
+  them, is retained with the bucket, and leaves the lock and lifecycle
+  settings to the stack (Object Lock keeps the evidence); Athena results go
+  encrypted to a bucket that expires them, through an enforced workgroup in
+  which the saved queries run.
 - Capacity (docs/capacity.md): with the defaults, each route's throttle and
   burst take the design load (1,000 requests within a second, 300 a second
   sustained) within the account's API Gateway quota; each function's reserved
@@ -202,13 +210,20 @@ def vendor_boundary_problems(template):
         leaked = names(function) & (secrets[other] | {f"{other}SourceCidrs"})
         if leaked:
             problems.append(f"{vendor}Function: is given {other}'s {sorted(leaked)}")
-        reads = [
+        if function.get("Role") != {"Fn::GetAtt": [f"{vendor}Role", "Arn"]} or "Policies" in function:
+            problems.append(f"{vendor}Function: not on its own written-out role ({vendor}Role): SAM's would attach "
+                            "AWSLambdaBasicExecutionRole (logs into any log group)")
+        role = resources.get(f"{vendor}Role", {}).get("Properties", {})
+        statements = [
             statement
-            for policy in function.get("Policies", [])
-            for statement in policy.get("Statement", [])
+            for policy in role.get("Policies", [])
+            for statement in policy["PolicyDocument"].get("Statement", [])
             for statement in [statement["Fn::If"][1] if "Fn::If" in statement else statement]
-            if statement.get("Action") == "secretsmanager:GetSecretValue"
         ]
+        logs = [st for st in statements if any(str(a).startswith("logs:") for a in as_list(st["Action"]))]
+        if not logs or any(st["Resource"] != {"Fn::GetAtt": [f"{vendor}LogGroup", "Arn"]} for st in logs):
+            problems.append(f"{vendor}Role: may write logs elsewhere than {vendor}LogGroup")
+        reads = [statement for statement in statements if statement.get("Action") == "secretsmanager:GetSecretValue"]
         if not reads or any(not names(st["Resource"]) or names(st["Resource"]) - secrets[vendor] for st in reads):
             problems.append(f"{vendor}Function: may read a secret other than {vendor}'s")
     policy = resources["WebhookApi"]["Properties"]["DefinitionBody"]["x-amazon-apigateway-policy"]["Statement"]
@@ -259,6 +274,71 @@ def runbook_problems(resources, template_path):
             problems.append(f"{name}: its AlarmDescription names no runbook (docs/runbooks.md#…)")
         elif found.group(1) not in sections:
             problems.append(f"{name}: runbook docs/runbooks.md#{found.group(1)} is not a section there")
+    return problems
+
+
+def statement_of(policy, sid):
+    """A policy's statement by Sid (the true branch of an Fn::If)."""
+    for statement in policy["Statement"]:
+        statement = statement["Fn::If"][1] if "Fn::If" in statement else statement
+        if statement.get("Sid") == sid:
+            return statement
+    return {}
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def evidence_problems(resources):
+    """Who may read and write the archive (contract, "Who may read and write
+    the evidence")."""
+    problems = []
+    policy_resource = resources.get("ArchiveBucketPolicy", {})
+    if policy_resource.get("DeletionPolicy") != "Retain" or policy_resource.get("UpdateReplacePolicy") != "Retain":
+        problems.append("ArchiveBucketPolicy: not retained with the bucket (a stack update or deletion removes it)")
+    policy = policy_resource.get("Properties", {}).get("PolicyDocument", {"Statement": []})
+    denied_to_all = {a for st in policy["Statement"] if "Fn::If" not in st and st["Effect"] == "Deny"
+                     and st.get("Principal") == "*" and "Condition" not in st for a in as_list(st["Action"])}
+    for action in ("s3:PutLifecycleConfiguration", "s3:PutBucketObjectLockConfiguration"):
+        if action in denied_to_all:
+            problems.append(f"ArchiveBucketPolicy: {action} is denied to everyone: the stack's own updates would fail")
+    writes = statement_of(policy, "OnlyTheStreamWrites")
+    if writes.get("Effect") != "Deny" or "s3:PutObject" not in as_list(writes.get("Action", [])) or \
+            writes.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn") != {"Fn::GetAtt": ["ArchiveDeliveryRole", "Arn"]}:
+        problems.append("ArchiveBucketPolicy: anyone with IAM rights may put objects into the archive (not only the delivery role)")
+    reads = statement_of(policy, "OnlyReadersRead")
+    if reads.get("Effect") != "Deny" or "s3:GetObject" not in as_list(reads.get("Action", [])) or "Condition" not in reads:
+        problems.append("ArchiveBucketPolicy: anyone with S3 read may read the archive (not only the readers)")
+    bucket = resources["ArchiveBucket"]["Properties"]
+    default = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    if default.get("SSEAlgorithm") != "aws:kms" or "-archive" not in str(default.get("KMSMasterKeyID")):
+        problems.append(f"ArchiveBucket: not encrypted with the archive's own key: {default}")
+    stream = resources["ArchiveStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    if stream.get("EncryptionConfiguration", {}).get("KMSEncryptionConfig", {}).get("AWSKMSKeyARN") != {"Fn::GetAtt": ["ArchiveKey", "Arn"]}:
+        problems.append("ArchiveStream: does not write with the archive's key")
+    key = resources.get("ArchiveKey", {}).get("Properties", {}).get("KeyPolicy", {"Statement": []})
+    for statement in key["Statement"]:
+        statement = statement["Fn::If"][1] if "Fn::If" in statement else statement
+        actions = as_list(statement["Action"])
+        uses = any(a in ("kms:Decrypt", "kms:*", "kms:ReEncrypt*", "kms:ReEncryptFrom") for a in actions)
+        principal = statement["Principal"].get("AWS")
+        if uses and isinstance(principal, dict) and "Fn::Sub" in principal and ":root" in principal["Fn::Sub"]:
+            problems.append(f"ArchiveKey: the account itself may decrypt ({statement.get('Sid')}): any IAM principal could be granted reads")
+    if statement_of(key, "TheStreamEncrypts").get("Principal", {}).get("AWS") != {"Fn::GetAtt": ["ArchiveDeliveryRole", "Arn"]}:
+        problems.append("ArchiveKey: the delivery role does not encrypt with it")
+    if not statement_of(key, "ReadersDecrypt"):
+        problems.append("ArchiveKey: no statement lets the readers decrypt")
+    workgroup = resources.get("ArchiveWorkGroup", {}).get("Properties", {}).get("WorkGroupConfiguration", {})
+    encryption = workgroup.get("ResultConfiguration", {}).get("EncryptionConfiguration", {})
+    if workgroup.get("EnforceWorkGroupConfiguration") is not True or encryption.get("EncryptionOption") != "SSE_KMS":
+        problems.append("ArchiveWorkGroup: Athena results are not forced encrypted into the results bucket")
+    rules = resources.get("ArchiveResultsBucket", {}).get("Properties", {}).get("LifecycleConfiguration", {}).get("Rules", [])
+    if not any("ExpirationInDays" in rule for rule in rules):
+        problems.append("ArchiveResultsBucket: Athena results (PII) never expire")
+    for name, resource in resources.items():
+        if resource["Type"] == "AWS::Athena::NamedQuery" and resource["Properties"].get("WorkGroup") != {"Ref": "ArchiveWorkGroup"}:
+            problems.append(f"{name}: a saved query outside the archive's workgroup (its results could land unencrypted)")
     return problems
 
 
@@ -476,6 +556,7 @@ def main():
     problems.extend(vendor_boundary_problems(template))
     problems.extend(redrive_allow_problems(resources))
     problems.extend(runbook_problems(resources, sys.argv[1]))
+    problems.extend(evidence_problems(resources))
     measured = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "docs", "bench", "capacity.json")
     capacity, arithmetic = capacity_problems(template, measured)
     problems.extend(capacity)
