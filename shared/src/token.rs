@@ -8,6 +8,14 @@
 //! time (the requests that arrive meanwhile wait for that read), so a rotated
 //! token is accepted within 30 s without waiting for new environments, and a
 //! flood of wrong tokens costs at most one `GetSecretValue` per 30 s.
+//!
+//! Revoking works the other way: a warm function also reads the secret again
+//! when what it knows is older than [`MAX_VERSIONS_AGE`], whatever token it
+//! is shown, so a version that is no longer `AWSCURRENT` nor `AWSPREVIOUS`
+//! stops passing within five minutes without new environments. And what
+//! `AWSPREVIOUS` holds is only ever what Secrets Manager says: when it cannot
+//! be read, no previous version is accepted until it can (assuming it to be
+//! the version known so far would re-admit a token being revoked).
 
 use std::sync::RwLock;
 use std::time::{Duration, Instant, SystemTime};
@@ -17,6 +25,10 @@ use crate::config::ConfigError;
 
 /// The least time between two reads of the secret by one environment.
 pub(crate) const REREAD_INTERVAL: Duration = Duration::from_secs(30);
+/// The most time a warm environment trusts the versions it read: after it,
+/// the next request reads the secret again first (a revoked version stops
+/// passing). One `GetSecretValue` per environment per five minutes.
+pub(crate) const MAX_VERSIONS_AGE: Duration = Duration::from_secs(300);
 
 /// The accepted tokens, and where they come from.
 #[derive(Debug)]
@@ -30,6 +42,8 @@ struct Versions {
     current: SharedSecret,
     /// `AWSPREVIOUS`, and until when it is accepted.
     previous: Option<(SharedSecret, SystemTime)>,
+    /// `AWSPREVIOUS` could not be read last time: read it at the next read.
+    previous_unread: bool,
     read_at: Instant,
 }
 
@@ -52,6 +66,7 @@ struct SecretSource {
     secret_id: String,
     grace: Duration,
     interval: Duration,
+    max_age: Duration,
     /// Held while the secret is read: one read at a time.
     reading: tokio::sync::Mutex<()>,
 }
@@ -69,6 +84,7 @@ impl TokenCheck {
             versions: RwLock::new(Versions {
                 current: secret,
                 previous: None,
+                previous_unread: false,
                 read_at: Instant::now(),
             }),
             source: None,
@@ -99,6 +115,7 @@ impl TokenCheck {
             versions: RwLock::new(Versions {
                 previous: previous.map(|p| (p.token, current.created + grace)),
                 current: current.token,
+                previous_unread: false,
                 read_at: Instant::now(),
             }),
             source: Some(SecretSource {
@@ -106,6 +123,7 @@ impl TokenCheck {
                 secret_id: secret_id.to_owned(),
                 grace,
                 interval: REREAD_INTERVAL,
+                max_age: MAX_VERSIONS_AGE,
                 reading: tokio::sync::Mutex::new(()),
             }),
         })
@@ -119,12 +137,26 @@ impl TokenCheck {
         self
     }
 
-    /// Whether `presented` is an accepted token; one that matches none may
-    /// read the secret again first (see the module's documentation).
+    /// The most time the versions read are trusted (tests shorten it).
+    pub fn with_max_age(mut self, max_age: Duration) -> Self {
+        if let Some(source) = &mut self.source {
+            source.max_age = max_age;
+        }
+        self
+    }
+
+    /// Whether `presented` is an accepted token; versions older than their
+    /// maximum age are read again first, and a token that matches none may
+    /// read them again (see the module's documentation).
     pub async fn accepts(&self, presented: Option<&[u8]>) -> bool {
         let Some(presented) = presented else {
             return false;
         };
+        if let Some(source) = &self.source {
+            if self.read_at().elapsed() >= source.max_age {
+                self.reread(source).await;
+            }
+        }
         if self.accept_now(presented) {
             return true;
         }
@@ -144,6 +176,14 @@ impl TokenCheck {
         }
     }
 
+    /// When the versions were last read (under the read lock, no copy).
+    fn read_at(&self) -> Instant {
+        match self.versions.read() {
+            Ok(versions) => versions.read_at,
+            Err(poisoned) => poisoned.into_inner().read_at,
+        }
+    }
+
     fn snapshot(&self) -> Versions {
         match self.versions.read() {
             Ok(versions) => versions.clone(),
@@ -160,7 +200,7 @@ impl TokenCheck {
 
     /// Reads `AWSCURRENT` again unless it was read within the interval (by
     /// this request or one that held the lock before it); after a rotation,
-    /// `AWSPREVIOUS` too. A failed read keeps the versions known and waits
+    /// or when it could not be read last time, `AWSPREVIOUS` too. A failed read keeps the versions known and waits
     /// for the next interval like a successful one.
     async fn reread(&self, source: &SecretSource) {
         let _reading = source.reading.lock().await;
@@ -170,13 +210,23 @@ impl TokenCheck {
         }
         versions.read_at = Instant::now();
         match read(&source.client, &source.secret_id, "AWSCURRENT").await {
-            Ok(Some(current)) if current.token != versions.current => {
+            Ok(Some(current)) if current.token != versions.current || versions.previous_unread => {
                 let previous = match read(&source.client, &source.secret_id, "AWSPREVIOUS").await {
-                    Ok(previous) => previous.map(|p| p.token),
-                    // What AWSPREVIOUS holds after one rotation: the version known so far.
-                    Err(_) => Some(versions.current.clone()),
+                    Ok(previous) => {
+                        versions.previous_unread = false;
+                        previous.map(|p| p.token)
+                    }
+                    // Unknown, so none: the version known so far may be the
+                    // very one being revoked. Read again at the next read.
+                    Err(reason) => {
+                        tracing::warn!("SHARED_SECRET_ARN: AWSPREVIOUS could not be read: {reason}");
+                        versions.previous_unread = true;
+                        None
+                    }
                 };
-                tracing::info!("SHARED_SECRET_ARN: a new AWSCURRENT version, read after an unknown token");
+                if current.token != versions.current {
+                    tracing::info!("SHARED_SECRET_ARN: a new AWSCURRENT version");
+                }
                 versions.previous = previous.map(|token| (token, current.created + source.grace));
                 versions.current = current.token;
             }
@@ -233,6 +283,7 @@ mod tests {
         Versions {
             current: SharedSecret::new("current-token"),
             previous: previous_until.map(|until| (SharedSecret::new("previous-token"), until)),
+            previous_unread: false,
             read_at: Instant::now(),
         }
     }

@@ -148,6 +148,96 @@ async fn a_flood_of_wrong_tokens_reads_the_secret_at_most_once_per_interval() {
     assert_eq!(stack.queued().await.len(), 1);
 }
 
+/// The emergency revocation of docs/security.md: two new versions (the
+/// first thrown away), so the leaked value is neither `AWSCURRENT` nor
+/// `AWSPREVIOUS`. A new environment refuses it whatever
+/// `PREVIOUS_TOKEN_GRACE` says, so no grace setting, in any order, brings it
+/// back; a warm environment drops it at once when the vendor's new token
+/// reaches it, and one only the thief calls within the versions' maximum age.
+#[tokio::test]
+async fn a_revoked_token_is_refused_everywhere_whatever_the_grace_and_the_order() {
+    let stack = Stack::new(false).await;
+    let moto = &Moto::shared().endpoint;
+    let client = secrets::client(moto).await;
+    let leaked = ONE;
+    let arn = secrets::create(&client, "revoked-token", leaked).await;
+    let (interval, max_age) = (Duration::from_millis(300), Duration::from_millis(900));
+    let mut warm = Vec::new();
+    for _ in 0..2 {
+        let token = token_check(moto, &arn, DEFAULT_PREVIOUS_GRACE).await.unwrap();
+        warm.push(app_with(&stack, &arn, token.with_reread_interval(interval).with_max_age(max_age)).await);
+    }
+    let (reached, quiet) = (&warm[0], &warm[1]);
+    assert_eq!(status_with(reached, Some(leaked), None).await, 202);
+    assert_eq!(status_with(quiet, Some(leaked), None).await, 202);
+
+    secrets::rotate(&client, &arn, "thrown-away-0123456789abcdef").await;
+    secrets::rotate(&client, &arn, TWO).await;
+    for grace in [
+        DEFAULT_PREVIOUS_GRACE,
+        Duration::ZERO,
+        Duration::from_secs(10 * 365 * 86_400),
+    ] {
+        let fresh = app_with(&stack, &arn, token_check(moto, &arn, grace).await.unwrap()).await;
+        assert_eq!(
+            status_with(&fresh, Some(leaked), None).await,
+            401,
+            "a new environment, grace {grace:?}"
+        );
+        assert_eq!(status_with(&fresh, Some(TWO), None).await, 202);
+    }
+    tokio::time::sleep(interval).await;
+    assert_eq!(
+        status_with(reached, Some(TWO), None).await,
+        202,
+        "the vendor's new token"
+    );
+    assert_eq!(status_with(reached, Some(leaked), None).await, 401, "dropped at once");
+    tokio::time::sleep(max_age).await;
+    assert_eq!(
+        status_with(quiet, Some(leaked), None).await,
+        401,
+        "a warm environment only the thief calls reads the secret again"
+    );
+}
+
+/// After a rotation, a warm function reads `AWSPREVIOUS` again; when that
+/// read fails it must not assume the version it knew is the previous one:
+/// during a revocation that version is the leaked one.
+#[tokio::test]
+async fn a_previous_version_that_cannot_be_read_is_not_guessed() {
+    let stack = Stack::new(false).await;
+    let moto = &Moto::shared().endpoint;
+    let client = secrets::client(moto).await;
+    let arn = secrets::create(&client, "unread-previous", ONE).await;
+    let proxy = FaultProxy::start(moto).await;
+    let interval = Duration::from_millis(300);
+    let token = token_check(&proxy.endpoint, &arn, DEFAULT_PREVIOUS_GRACE)
+        .await
+        .unwrap();
+    let app = app_with(&stack, &arn, token.with_reread_interval(interval)).await;
+    assert_eq!(status_with(&app, Some(ONE), None).await, 202);
+
+    secrets::rotate(&client, &arn, "thrown-away-0123456789abcdef").await;
+    secrets::rotate(&client, &arn, TWO).await;
+    proxy.inject(
+        Some("AWSPREVIOUS"),
+        harness::faults::Fault::Status(500, "InternalServiceError"),
+    );
+    tokio::time::sleep(interval).await;
+    assert_eq!(status_with(&app, Some(TWO), None).await, 202, "the new current version");
+    assert_eq!(
+        status_with(&app, Some(ONE), None).await,
+        401,
+        "the old one is not assumed previous"
+    );
+    // Once AWSPREVIOUS can be read, the real previous version has its grace.
+    proxy.clear();
+    tokio::time::sleep(interval).await;
+    assert_eq!(status_with(&app, Some("thrown-away-0123456789abcdef"), None).await, 202);
+    assert_eq!(status_with(&app, Some(ONE), None).await, 401);
+}
+
 #[tokio::test]
 async fn a_secret_that_cannot_be_read_stops_init_naming_the_variable() {
     let client = secrets::client(&Moto::shared().endpoint).await;
