@@ -118,7 +118,7 @@ lambda-bootstraps: sam-tools ## the webhook functions' arm64 bootstraps in targe
 
 # Without SAM: onto queues, secrets and roles made elsewhere (docs/operations.md,
 # "Deploying with cargo-lambda"). The settings are checked before the build.
-deploy-cargo-lambda: sam-tools ## deploy the webhook functions with cargo lambda deploy behind function URLs: ROLE_ARN, QUEUE_URL, QUARANTINE_QUEUE_URL, ARTEMIS_/AMLYZE_SECRET_ARN and _SOURCE_CIDRS (a token or ranges each), ARCHIVE_STREAM, MAX_BODY_BYTES; refuses an open function
+deploy-cargo-lambda: sam-tools ## deploy the webhook functions with cargo lambda deploy behind function URLs: ARTEMIS_/AMLYZE_ROLE_ARN (one role each unless SHARED_ROLE=true), RESERVED_CONCURRENCY (400), QUEUE_URL, QUARANTINE_QUEUE_URL, ARTEMIS_/AMLYZE_SECRET_ARN and _SOURCE_CIDRS (a token or ranges each), ARCHIVE_STREAM, MAX_BODY_BYTES; refuses an open function
 	$(CARGO) run --quiet --bin deploy-cargo-lambda -- plan $(WEBHOOK_FUNCTIONS)
 	$(MAKE) --no-print-directory lambda-bootstraps
 	$(CARGO) run --quiet --bin deploy-cargo-lambda -- deploy $(WEBHOOK_FUNCTIONS)

@@ -52,6 +52,10 @@ fn make(target: &str, endpoint: &str, vars: &[(&str, &str)]) -> Output {
         "AWS_PROFILE",
         "AWS_SESSION_TOKEN",
         "ROLE_ARN",
+        "ARTEMIS_ROLE_ARN",
+        "AMLYZE_ROLE_ARN",
+        "SHARED_ROLE",
+        "RESERVED_CONCURRENCY",
         "FUNCTION_PREFIX",
     ] {
         command.env_remove(var);
@@ -114,6 +118,20 @@ fn template_global(name: &str) -> String {
         .unwrap_or_else(|| panic!("Globals.Function.{name} in template.yaml"))
 }
 
+/// A parameter's default in template.yaml.
+fn template_default(parameter: &str) -> String {
+    let template = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    let section = template
+        .split(&format!("\n  {parameter}:\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("parameter {parameter} in template.yaml"));
+    section
+        .lines()
+        .take_while(|line| line.starts_with("    "))
+        .find_map(|line| line.trim().strip_prefix("Default: ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("a Default for {parameter}"))
+}
+
 fn show(output: &Output) -> String {
     format!(
         "status {}\n--- stdout\n{}\n--- stderr\n{}",
@@ -128,7 +146,8 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
     let moto = Moto::shared();
     let endpoint = moto.raw_endpoint.as_str();
     let prefix = format!("deploy-{}-", std::process::id());
-    let role = create_role(endpoint, &format!("{prefix}role")).await;
+    let artemis_role = create_role(endpoint, &format!("{prefix}artemis-role")).await;
+    let amlyze_role = create_role(endpoint, &format!("{prefix}amlyze-role")).await;
     let secret = secrets::create(
         &secrets::client(endpoint).await,
         "amlyze-token",
@@ -140,7 +159,9 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
         endpoint,
         &[
             ("FUNCTION_PREFIX", &prefix),
-            ("ROLE_ARN", &role),
+            ("ARTEMIS_ROLE_ARN", &artemis_role),
+            ("AMLYZE_ROLE_ARN", &amlyze_role),
+            ("AMLYZE_RESERVED_CONCURRENCY", "50"),
             ("QUEUE_URL", QUEUE),
             ("QUARANTINE_QUEUE_URL", QUARANTINE),
             ("ARCHIVE_STREAM", "intake-archive"),
@@ -158,12 +179,20 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
         ("ARCHIVE_STREAM", "intake-archive"),
         ("MAX_BODY_BYTES", "131072"),
     ];
+    // Each vendor's boundary, its own role, and its reserved concurrency:
+    // the template's default unless set (AMLYZE_RESERVED_CONCURRENCY).
+    let template_reserved: i32 = template_default("ArtemisReservedConcurrency").parse().unwrap();
     let own = [
-        ("artemis", ("ALLOWED_SOURCE_CIDRS", ARTEMIS_RANGES)),
-        ("amlyze", ("SHARED_SECRET_ARN", secret.as_str())),
+        (
+            "artemis",
+            ("ALLOWED_SOURCE_CIDRS", ARTEMIS_RANGES),
+            &artemis_role,
+            template_reserved,
+        ),
+        ("amlyze", ("SHARED_SECRET_ARN", secret.as_str()), &amlyze_role, 50),
     ];
     let client = lambda(endpoint).await;
-    for (vendor, boundary) in own {
+    for (vendor, boundary, role, reserved) in own {
         let name = format!("{prefix}{vendor}");
         let function = client
             .get_function()
@@ -190,7 +219,18 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
             Some(template_global("Timeout")),
             "{name}"
         );
-        assert_eq!(config.role(), Some(role.as_str()), "{name}");
+        assert_eq!(config.role(), Some(role.as_str()), "{name}: its own role");
+        let concurrency = client
+            .get_function_concurrency()
+            .function_name(&name)
+            .send()
+            .await
+            .expect("get_function_concurrency");
+        assert_eq!(
+            concurrency.reserved_concurrent_executions(),
+            Some(reserved),
+            "{name}: reserved concurrency"
+        );
         assert_eq!(
             config.tracing_config().and_then(|t| t.mode()),
             Some(&TracingMode::Active),
@@ -230,21 +270,36 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
         // InvokeFunctionUrl (auth NONE) and InvokeFunction through the URL only.
         let policy: serde_json::Value = serde_json::from_str(policy).expect("a JSON policy");
         let statements = policy["Statement"].as_array().cloned().unwrap_or_default();
-        let allows = |action: &str, condition: &str| {
-            statements.iter().any(|s| {
-                s["Effect"] == "Allow"
-                    && s["Principal"] == "*"
-                    && s["Action"] == action
-                    && serde_json::to_string(s).is_ok_and(|text| text.contains(condition))
-            })
+        // The exact condition of each: AWS renders AddPermission's
+        // FunctionUrlAuthType and InvokedViaFunctionUrl as a Condition; moto
+        // keeps them as the statement's own fields. Either way, exactly these.
+        let condition = |action: &str| -> Vec<serde_json::Value> {
+            statements
+                .iter()
+                .filter(|s| s["Effect"] == "Allow" && s["Principal"] == "*" && s["Action"] == action)
+                .map(|s| match s.get("Condition") {
+                    Some(condition) => condition.clone(),
+                    None => {
+                        let mut fields = s.as_object().cloned().unwrap_or_default();
+                        for key in ["Action", "Effect", "Principal", "Resource", "Sid"] {
+                            fields.remove(key);
+                        }
+                        serde_json::Value::Object(fields)
+                    }
+                })
+                .collect()
         };
+        let url_condition = condition("lambda:InvokeFunctionUrl");
         assert!(
-            allows("lambda:InvokeFunctionUrl", "\"NONE\""),
-            "{name}: anyone may call the URL: {policy}"
+            url_condition == [serde_json::json!({"StringEquals": {"lambda:FunctionUrlAuthType": "NONE"}})]
+                || url_condition == [serde_json::json!({"FunctionUrlAuthType": "NONE"})],
+            "{name}: anyone may call the URL, and only as a URL with auth NONE: {policy}"
         );
+        let invoke_condition = condition("lambda:InvokeFunction");
         assert!(
-            allows("lambda:InvokeFunction", "InvokedViaFunctionUrl"),
-            "{name}: and invoke the function through it, only through it: {policy}"
+            invoke_condition == [serde_json::json!({"Bool": {"lambda:InvokedViaFunctionUrl": "true"}})]
+                || invoke_condition == [serde_json::json!({"InvokedViaFunctionUrl": true})],
+            "{name}: and invoke the function only through its URL (InvokedViaFunctionUrl true): {policy}"
         );
     }
 }
@@ -254,7 +309,8 @@ async fn make_deploy_cargo_lambda_refuses_an_open_function_url_and_creates_nothi
     let moto = Moto::shared();
     let endpoint = moto.raw_endpoint.as_str();
     let prefix = format!("open-{}-", std::process::id());
-    let role = create_role(endpoint, &format!("{prefix}role")).await;
+    let artemis_role = create_role(endpoint, &format!("{prefix}artemis-role")).await;
+    let amlyze_role = create_role(endpoint, &format!("{prefix}amlyze-role")).await;
     let client = lambda(endpoint).await;
     // Amlyze with neither a token nor ranges; then with ranges that are no
     // boundary; then with ALLOW_UNAUTHENTICATED, which a function URL never gets.
@@ -265,7 +321,8 @@ async fn make_deploy_cargo_lambda_refuses_an_open_function_url_and_creates_nothi
     ] {
         let mut vars = vec![
             ("FUNCTION_PREFIX", prefix.as_str()),
-            ("ROLE_ARN", role.as_str()),
+            ("ARTEMIS_ROLE_ARN", artemis_role.as_str()),
+            ("AMLYZE_ROLE_ARN", amlyze_role.as_str()),
             ("QUEUE_URL", QUEUE),
             ("QUARANTINE_QUEUE_URL", QUARANTINE),
             ("ARTEMIS_SOURCE_CIDRS", ARTEMIS_RANGES),

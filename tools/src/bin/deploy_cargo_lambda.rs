@@ -6,9 +6,11 @@
 //!   deploy-cargo-lambda policy [VENDOR…]   (make cargo-lambda-policy)
 //!
 //! Settings come from variables: QUEUE_URL, QUARANTINE_QUEUE_URL,
-//! ARCHIVE_STREAM, <VENDOR>_SECRET_ARN, <VENDOR>_SOURCE_CIDRS, ROLE_ARN (or
-//! <VENDOR>_ROLE_ARN), MAX_BODY_BYTES, FUNCTION_PREFIX, KMS_KEY_ARN, and the
-//! standard AWS ones (AWS_ENDPOINT_URL included).
+//! ARCHIVE_STREAM, <VENDOR>_SECRET_ARN, <VENDOR>_SOURCE_CIDRS,
+//! <VENDOR>_ROLE_ARN (or ROLE_ARN, for one function or with SHARED_ROLE=true),
+//! RESERVED_CONCURRENCY (or <VENDOR>_RESERVED_CONCURRENCY; default 400),
+//! MAX_BODY_BYTES, FUNCTION_PREFIX, KMS_KEY_ARN, and the standard AWS ones
+//! (AWS_ENDPOINT_URL included).
 
 use std::path::Path;
 use std::process::ExitCode;

@@ -27,6 +27,12 @@ pub const RUNTIME: &str = "provided.al2023";
 /// How long the function's log group keeps logs unless `LOG_RETENTION_DAYS`
 /// says otherwise (the template's default).
 const LOG_RETENTION_DAYS: &str = "365";
+/// Reserved concurrency unless `RESERVED_CONCURRENCY` (or
+/// `<VENDOR>_RESERVED_CONCURRENCY`) says otherwise: the template's default
+/// (docs/capacity.md). A function URL has no throttle of its own and is
+/// public: without a reservation anyone who finds it could take the
+/// account's whole unreserved concurrency, throttling every other function.
+pub const RESERVED_CONCURRENCY: u32 = 400;
 
 /// The variables read, by name, so tests can give their own.
 pub type Vars<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -38,6 +44,13 @@ pub enum PlanError {
     Missing(String),
     #[error("{var} is malformed: {reason}")]
     Malformed { var: String, reason: String },
+    /// Two functions on one role: each vendor's secret would be readable by
+    /// the other's function, undoing the boundary per vendor.
+    #[error(
+        "{functions} would share the role {role}: give each its own (<VENDOR>_ROLE_ARN, each with only its own \
+         vendor's secret), or set SHARED_ROLE=true to accept that each may read the other's secret"
+    )]
+    SharedRole { role: String, functions: String },
     /// What the function itself would refuse at init.
     #[error(
         "{function}: {error} (its SHARED_SECRET_ARN and ALLOWED_SOURCE_CIDRS are set through \
@@ -58,6 +71,8 @@ pub struct Function {
     pub name: String,
     /// `<VENDOR>_ROLE_ARN`, else `ROLE_ARN`.
     pub role: String,
+    /// Reserved concurrent executions; 0 reserves none.
+    pub reserved_concurrency: u32,
     /// Exactly the environment the function gets.
     pub env: BTreeMap<&'static str, String>,
 }
@@ -100,16 +115,34 @@ pub fn plan(vendors: &[Provider], vars: Vars<'_>, purpose: Purpose) -> Result<Ve
         if !env.contains_key("QUARANTINE_QUEUE_URL") {
             found.push(PlanError::Missing("QUARANTINE_QUEUE_URL".to_owned()));
         }
-        let role = own("ROLE_ARN").or_else(|| var("ROLE_ARN"));
+        let (role_var, role) = match own("ROLE_ARN") {
+            Some(role) => (format!("{vendor}_ROLE_ARN"), Some(role)),
+            None => ("ROLE_ARN".to_owned(), var("ROLE_ARN")),
+        };
         match &role {
             _ if purpose == Purpose::Policy => {}
-            None => found.push(PlanError::Missing(format!("ROLE_ARN (or {vendor}_ROLE_ARN)"))),
+            None => found.push(PlanError::Missing(format!("{vendor}_ROLE_ARN (or ROLE_ARN)"))),
             Some(role) if !role.starts_with("arn:") => found.push(PlanError::Malformed {
-                var: "ROLE_ARN".to_owned(),
+                var: role_var,
                 reason: format!("expected an IAM role ARN, got {role:?}"),
             }),
             Some(_) => {}
         }
+        let (reserved_var, reserved) = match own("RESERVED_CONCURRENCY") {
+            Some(value) => (format!("{vendor}_RESERVED_CONCURRENCY"), Some(value)),
+            None => ("RESERVED_CONCURRENCY".to_owned(), var("RESERVED_CONCURRENCY")),
+        };
+        let reserved_concurrency = match reserved.map(|v| v.parse::<u32>()) {
+            None => RESERVED_CONCURRENCY,
+            Some(Ok(n)) => n,
+            Some(Err(_)) => {
+                found.push(PlanError::Malformed {
+                    var: reserved_var,
+                    reason: "expected a whole number (0 reserves none)".to_owned(),
+                });
+                0
+            }
+        };
         let name = format!("{prefix}{}", provider.name());
         if let Err(error) = Config::from_lookup(provider, |v| env.get(v).cloned()) {
             problems.push(PlanError::Refused {
@@ -127,14 +160,34 @@ pub fn plan(vendors: &[Provider], vars: Vars<'_>, purpose: Purpose) -> Result<Ve
             provider,
             name,
             role: role.unwrap_or_default(),
+            reserved_concurrency,
             env,
         });
+    }
+    if purpose == Purpose::Deploy && !var("SHARED_ROLE").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        problems.extend(shared_roles(&functions));
     }
     if problems.is_empty() {
         Ok(functions)
     } else {
         Err(problems)
     }
+}
+
+/// Every role more than one function would run as.
+fn shared_roles(functions: &[Function]) -> Vec<PlanError> {
+    let mut by_role: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for function in functions.iter().filter(|f| !f.role.is_empty()) {
+        by_role.entry(&function.role).or_default().push(&function.name);
+    }
+    by_role
+        .into_iter()
+        .filter(|(_, names)| names.len() > 1)
+        .map(|(role, names)| PlanError::SharedRole {
+            role: role.to_owned(),
+            functions: names.join(" and "),
+        })
+        .collect()
 }
 
 /// The environment file `cargo lambda deploy --env-file` reads (values hold
@@ -218,6 +271,7 @@ pub async fn deploy(functions: &[Function], vars: Vars<'_>, dir: &Path) -> Resul
                 )
             })?;
         settled(&lambda, &function.name).await?;
+        reserve(&lambda, function).await?;
         let url = lambda
             .get_function_url_config()
             .function_name(&function.name)
@@ -233,6 +287,40 @@ pub async fn deploy(functions: &[Function], vars: Vars<'_>, dir: &Path) -> Resul
         urls.push((function.name.clone(), url.function_url().to_owned()));
     }
     Ok(urls)
+}
+
+/// Sets the function's reserved concurrency (or removes it, for 0), and
+/// says what it means for capacity.
+async fn reserve(lambda: &aws_sdk_lambda::Client, function: &Function) -> Result<(), String> {
+    let name = &function.name;
+    let failed = |e: String| format!("{name}: setting its reserved concurrency: {e}");
+    if function.reserved_concurrency == 0 {
+        lambda
+            .delete_function_concurrency()
+            .function_name(name)
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string()))?;
+        eprintln!(
+            "{name}: NO reserved concurrency (RESERVED_CONCURRENCY=0): it shares the account's unreserved pool, so \
+             anyone who finds its public URL can take that pool from every other function, and a busy account can \
+             refuse webhooks at the door (docs/capacity.md)"
+        );
+        return Ok(());
+    }
+    let reserved = i32::try_from(function.reserved_concurrency).map_err(|e| failed(e.to_string()))?;
+    lambda
+        .put_function_concurrency()
+        .function_name(name)
+        .reserved_concurrent_executions(reserved)
+        .send()
+        .await
+        .map_err(|e| failed(aws_sdk_lambda::error::DisplayErrorContext(e).to_string()))?;
+    eprintln!(
+        "{name}: {reserved} reserved concurrent executions: at most that many at once, whoever calls its URL \
+         (docs/capacity.md)"
+    );
+    Ok(())
 }
 
 /// Waits (at most a minute) until no update of the function is in progress:
@@ -272,7 +360,8 @@ pub(crate) mod tests {
         vec![
             ("QUEUE_URL", QUEUE),
             ("QUARANTINE_QUEUE_URL", QUARANTINE),
-            ("ROLE_ARN", "arn:aws:iam::123456789012:role/intake"),
+            ("ARTEMIS_ROLE_ARN", "arn:aws:iam::123456789012:role/intake-artemis"),
+            ("AMLYZE_ROLE_ARN", "arn:aws:iam::123456789012:role/intake-amlyze"),
             ("ARTEMIS_SOURCE_CIDRS", "203.0.113.0/24"),
             (
                 "AMLYZE_SECRET_ARN",
@@ -352,11 +441,63 @@ pub(crate) mod tests {
             "deploy webhook-artemis --binary-name artemis",
             "--runtime provided.al2023",
             "--memory 256 --timeout 15 --tracing active --enable-function-url",
-            "--role arn:aws:iam::123456789012:role/intake",
+            "--role arn:aws:iam::123456789012:role/intake-artemis",
             "--env-file /tmp/artemis.env --log-retention 365",
             "--endpoint-url http://127.0.0.1:5000",
         ] {
             assert!(args.contains(expected), "{expected:?} in {args}");
         }
+    }
+
+    #[test]
+    fn one_role_for_both_functions_is_refused_unless_allowed_by_name() {
+        let mut settings = base();
+        settings.retain(|(k, _)| !k.ends_with("_ROLE_ARN"));
+        settings.push(("ROLE_ARN", "arn:aws:iam::123456789012:role/intake"));
+        let both = [Provider::Artemis, Provider::Amlyze];
+        let problems = plan(&both, &vars(&settings), Purpose::Deploy).expect_err("refused");
+        assert!(
+            matches!(&problems[..], [PlanError::SharedRole { functions, .. }] if functions == "webhook-artemis and webhook-amlyze"),
+            "{problems:?}"
+        );
+        settings.push(("SHARED_ROLE", "true"));
+        assert!(plan(&both, &vars(&settings), Purpose::Deploy).is_ok());
+        // One function alone shares nothing.
+        settings.pop();
+        assert!(plan(&[Provider::Artemis], &vars(&settings), Purpose::Deploy).is_ok());
+    }
+
+    #[test]
+    fn reserved_concurrency_is_the_templates_unless_set_per_vendor_or_for_all() {
+        let both = [Provider::Artemis, Provider::Amlyze];
+        let reserved = |extra: &[(&'static str, &'static str)]| {
+            let mut settings = base();
+            settings.extend_from_slice(extra);
+            plan(&both, &vars(&settings), Purpose::Deploy)
+                .map(|f| f.iter().map(|f| f.reserved_concurrency).collect::<Vec<_>>())
+        };
+        assert_eq!(reserved(&[]), Ok(vec![RESERVED_CONCURRENCY, RESERVED_CONCURRENCY]));
+        assert_eq!(reserved(&[("RESERVED_CONCURRENCY", "50")]), Ok(vec![50, 50]));
+        assert_eq!(
+            reserved(&[("RESERVED_CONCURRENCY", "50"), ("AMLYZE_RESERVED_CONCURRENCY", "0")]),
+            Ok(vec![50, 0])
+        );
+        let problems = reserved(&[("ARTEMIS_RESERVED_CONCURRENCY", "lots")]).expect_err("refused");
+        assert!(
+            matches!(&problems[..], [PlanError::Malformed { var, .. }] if var == "ARTEMIS_RESERVED_CONCURRENCY"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_role_is_reported_under_the_variable_it_came_from() {
+        let mut settings = base();
+        settings.retain(|(k, _)| *k != "AMLYZE_ROLE_ARN");
+        settings.push(("AMLYZE_ROLE_ARN", "intake-amlyze"));
+        let problems = plan(&[Provider::Amlyze], &vars(&settings), Purpose::Deploy).expect_err("refused");
+        assert!(
+            matches!(&problems[..], [PlanError::Malformed { var, .. }] if var == "AMLYZE_ROLE_ARN"),
+            "{problems:?}"
+        );
     }
 }
