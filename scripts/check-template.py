@@ -160,7 +160,7 @@ def widest_boundary_problems(parameters):
     problems = []
     for vendor in VENDORS:
         pattern = parameters[f"{vendor}SourceCidrs"]["AllowedPattern"]
-        for family, shortest, limit in (("IPv4", "0.0.0.0/{}", MAX_IPV4), ("IPv6", "::/{}", MAX_IPV6)):
+        for family, shortest, limit in (("IPv4", "0.0.0.0/{}", MAX_IPV4), ("IPv6", "8000::/{}", MAX_IPV6)):
             widest = next(p for p in range(1, 129) if re.fullmatch(pattern, shortest.format(p)))
             network = ipaddress.ip_network(shortest.format(widest))
             count = (MAX_PARAMETER_BYTES + 1) // (len(shortest.format(widest)) + 1)
@@ -459,6 +459,13 @@ def main():
             (f"{vendor} open to IPv6 in halves", dict(no_token, **{key: ["::/1", "8000::/1"]}), False),
             (f"{vendor}: a /16 (2^16 addresses each, 256 of them add up)", dict(no_token, **{key: ["10.0.0.0/16"]}), False),
             (f"{vendor}: a blank range", {key: [""]}, False),
+            # All of IPv4, written as IPv6 (IPv4-mapped, or a range that holds them).
+            (f"{vendor}: all of IPv4, mapped (::ffff:0.0.0.0/96)", dict(no_token, **{key: ["::ffff:0.0.0.0/96"]}), False),
+            (f"{vendor}: all of IPv4, mapped in hex", dict(no_token, **{key: ["::ffff:0:0/96"]}), False),
+            (f"{vendor}: all of IPv4, mapped in full", dict(no_token, **{key: ["0:0:0:0:0:ffff:0:0/96"]}), False),
+            (f"{vendor}: a zero range that holds the mapped ones", dict(no_token, **{key: ["::/64"]}), False),
+            (f"{vendor}: one mapped address", dict(no_token, **{key: ["::ffff:198.51.100.7"]}), False),
+            (f"{vendor}: an ordinary IPv6 range", dict(no_token, **{key: ["2001:db8:1::/48"]}), True),
             (f"{vendor} open to the world with the token", {key: world}, True),
         ]
     for what, change, expected in cases:

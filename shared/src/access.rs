@@ -22,7 +22,7 @@ impl Allowlist {
                 .parse::<IpNet>()
                 .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
             {
-                Ok(net) => nets.push(net),
+                Ok(net) => nets.extend(with_mapped_ipv4(net)),
                 Err(_) => bad.push(format!("{entry:?}")),
             }
         }
@@ -69,6 +69,31 @@ impl Allowlist {
         };
         self.0.iter().any(|net| net.contains(&ip))
     }
+}
+
+/// `net`, and the IPv4 addresses it covers through IPv4-mapped IPv6
+/// (`::ffff:0:0/96`): sources are compared as IPv4 (see
+/// [`Allowlist::permits`]), and a range such as `::ffff:0.0.0.0/96` or
+/// `::/64` is all of IPv4, which must count as such for
+/// [`Allowlist::is_wide`].
+fn with_mapped_ipv4(net: IpNet) -> Vec<IpNet> {
+    const MAPPED: ipnet::Ipv6Net = match ipnet::Ipv6Net::new(std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96) {
+        Ok(net) => net,
+        Err(_) => panic!("::ffff:0:0/96 is a network"),
+    };
+    let IpNet::V6(v6) = net else { return vec![net] };
+    if MAPPED.contains(&v6) {
+        // Inside the mapped range: the IPv4 network it names, and nothing else.
+        let first = v6.network().to_ipv4_mapped().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED);
+        let ipv4 = ipnet::Ipv4Net::new(first, v6.prefix_len() - 96).map(IpNet::V4);
+        return ipv4.map_or_else(|_| vec![net], |ipv4| vec![ipv4]);
+    }
+    if v6.contains(&MAPPED) {
+        // Wider than the mapped range: all of IPv4, beside its IPv6.
+        let all = ipnet::Ipv4Net::new(std::net::Ipv4Addr::UNSPECIFIED, 0).map(IpNet::V4);
+        return all.map_or_else(|_| vec![net], |all| vec![net, all]);
+    }
+    vec![net]
 }
 
 /// How many wrong-token requests one environment keeps per minute (behind a
@@ -164,6 +189,20 @@ mod tests {
         );
         assert!(!list.permits(ip("::ffff:192.0.2.1")));
         assert!(!list.permits(None), "an unknown source is refused");
+    }
+
+    #[test]
+    fn an_ipv4_mapped_range_is_the_ipv4_range_it_maps() {
+        let list = Allowlist::parse("::ffff:203.0.113.0/120").unwrap();
+        assert!(list.permits(ip("203.0.113.9")), "an IPv4 caller inside it");
+        assert!(!list.permits(ip("198.51.100.7")));
+        assert_eq!(list.addresses(), (256, 0));
+        assert!(!list.is_wide());
+        for all_of_ipv4 in ["::ffff:0.0.0.0/96", "::ffff:0:0/96", "0:0:0:0:0:ffff:0:0/96", "::/64"] {
+            let list = Allowlist::parse(all_of_ipv4).unwrap();
+            assert!(list.is_wide(), "{all_of_ipv4} is all of IPv4: no boundary");
+            assert!(list.permits(ip("192.0.2.1")), "{all_of_ipv4}");
+        }
     }
 
     #[test]
