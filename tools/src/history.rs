@@ -107,14 +107,62 @@ pub fn timeline(messages: &[ArchivedMessage], customer: &Customer) -> Vec<Entry>
 /// Where `make demo` leaves the local archive's records.
 pub const LOCAL_ARCHIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/archive.ndjson");
 
-/// The archive's NDJSON: from the S3 bucket ARCHIVE_BUCKET (under
-/// ARCHIVE_PREFIX; AWS settings from the environment) when it is set, else
-/// from `files` (default [`LOCAL_ARCHIVE`]); GZIP objects are gunzipped.
-pub async fn read_archive(files: &[String]) -> Result<String, String> {
+/// What the tools read from the archive, and what they left out.
+#[derive(Debug, Default)]
+pub struct ArchiveText {
+    /// The NDJSON records read.
+    pub text: String,
+    /// What was left out, one line each for a person: objects outside the
+    /// stream's layout, records filed under a kind that is not their own.
+    pub skipped: Vec<String>,
+}
+
+/// The partition (`event` or `quarantine`) of a key the archive's stream
+/// writes: `kind=<kind>/dt=<yyyy-MM-dd>/…` (template.yaml, the stream's
+/// `Prefix`). Anything else (Firehose's `errors/`, or an object someone else
+/// put) is not an archive record.
+pub fn stream_partition(key: &str) -> Option<&str> {
+    let (kind, rest) = key.strip_prefix("kind=")?.split_once('/')?;
+    let (date, name) = rest.strip_prefix("dt=")?.split_once('/')?;
+    let date_format = time::macros::format_description!("[year]-[month]-[day]");
+    let dated = time::Date::parse(date, date_format).is_ok();
+    (matches!(kind, "event" | "quarantine") && dated && !name.is_empty()).then_some(kind)
+}
+
+/// The lines of an object under partition `kind` whose own `kind` is that
+/// kind (the stream files each record by its own), and how many were not.
+pub fn records_of_kind(text: &str, kind: &str) -> (String, usize) {
+    let mut kept = String::new();
+    let mut other = 0;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let own = serde_json::from_str::<Value>(line).ok();
+        if own.as_ref().and_then(|v| v["kind"].as_str()) == Some(kind) {
+            kept.push_str(line);
+            kept.push('\n');
+        } else {
+            other += 1;
+        }
+    }
+    (kept, other)
+}
+
+/// The archive's NDJSON: from the S3 bucket ARCHIVE_BUCKET (AWS settings
+/// from the environment) when it is set, only what the stream wrote there;
+/// else from `files` (default [`LOCAL_ARCHIVE`]), an operator's own copies.
+/// GZIP objects are gunzipped.
+pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
     if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
-        let s3 = aws_sdk_s3::Client::new(&intake::aws::tool_config().await);
-        let prefix = std::env::var("ARCHIVE_PREFIX").unwrap_or_default();
-        return harness::archive::read_text(&s3, &bucket, &prefix).await;
+        let config = intake::aws::tool_config().await;
+        let mut s3 = aws_sdk_s3::config::Builder::from(&config);
+        // An S3-compatible endpoint on a host or IP of its own (moto, in the
+        // tests) takes the bucket in the path, not in the host name.
+        if ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some())
+        {
+            s3 = s3.force_path_style(true);
+        }
+        return read_bucket(&aws_sdk_s3::Client::from_conf(s3.build()), &bucket).await;
     }
     let files = if files.is_empty() {
         vec![LOCAL_ARCHIVE.to_owned()]
@@ -126,7 +174,69 @@ pub async fn read_archive(files: &[String]) -> Result<String, String> {
         let bytes = std::fs::read(&file).map_err(|err| format!("{file}: {err} (run make demo first)"))?;
         text.push_str(&harness::archive::object_text(&bytes)?);
     }
-    Ok(text)
+    Ok(ArchiveText {
+        text,
+        skipped: Vec::new(),
+    })
+}
+
+/// The records of `bucket` under the keys the stream writes, in key order.
+pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<ArchiveText, String> {
+    let mut keys = Vec::new();
+    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|err| format!("list {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(err)))?;
+        keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+    }
+    keys.sort();
+    let mut read = ArchiveText::default();
+    let (mut failures, mut foreign) = (0, Vec::new());
+    for key in keys {
+        let Some(kind) = stream_partition(&key) else {
+            if key.starts_with("errors/") {
+                failures += 1;
+            } else {
+                foreign.push(key);
+            }
+            continue;
+        };
+        let object = s3
+            .get_object()
+            .bucket(bucket)
+            .key(&key)
+            .send()
+            .await
+            .map_err(|err| format!("get {key}: {}", aws_sdk_s3::error::DisplayErrorContext(err)))?;
+        let bytes = object
+            .body
+            .collect()
+            .await
+            .map_err(|err| format!("read {key}: {err}"))?
+            .into_bytes();
+        let text = harness::archive::object_text(&bytes).map_err(|err| format!("{key}: {err}"))?;
+        let (records, other) = records_of_kind(&text, kind);
+        read.text.push_str(&records);
+        if other > 0 {
+            read.skipped.push(format!(
+                "{other} lines of {key} that are not {kind} records (the stream files each record under its own kind)"
+            ));
+        }
+    }
+    if failures > 0 {
+        read.skipped.push(format!(
+            "{failures} objects under errors/: Firehose's delivery failures, not records (docs/operations.md, \"The archive\")"
+        ));
+    }
+    if !foreign.is_empty() {
+        let shown: Vec<&str> = foreign.iter().take(5).map(String::as_str).collect();
+        read.skipped.push(format!(
+            "{} objects the stream did not write (only kind=event|quarantine/dt=…/ is read): {}{}",
+            foreign.len(),
+            shown.join(", "),
+            if foreign.len() > shown.len() { ", …" } else { "" }
+        ));
+    }
+    Ok(read)
 }
 
 /// The timeline as a table, for a person.
@@ -215,5 +325,33 @@ mod tests {
             },
         );
         assert_eq!(by_id.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+    }
+
+    #[test]
+    fn only_the_streams_keys_are_archive_records() {
+        assert_eq!(
+            stream_partition("kind=event/dt=2026-12-04/stream-1-2026-12-04-10-00-00-abc.gz"),
+            Some("event")
+        );
+        assert_eq!(stream_partition("kind=quarantine/dt=2026-12-04/x"), Some("quarantine"));
+        for foreign in [
+            "errors/processing-failed/dt=2026-12-04/x",
+            "kind=other/dt=2026-12-04/x",
+            "kind=event/dt=yesterday/x",
+            "kind=event/dt=2026-12-04/",
+            "kind=event/x",
+            "forged/kind=event/dt=2026-12-04/x",
+            "archive/x",
+        ] {
+            assert_eq!(stream_partition(foreign), None, "{foreign}");
+        }
+    }
+
+    #[test]
+    fn a_record_filed_under_another_kind_is_left_out() {
+        let text = "{\"kind\":\"event\",\"n\":1}\n{\"kind\":\"quarantine\",\"n\":2}\nnot json\n\n";
+        let (kept, other) = records_of_kind(text, "event");
+        assert_eq!(kept, "{\"kind\":\"event\",\"n\":1}\n");
+        assert_eq!(other, 2);
     }
 }

@@ -6,7 +6,9 @@
 //! Reads the archive's NDJSON records from FILEs (default: `.local/archive.ndjson`,
 //! which `make demo` writes), or, with ARCHIVE_BUCKET set, from that S3
 //! bucket (GZIP objects as Firehose delivers them; AWS settings from the
-//! environment). Parted records are joined again.
+//! environment): only the keys the archive's stream writes
+//! (`kind=event|quarantine/dt=…/`), and in each only the records of that
+//! kind; what it leaves out it says. Parted records are joined again.
 
 use std::process::ExitCode;
 
@@ -28,14 +30,17 @@ async fn main() -> ExitCode {
         eprintln!("usage: history --subject SUBJECT | --customer-id ARTEMIS_ID [FILE…]   (make history SUBJECT=…)");
         return ExitCode::FAILURE;
     }
-    let text = match tools::history::read_archive(&files).await {
-        Ok(text) => text,
+    let archive = match tools::history::read_archive(&files).await {
+        Ok(archive) => archive,
         Err(err) => {
             eprintln!("history: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let (messages, unreadable) = intake::archive::join_parts(text.lines());
+    for skipped in &archive.skipped {
+        eprintln!("history: skipped {skipped}");
+    }
+    let (messages, unreadable) = intake::archive::join_parts(archive.text.lines());
     let entries = timeline(&messages, &customer);
     print(&entries);
     println!(

@@ -5,8 +5,11 @@
 //!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… redrive [--apply]   (or `make redrive [APPLY=1]`)
 //!
 //! Past SQS's 14 days, from the archive: the quarantine records received in
-//! `[SINCE, UNTIL)`, read from ARCHIVE_BUCKET (S3) or from FILEs of NDJSON
-//! records (default `.local/archive.ndjson`):
+//! `[SINCE, UNTIL)`, read from ARCHIVE_BUCKET (S3: only what the stream
+//! wrote, `kind=quarantine/dt=…/`, and said what was skipped) or from FILEs
+//! of NDJSON records (default `.local/archive.ndjson`). A record whose sender
+//! was not established (`unauthorized`, `unreadable-event`) is never
+//! redriven:
 //!
 //!   QUEUE_URL=… redrive --from-archive --since 2026-01-01T00:00:00Z --until 2026-04-01T00:00:00Z [--apply] [FILE…]
 
@@ -83,14 +86,17 @@ async fn from_archive(args: &[String], apps: &Apps, apply: bool) -> ExitCode {
         })
         .map(|(_, a)| a.clone())
         .collect();
-    let text = match tools::history::read_archive(&files).await {
-        Ok(text) => text,
+    let archive = match tools::history::read_archive(&files).await {
+        Ok(archive) => archive,
         Err(err) => {
             eprintln!("redrive: {err}");
             return ExitCode::FAILURE;
         }
     };
-    let (messages, unreadable) = intake::archive::join_parts(text.lines());
+    for skipped in &archive.skipped {
+        println!("skipped      {skipped}");
+    }
+    let (messages, unreadable) = intake::archive::join_parts(archive.text.lines());
     if unreadable > 0 {
         eprintln!("redrive: {unreadable} archive lines could not be read or joined; they are left out");
     }
