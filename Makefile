@@ -85,7 +85,7 @@ validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --li
 	$(CHECKOV_ENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_ENV)/bin/python scripts/transform-template.py template.yaml > $(TOOLS)/transformed-template.json
 	$(CHECKOV_ENV)/bin/checkov -f $(TOOLS)/transformed-template.json --framework cloudformation --compact --quiet --skip-download
-	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml
+	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml $(TOOLS)/transformed-template.json
 
 docs: ## check the documentation: every relative link resolves, docs/README.md indexes every document, every make target the docs name exists (scripts/check-docs.py)
 	python3 scripts/check-docs.py

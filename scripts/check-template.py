@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """Checks of template.yaml that cfn-lint, sam validate and checkov do not make.
 
-    python3 scripts/check-template.py template.yaml
+    python3 scripts/check-template.py template.yaml [transformed.json]
+
+With the SAM-transformed template (scripts/transform-template.py, every
+option on), the evidence checks run on it too, and no function runs on a
+role that SAM generated with its managed policies.
 
 - Closed until configured: each vendor's source ranges have no default, the
   token is required by default, and the template's Rules and parameter
@@ -570,6 +574,17 @@ def main():
     silent = [name for name, r in sorted(resources.items()) if r["Type"] == "AWS::CloudWatch::Alarm"
               and (r["Properties"].get("AlarmActions") or {}).get("Fn::If", [None])[0] != "Notify"]
     problems.extend(f"{name}: its AlarmActions are not the alarm topic (Notify)" for name in silent)
+
+    if len(sys.argv) > 2:
+        with open(sys.argv[2]) as f:
+            transformed = json.load(f)["Resources"]
+        problems.extend(f"transformed: {p}" for p in evidence_problems(transformed))
+        for name, resource in sorted(transformed.items()):
+            if resource["Type"] == "AWS::Lambda::Function":
+                role = resource["Properties"].get("Role", {}).get("Fn::GetAtt", [""])[0]
+                managed = transformed.get(role, {}).get("Properties", {}).get("ManagedPolicyArns")
+                if managed:
+                    problems.append(f"transformed: {name} runs on {role}, with managed policies {managed}")
 
     for problem in problems:
         print(f"template: {problem}")
