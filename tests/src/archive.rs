@@ -97,6 +97,15 @@ pub async fn read(
 
 /// The NDJSON of every object under `prefix` of `bucket`, in key order.
 pub async fn read_text(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<String, String> {
+    let mut text = String::new();
+    for key in keys(s3, bucket, prefix).await? {
+        text.push_str(&object(s3, bucket, &key).await?);
+    }
+    Ok(text)
+}
+
+/// Every key under `prefix` of `bucket`, sorted.
+pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
     let mut keys = Vec::new();
     let mut pages = s3
         .list_objects_v2()
@@ -109,24 +118,25 @@ pub async fn read_text(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> R
         keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
     }
     keys.sort();
-    let mut text = String::new();
-    for key in keys {
-        let object = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|err| format!("get {key}: {err}"))?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|err| format!("read {key}: {err}"))?
-            .into_bytes();
-        text.push_str(&object_text(&bytes).map_err(|err| format!("{key}: {err}"))?);
-    }
-    Ok(text)
+    Ok(keys)
+}
+
+/// One object's NDJSON ([`object_text`]).
+pub async fn object(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<String, String> {
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|err| format!("get {key}: {err}"))?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .map_err(|err| format!("read {key}: {err}"))?
+        .into_bytes();
+    object_text(&bytes).map_err(|err| format!("{key}: {err}"))
 }
 
 /// An object's NDJSON: gunzipped when it is GZIP (as Firehose delivers with

@@ -29,7 +29,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 pub use crate::function::{
-    assert_log_records_fit, dies_with_this_process, function_binary, local_env, Cgroups, Function, LambdaSize,
+    assert_log_records_fit, dies_with_this_process, function_binary, local_env, recover, Cgroups, Function, LambdaSize,
     ONE_VCPU_MB,
 };
 

@@ -342,3 +342,23 @@ pub fn function_binary(name: &str) -> PathBuf {
         .unwrap_or_else(|_| root.join("target"));
     target.join("debug").join(name)
 }
+
+/// Runs the built `recover` with `flags` on `log` against moto (the shared
+/// server) with `vars`; its output, once it has succeeded.
+pub async fn recover(flags: &[&str], log: &std::path::Path, vars: &[(&str, &str)]) -> String {
+    let output = tokio::process::Command::new(function_binary("recover"))
+        .args(flags)
+        .arg(log)
+        .envs(crate::emulator::json_log_env(&crate::Moto::shared().endpoint))
+        .envs(vars.iter().copied())
+        .output()
+        .await
+        .expect("recover runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}

@@ -13,10 +13,9 @@
 //!   holds exactly what the queues hold.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use harness::emulator::{assert_log_records_fit, function_binary, json_log_env, Function, RuntimeApi};
+use harness::emulator::{assert_log_records_fit, function_binary, json_log_env, recover, Function, RuntimeApi};
 use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
@@ -50,24 +49,6 @@ fn call(vendor: &str, i: usize) -> (Call, bool) {
         .header("ce-specversion", "1.0"),
     };
     (call.request_id(&request_id), valid)
-}
-
-/// The built `recover`, run on `log` with `vars`; its output.
-async fn recover(log: &Path, vars: &[(&str, &str)]) -> String {
-    let output = tokio::process::Command::new(function_binary("recover"))
-        .arg(log)
-        .envs(json_log_env(&Moto::shared().endpoint))
-        .envs(vars.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -167,7 +148,7 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
     // quarantined, archived) before anything is counted.
     let mut recovered = String::new();
     for log in &logs {
-        recovered.push_str(&recover(log, &vars).await);
+        recovered.push_str(&recover(&[], log, &vars).await);
     }
     let queued = drain(&client, &queue).await;
     let quarantined = drain(&client, &quarantine).await;

@@ -157,7 +157,7 @@ async fn recover_leaves_unauthorized_requests_until_a_person_vouches_for_them() 
     assert!(stdout.contains("unauthorized"), "{stdout}");
     assert!(drain(&client, &queue).await.is_empty(), "nothing queued unvouched");
 
-    let stdout = recover_with(&["--vouched"], &log, &vars).await;
+    let stdout = harness::emulator::recover(&["--vouched"], &log, &vars).await;
     assert!(
         stdout.contains("1 queued, 0 quarantined, 0 archived, 0 failed, 0 left"),
         "{stdout}"
@@ -419,25 +419,7 @@ async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what
 /// Runs the built `recover` on `log` against moto with `vars`; its output,
 /// once it has succeeded.
 async fn recover(log: &std::path::Path, vars: &[(&str, &str)]) -> String {
-    recover_with(&[], log, vars).await
-}
-
-async fn recover_with(flags: &[&str], log: &std::path::Path, vars: &[(&str, &str)]) -> String {
-    let output = tokio::process::Command::new(function_binary("recover"))
-        .args(flags)
-        .arg(log)
-        .envs(aws_env(&Moto::shared().endpoint))
-        .envs(vars.iter().copied())
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    harness::emulator::recover(&[], log, vars).await
 }
 
 /// Waits until the function has finished its init (polled for work).

@@ -182,13 +182,7 @@ pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
 
 /// The records of `bucket` under the keys the stream writes, in key order.
 pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<ArchiveText, String> {
-    let mut keys = Vec::new();
-    let mut pages = s3.list_objects_v2().bucket(bucket).into_paginator().send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|err| format!("list {bucket}: {}", aws_sdk_s3::error::DisplayErrorContext(err)))?;
-        keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
-    }
-    keys.sort();
+    let keys = harness::archive::keys(s3, bucket, "").await?;
     let mut read = ArchiveText::default();
     let (mut failures, mut foreign) = (0, Vec::new());
     for key in keys {
@@ -200,20 +194,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Archiv
             }
             continue;
         };
-        let object = s3
-            .get_object()
-            .bucket(bucket)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|err| format!("get {key}: {}", aws_sdk_s3::error::DisplayErrorContext(err)))?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .map_err(|err| format!("read {key}: {err}"))?
-            .into_bytes();
-        let text = harness::archive::object_text(&bytes).map_err(|err| format!("{key}: {err}"))?;
+        let text = harness::archive::object(s3, bucket, &key).await?;
         let (records, other) = records_of_kind(&text, kind);
         read.text.push_str(&records);
         if other > 0 {
