@@ -96,13 +96,17 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
             tokio::spawn(async move {
                 let (call, valid) = call(vendor, i);
                 let began = Instant::now();
+                // The emulator answers "Task timed out" for a run longer
+                // than Lambda's timeout, counted from when an environment
+                // took the request (not while it waited for one, as here).
                 let outcome = api
                     .invoke(
                         call.event(FrontDoor::RestV1).to_string().as_bytes(),
-                        Duration::from_secs(60),
+                        Duration::from_secs(180),
                     )
                     .await;
-                let answer: Value = serde_json::from_slice(&outcome.expect("an answer")).unwrap();
+                let answer = outcome.unwrap_or_else(|err| panic!("{vendor} {i}: no answer: {err}"));
+                let answer: Value = serde_json::from_slice(&answer).unwrap();
                 (vendor, i, valid, answer, began.elapsed())
             })
         })
@@ -122,13 +126,10 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
     let mut by_status: HashMap<u64, usize> = HashMap::new();
     let mut accepted: HashMap<String, usize> = HashMap::new();
     let mut refused_ids = Vec::new();
-    for (vendor, i, valid, answer, took) in &answers {
+    let slowest = answers.iter().map(|a| a.4).max().unwrap_or_default();
+    for (vendor, i, valid, answer, _) in &answers {
         let status = answer["statusCode"].as_u64().unwrap();
         *by_status.entry(status).or_default() += 1;
-        assert!(
-            *took < Duration::from_secs(15),
-            "{vendor} {i}: answered in {took:?}, past Lambda's timeout"
-        );
         match (status, valid) {
             (202, true) => {
                 let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
@@ -139,7 +140,7 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
         }
     }
     println!(
-        "burst of {} in {elapsed:?}: {by_status:?}; {} throttled calls",
+        "burst of {} in {elapsed:?} (slowest answer, queued and run: {slowest:?}): {by_status:?}; {} throttled calls",
         answers.len(),
         proxy.faulted()
     );
@@ -154,9 +155,12 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
     let quarantined = drain(&client, &quarantine).await;
     println!("recover, {:?} after the burst:\n{recovered}", started.elapsed());
 
-    // Every kept message is in the archive. The archive takes an event's
-    // record beside its SQS send, so a request answered 503 may have its
-    // event record there too, beside its quarantine record: nothing else.
+    // Every kept message is in the archive. The archive takes a record
+    // beside its SQS send, and `recover` archives what it puts back again
+    // (docs/choices.md): so a request that went through the logs (a 503, or
+    // a 400 whose quarantine send was throttled) may be in the archive twice,
+    // and a 503's event record may be there beside its quarantine record.
+    // Nothing else.
     let archive_records = archive.messages().await;
     let mut unmatched: HashMap<&str, usize> = HashMap::new();
     for record in &archive_records {
@@ -166,24 +170,27 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
         let count = unmatched.get_mut(message.body.as_str());
         assert!(
             count.is_some_and(|c| *c > 0),
-            "not in the archive: {}\n{recovered}",
+            "not in the archive ({} records): {}\n{recovered}",
+            archive_records.len(),
             message.body
         );
         *unmatched.get_mut(message.body.as_str()).unwrap() -= 1;
     }
+    let kept: Vec<&str> = queued.iter().chain(&quarantined).map(|m| m.body.as_str()).collect();
     for record in archive_records
         .iter()
         .filter(|r| unmatched.get(r.message.as_str()).is_some_and(|c| *c > 0))
     {
-        assert_eq!(
-            record.kind, "event",
-            "an archive record no queue holds: {}",
+        assert!(
+            refused_ids.contains(&record.request_id),
+            "an archive record no queue holds, of a request answered 202 or not at all ({:?}): {}\n{recovered}",
+            record.kind,
             record.message
         );
         assert!(
-            refused_ids.contains(&record.request_id),
-            "an event archived but not queued, of a request not answered 503: {}",
-            record.request_id
+            record.kind == "event" || kept.contains(&record.message.as_str()),
+            "a quarantine record in the archive that is no copy of one in quarantine: {}\n{recovered}",
+            record.message
         );
     }
     let request_of: HashMap<String, String> = archive_records
@@ -223,5 +230,8 @@ async fn a_burst_while_sqs_and_firehose_throttle_loses_nothing() {
     // A 400 or 503: kept once, in quarantine (or recovered from the logs).
     kept_requests.sort();
     refused_ids.sort();
-    assert_eq!(kept_requests, refused_ids, "every 400 and 503, kept once");
+    assert_eq!(
+        kept_requests, refused_ids,
+        "every 400 and 503, kept once (left: quarantined or recovered onto the queue; right: answered 400 or 503)\n{recovered}"
+    );
 }

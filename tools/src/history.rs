@@ -58,9 +58,13 @@ impl Customer {
 }
 
 /// The timeline of `customer` in `messages`, oldest first (by reception).
+/// A record archived twice (byte for byte: Firehose delivers at least once,
+/// and `recover` and `redrive` archive what they put back) is shown once.
 pub fn timeline(messages: &[ArchivedMessage], customer: &Customer) -> Vec<Entry> {
+    let mut seen = std::collections::HashSet::new();
     let mut entries: Vec<Entry> = messages
         .iter()
+        .filter(|m| seen.insert((m.kind.as_str(), m.message.as_str())))
         .filter_map(|m| {
             let body: Value = serde_json::from_str(&m.message).ok()?;
             let entry = |what: String, status: String, risk: String, id: String| Entry {
@@ -306,6 +310,27 @@ mod tests {
             },
         );
         assert_eq!(by_id.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a2"]);
+    }
+
+    #[test]
+    fn a_record_archived_twice_is_shown_once() {
+        let refused = serde_json::json!({"status": 503, "reason": "queue-unavailable", "requestId": "q1",
+            "body": "{\"customerReferenceId\": \"CUST-1\"}"});
+        let event =
+            serde_json::json!({"type": "t", "id": "e1", "subject": "CUST-1", "provider": "artemis", "data": {}});
+        let messages = vec![
+            message("quarantine", "artemis", "2026-11-29T10:00:00Z", refused.clone()),
+            message("event", "artemis", "2026-11-29T10:00:00Z", event.clone()),
+            message("quarantine", "artemis", "2026-11-29T10:00:00Z", refused),
+            message("event", "artemis", "2026-11-29T10:00:00Z", event),
+        ];
+        let customer = Customer {
+            subject: Some("CUST-1".into()),
+            customer_id: None,
+        };
+        let mut ids: Vec<String> = timeline(&messages, &customer).into_iter().map(|e| e.id).collect();
+        ids.sort();
+        assert_eq!(ids, ["e1", "q1"]);
     }
 
     #[test]
