@@ -19,7 +19,7 @@ FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 # The webhook functions (the vendors' front doors), without the reference consumer.
 WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
-.PHONY: bench-capacity docs metrics history help tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
+.PHONY: bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -111,6 +111,12 @@ invoke-amlyze: sam-tools ## cargo lambda invoke amlyze with FIXTURE (default: th
 
 deploy: build-lambda ## sam deploy --guided (asks for the stack name, region and parameters)
 	sam deploy --guided --template-file .aws-sam/build/template.yaml
+
+STACK ?=
+VERIFY_WAIT ?= 420
+verify: ## after make deploy: prove the deployed stack STACK (operator's credentials): one marked probe per vendor through its webhook URL with its token must get a 202, reach the archive and carry the stack's Object Lock retention (waits up to VERIFY_WAIT s for Firehose)
+	@test -n "$(STACK)" || { echo "usage: make verify STACK=<stack name> (AWS_REGION / AWS_PROFILE as for sam deploy)"; exit 2; }
+	$(CARGO) run --quiet --bin verify -- --stack "$(STACK)" --wait $(VERIFY_WAIT)
 
 lambda-bootstraps: sam-tools ## the webhook functions' arm64 bootstraps in target/lambda (cargo lambda build --release --arm64, as sam build runs it)
 	@# cargo-lambda finds zig through the first python3 on PATH: the build tools' one.

@@ -84,6 +84,14 @@ impl<D> CloudEvent<D> {
     }
 }
 
+/// How a probe's type ends: Artemis `co.cynopsis.artemis.customer.probe`
+/// (action `PROBE`), Amlyze `com.webhook-intake.probe`. Neither vendor
+/// documents an action or type of that name.
+pub const PROBE_TYPE_SUFFIX: &str = ".probe";
+/// The subject of every probe (Artemis `customerReferenceId`, Amlyze
+/// `Ce-Subject`): no customer's.
+pub const PROBE_SUBJECT: &str = "webhook-intake-probe";
+
 /// Any message of the events queue, typed by what it is about.
 ///
 /// Deserializes from a queue body (and so works as the body type of
@@ -154,6 +162,13 @@ impl Event {
             Self::AmlyzeCustomerUpdated(e) => attributes!(e),
             Self::Other(e) => attributes!(e),
         }
+    }
+
+    /// `true` for a deployment's probe (`make verify`): its type ends in
+    /// [`PROBE_TYPE_SUFFIX`]. A probe went through the whole intake with a
+    /// real token, but no vendor sent it: consumers skip it.
+    pub fn is_probe(&self) -> bool {
+        self.attributes().kind.ends_with(PROBE_TYPE_SUFFIX)
     }
 
     /// The enum fields of the data whose value this build does not know (the

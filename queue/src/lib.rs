@@ -37,6 +37,9 @@
 //! `SqsEvent` and call [`Event::from_json`] on each body (the reference
 //! consumer in the intake's repository does).
 //!
+//! A deployment's probe (`make verify`) is an event like the others, from no
+//! vendor: [`Event::is_probe`] tells it (its type ends in `.probe`); skip it.
+//!
 //! Deduplicate and order with the envelope's attributes: `dedupekey` (the
 //! vendor's idempotency key) and `time`. Neither vendor guarantees order.
 //!
@@ -53,7 +56,7 @@ pub mod quarantine;
 #[cfg(feature = "schema")]
 pub mod schema;
 
-pub use event::{Attributes, CloudEvent, Data, Event};
+pub use event::{Attributes, CloudEvent, Data, Event, PROBE_SUBJECT, PROBE_TYPE_SUFFIX};
 
 /// Every vendor's name as the queue writes it in `provider`, in one list:
 /// the schema's list of providers is built from it, and the intake checks

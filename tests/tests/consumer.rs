@@ -313,6 +313,36 @@ async fn other_event_types_change_no_state() {
     assert!(table.items().await.is_empty(), "not even a record");
 }
 
+#[tokio::test]
+async fn a_deployments_probe_changes_no_state() {
+    // What `make verify` sends (tools/src/verify.rs): an Artemis action
+    // PROBE and an Amlyze type of ours, both about no customer.
+    let stack = Stack::new(false).await;
+    let mut probe = artemis_body(intake_queue::PROBE_SUBJECT, "PENDING", None);
+    probe["action"] = json!("PROBE");
+    let mut messages = artemis(&stack, &[probe]).await;
+    let call = Call::post("/hooks/amlyze", r#"{"probe": true}"#)
+        .header("ce-specversion", "1.0")
+        .header("ce-id", "probe-1")
+        .header("ce-source", "webhook-intake-verify")
+        .header("ce-subject", intake_queue::PROBE_SUBJECT)
+        .header("ce-type", "com.webhook-intake.probe");
+    let app = stack.app(Provider::Amlyze, &[]);
+    assert_eq!(send(&app, &call, FrontDoor::RestV1).await.status, 202);
+    messages.extend(drain(&stack.client, &stack.queue).await);
+    assert_eq!(messages.len(), 2);
+    let table = Table::new(None).await;
+    for message in &messages {
+        let event = intake_queue::Event::from_json(&message.body).unwrap();
+        assert!(event.is_probe(), "{}", message.body);
+        assert_eq!(table.outcome(message).await, Outcome::Ignored, "{}", message.body);
+    }
+    assert!(table.items().await.is_empty(), "not even a record");
+    // An event of a real action is no probe.
+    let real = artemis(&stack, &[artemis_body("CUST-P", "PENDING", None)]).await;
+    assert!(!intake_queue::Event::from_json(&real[0].body).unwrap().is_probe());
+}
+
 /// A small deterministic generator (no extra crate for shuffling).
 struct Lcg(u64);
 impl Lcg {

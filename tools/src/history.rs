@@ -157,16 +157,7 @@ pub fn records_of_kind(text: &str, kind: &str) -> (String, usize) {
 pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
     if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
         let config = intake::aws::tool_config().await;
-        let mut s3 = aws_sdk_s3::config::Builder::from(&config);
-        // An S3-compatible endpoint on a host or IP of its own (moto, in the
-        // tests) takes the bucket in the path, not in the host name.
-        if ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
-            .iter()
-            .any(|v| std::env::var_os(v).is_some())
-        {
-            s3 = s3.force_path_style(true);
-        }
-        return read_bucket(&aws_sdk_s3::Client::from_conf(s3.build()), &bucket).await;
+        return read_bucket(&s3_client(&config), &bucket).await;
     }
     let files = if files.is_empty() {
         vec![LOCAL_ARCHIVE.to_owned()]
@@ -182,6 +173,20 @@ pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
         text,
         skipped: Vec::new(),
     })
+}
+
+/// The operator tools' S3 client. An S3-compatible endpoint on a host or IP
+/// of its own (moto, in the tests) takes the bucket in the path, not in the
+/// host name.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let mut s3 = aws_sdk_s3::config::Builder::from(config);
+    if ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some())
+    {
+        s3 = s3.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
 }
 
 /// The records of `bucket` under the keys the stream writes, in key order.

@@ -3,7 +3,8 @@
 //! Operator tools: [`recover`] (requests the functions logged because no queue
 //! took them, and archive records the archive refused), [`redrive`] (the
 //! quarantine queue, or the archive's quarantine records, through the current
-//! pipeline) and [`history`] (one customer's timeline from the archive), each
+//! pipeline) [`history`] (one customer's timeline from the archive) and [`verify`] (a
+//! deployed stack's probe, `make verify`), each
 //! with its binary, on [`apps`] (one pipeline per vendor). Developer tools: [`load`] (reconciled load
 //! runs), [`sqs_stub`] (a minimal SQS endpoint, over TLS with [`tls`]), and the
 //! binaries `local-stack` (its HTTP front door in [`front_door`], its consumer
@@ -23,3 +24,4 @@ pub mod redrive;
 pub mod sizes;
 pub mod sqs_stub;
 pub mod tls;
+pub mod verify;

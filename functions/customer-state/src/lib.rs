@@ -90,6 +90,13 @@ impl Consumer {
             Ok(event) => event,
             Err(error) => return self.dead_letter(message, &error.to_string()).await,
         };
+        if event.is_probe() {
+            tracing::info!(
+                id = event.attributes().id,
+                "a deployment's probe (make verify): not a customer's change"
+            );
+            return Ok(Outcome::Ignored);
+        }
         match Change::of(&event) {
             Ok(Some(change)) => state::apply(&self.dynamodb, &self.table, &change, OffsetDateTime::now_utc()).await,
             Ok(None) => Ok(Outcome::Ignored),
