@@ -106,7 +106,22 @@ pub async fn read_text(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> R
 
 /// Every key under `prefix` of `bucket`, sorted.
 pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
-    let mut keys = Vec::new();
+    let mut keys: Vec<String> = objects(s3, bucket, prefix)
+        .await?
+        .into_iter()
+        .filter_map(|o| o.key)
+        .collect();
+    keys.sort();
+    Ok(keys)
+}
+
+/// Every object under `prefix` of `bucket`, as S3 lists them (key, time written, size).
+pub async fn objects(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<aws_sdk_s3::types::Object>, String> {
+    let mut objects = Vec::new();
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -115,10 +130,9 @@ pub async fn keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|err| format!("list {bucket}/{prefix}: {err}"))?;
-        keys.extend(page.contents.unwrap_or_default().into_iter().filter_map(|o| o.key));
+        objects.extend(page.contents.unwrap_or_default());
     }
-    keys.sort();
-    Ok(keys)
+    Ok(objects)
 }
 
 /// One object's NDJSON ([`object_text`]).

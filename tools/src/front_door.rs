@@ -22,6 +22,21 @@ pub struct PlainRequest<'a> {
     pub peer: IpAddr,
 }
 
+/// The HTTP API 2.0 event for a whole request that came from `peer`.
+pub async fn event_of(request: hyper::Request<hyper::body::Incoming>, peer: IpAddr) -> Value {
+    let path = request.uri().path().to_owned();
+    let (parts, body) = request.into_parts();
+    let body = harness::read_body(body).await;
+    http_api_event(&PlainRequest {
+        method: parts.method.as_str(),
+        path: &path,
+        raw_query: parts.uri.query().unwrap_or_default(),
+        headers: &parts.headers,
+        body: &body,
+        peer,
+    })
+}
+
 /// The HTTP API 2.0 event for `request` (a repeated header joined by commas,
 /// the query decoded, a body that is not UTF-8 in base64).
 pub fn http_api_event(request: &PlainRequest) -> Value {

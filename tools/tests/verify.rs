@@ -26,7 +26,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tools::front_door::{http_api_event, http_response, PlainRequest};
+use tools::front_door::{event_of, http_response};
 
 const RETENTION_DAYS: i32 = 30;
 
@@ -138,18 +138,8 @@ async fn front_door(apis: HashMap<&'static str, RuntimeApi>) -> SocketAddr {
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let apis = apis.clone();
                     async move {
-                        let path = request.uri().path().to_owned();
-                        let vendor = path.rsplit('/').next().unwrap_or_default().to_owned();
-                        let (parts, body) = request.into_parts();
-                        let body = harness::read_body(body).await;
-                        let event = http_api_event(&PlainRequest {
-                            method: parts.method.as_str(),
-                            path: &path,
-                            raw_query: parts.uri.query().unwrap_or_default(),
-                            headers: &parts.headers,
-                            body: &body,
-                            peer: peer.ip(),
-                        });
+                        let vendor = request.uri().path().rsplit('/').next().unwrap_or_default().to_owned();
+                        let event = event_of(request, peer.ip()).await;
                         let document = match apis.get(vendor.as_str()) {
                             Some(api) => api
                                 .invoke(event.to_string().as_bytes(), Duration::from_secs(30))

@@ -38,7 +38,7 @@ use intake::Provider;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tools::emf_summary;
-use tools::front_door::{http_api_event, http_response, PlainRequest};
+use tools::front_door::{event_of, http_response};
 use tools::history::{self, Customer};
 use tools::local_consumer::LocalConsumer;
 
@@ -296,16 +296,7 @@ async fn front_door(
         *response.status_mut() = hyper::StatusCode::NOT_FOUND;
         return Ok(response);
     };
-    let (parts, body) = request.into_parts();
-    let body = harness::read_body(body).await;
-    let event = http_api_event(&PlainRequest {
-        method: parts.method.as_str(),
-        path: &path,
-        raw_query: parts.uri.query().unwrap_or_default(),
-        headers: &parts.headers,
-        body: &body,
-        peer: peer.ip(),
-    });
+    let event = event_of(request, peer.ip()).await;
     let outcome = api.invoke(event.to_string().as_bytes(), INVOKE_TIMEOUT).await;
     let document = outcome
         .ok()

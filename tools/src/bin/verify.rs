@@ -237,28 +237,17 @@ async fn new_objects(
     read: &HashSet<String>,
 ) -> Result<Vec<(String, OffsetDateTime)>, String> {
     let since = sent.unix_timestamp() - 60;
+    let listed = harness::archive::objects(s3, bucket, prefix)
+        .await
+        .map_err(|why| format!("archive: {why}"))?;
     let mut objects = Vec::new();
-    let mut pages = s3
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|err| {
-            format!(
-                "archive: list {bucket}/{prefix}: {}",
-                aws_sdk_s3::error::DisplayErrorContext(err)
-            )
-        })?;
-        for object in page.contents.unwrap_or_default() {
-            let (Some(key), Some(modified)) = (object.key, object.last_modified) else {
-                continue;
-            };
-            if modified.secs() >= since && !read.contains(&key) {
-                let written = OffsetDateTime::from_unix_timestamp(modified.secs()).unwrap_or(sent);
-                objects.push((key, written));
-            }
+    for object in listed {
+        let (Some(key), Some(modified)) = (object.key, object.last_modified) else {
+            continue;
+        };
+        if modified.secs() >= since && !read.contains(&key) {
+            let written = OffsetDateTime::from_unix_timestamp(modified.secs()).unwrap_or(sent);
+            objects.push((key, written));
         }
     }
     Ok(objects)
