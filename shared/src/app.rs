@@ -45,13 +45,13 @@ impl App<Sqs> {
         let started = Instant::now();
         let config = Config::from_env(provider)?;
         let config_done = started.elapsed();
-        let sdk = crate::aws::sdk_config()?;
-        let client = crate::aws::sqs(&sdk);
-        let firehose = crate::aws::firehose(&sdk);
+        let sdk = platform::aws::sdk_config()?;
+        let client = platform::aws::sqs(&sdk);
+        let firehose = crate::clients::firehose(&sdk);
         let client_done = started.elapsed();
         let token = match &config.secret_arn {
             Some(secret_id) => {
-                let secrets = crate::aws::secrets_manager(&sdk);
+                let secrets = crate::clients::secrets_manager(&sdk);
                 Some(TokenCheck::from_secrets_manager(secrets, secret_id, config.previous_grace).await?)
             }
             None => None,

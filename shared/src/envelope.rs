@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::sqs_message::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
+use platform::sqs::{attribute_value, is_sqs_char, sha256_hex, sqs_safe_json, Message};
 
 /// A CloudEvents 1.0 event in structured JSON form, as it is written to SQS
 /// (the type consumers read it with, from the `intake-queue` crate).
@@ -50,7 +50,7 @@ pub struct Outbound {
 impl Outbound {
     /// The message for `event` on a FIFO queue when `fifo`, with the
     /// invocation's X-Ray `trace_header`. Everything in it is made to SQS's
-    /// rules ([`crate::sqs_message`]); only its size can still be too large, which
+    /// rules ([`platform::sqs`]); only its size can still be too large, which
     /// the caller checks.
     pub fn new(event: CloudEvent, fifo: bool, trace_header: Option<&str>) -> Self {
         let body = sqs_safe_json(serde_json::to_string(&event).unwrap_or_default());

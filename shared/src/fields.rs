@@ -166,7 +166,7 @@ impl<'v> Fields<'v> {
     /// An RFC 3339 timestamp, kept as the sender wrote it.
     pub fn timestamp(&mut self, key: &str) -> Option<(String, OffsetDateTime)> {
         let text = self.string(key, Presence::Optional)?;
-        match crate::timestamp::parse(&text) {
+        match platform::timestamp::parse(&text) {
             Ok(at) => Some((text, at)),
             Err(message) => {
                 self.error(key, message);

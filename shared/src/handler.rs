@@ -29,8 +29,8 @@ use crate::problem::{Reader, Rejection};
 use crate::publisher::Queues;
 use crate::quarantine::quarantine_or_log;
 use crate::request::{is_json_media_type, media_type, Incoming};
-use crate::sqs_message::{Message, MAX_MESSAGE_BYTES};
 use crate::vendor::Parsed;
+use platform::sqs::{Message, MAX_MESSAGE_BYTES};
 
 /// Events SQS accepted, in order: ids, SQS message ids, dedupe keys, and the
 /// enum fields whose values this build does not know.

@@ -1,7 +1,7 @@
 //! What the functions write to their logs, kept short: ids and keys can be
 //! as long as a body, and a CloudWatch record holds 256 KiB.
 
-use crate::sqs_message::truncate;
+use platform::sqs::truncate;
 
 /// A value as logged: at most 256 bytes (ids and keys can be as long as a body).
 pub fn brief(text: &str) -> String {
@@ -51,7 +51,7 @@ pub fn log_parts(text: &str) -> Option<Vec<LogPart>> {
     if pieces.len() == 1 {
         return None;
     }
-    let part_of = crate::sqs_message::sha256_hex(text.as_bytes())[..32].to_owned();
+    let part_of = platform::sqs::sha256_hex(text.as_bytes())[..32].to_owned();
     let count = pieces.len();
     Some(
         pieces

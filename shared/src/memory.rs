@@ -1,6 +1,6 @@
 //! In-memory queues that behave as SQS does where it matters for "nothing is
 //! lost": every `SendMessageBatch` is checked against the platform's rules
-//! ([`crate::sqs_message`]) and refused, as SQS would, when it breaks one (the
+//! ([`platform::sqs`]) and refused, as SQS would, when it breaks one (the
 //! breach is also recorded, for tests to assert there were none); FIFO queues
 //! drop a repeated deduplication id. Lets the whole pipeline run in tests and
 //! fuzzing without a server; scripted failures exercise the retry paths.
@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use crate::archive::{self, Archive, ArchiveError, RecordResults};
 use crate::config::QueueUrl;
 use crate::publisher::{EntryFailure, EntryResults, PublishError, Queues};
-use crate::sqs_message::{batch_violations, Message};
+use platform::sqs::{batch_violations, Message};
 
 /// What the next `SendMessageBatch` call does instead of succeeding.
 #[derive(Debug, Clone)]

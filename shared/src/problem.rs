@@ -5,7 +5,7 @@ use lambda_http::http::header::{ALLOW, CONTENT_TYPE};
 use lambda_http::{Body, Response};
 use serde::Serialize;
 
-use crate::sqs_message::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
+use platform::sqs::MAX_MESSAGE_BYTES as MAX_SQS_MESSAGE_BYTES;
 
 /// The most problems a response or a quarantine record lists; `errorsTruncated`
 /// says how many more there were. Keeps every response far below Lambda's

@@ -2,7 +2,7 @@
 //! in-memory queues of [`crate::memory`]); [`Publisher`] splits a request's
 //! messages into batches, sends again what failed, and bounds every request in
 //! time so the function always answers well inside API Gateway's 29 s. The
-//! client is built once at init ([`crate::aws`]).
+//! client is built once at init ([`platform::aws`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,7 +16,7 @@ use aws_sdk_sqs::Client;
 
 use crate::budgets::{MAX_ATTEMPTS, PREWARM_BUDGET, PUBLISH_BUDGET};
 use crate::config::QueueUrl;
-use crate::sqs_message::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
+use platform::sqs::{Message, MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, MAX_MESSAGE_BYTES};
 
 /// An SDK error, with its whole chain of causes.
 fn sqs_error(error: impl std::error::Error + Send + Sync + 'static) -> PublishError {
@@ -329,7 +329,7 @@ mod tests {
         assert_eq!(groups, [vec![0, 1], vec![2, 3], vec![4]]);
         for group in &groups {
             let entries: Vec<Message> = group.iter().map(|i| big[*i].clone()).collect();
-            assert!(crate::sqs_message::batch_violations(&entries, false).is_empty());
+            assert!(platform::sqs::batch_violations(&entries, false).is_empty());
         }
     }
 }

@@ -69,7 +69,7 @@ impl Path<'_> {
                     if !out.is_empty() {
                         out.push('.');
                     }
-                    out.push_str(&crate::sqs_message::truncate(key, MAX_PROBLEM_FIELD_BYTES));
+                    out.push_str(&platform::sqs::truncate(key, MAX_PROBLEM_FIELD_BYTES));
                 }
             }
             Path::Index(parent, index) => {

@@ -43,7 +43,7 @@ fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues, Memor
 
 /// Every body sent is checked against the JSON Schemas (`schemas/`), as in
 /// `tests/`; a body that breaks them is refused like one SQS would refuse.
-fn schema_check(queue: &str, message: &intake::sqs_message::Message) -> Result<(), String> {
+fn schema_check(queue: &str, message: &platform::sqs::Message) -> Result<(), String> {
     let validator = intake_queue::schema::Validator::get();
     let checked = if queue == QUARANTINE {
         validator.quarantine_record(&message.body)

@@ -15,7 +15,7 @@ use crate::sqs::{local_config, Received};
 
 /// A DynamoDB client for `endpoint`, with the project's SDK settings.
 pub async fn dynamodb(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&local_config(intake::aws::sdk_defaults(), endpoint).await)
+    aws_sdk_dynamodb::Client::new(&local_config(platform::aws::sdk_defaults(), endpoint).await)
 }
 
 /// A fresh state table (the template's key design: `pk`, `sk`, both strings).
@@ -83,7 +83,7 @@ pub async fn scan(client: &aws_sdk_dynamodb::Client, table: &str) -> Vec<HashMap
 
 /// A consumer of `table` (and `dead_letter_queue`) on the server at `endpoint`.
 pub async fn consumer(endpoint: &str, table: &str, dead_letter_queue: Option<&str>) -> Consumer {
-    let config = local_config(intake::aws::sdk_defaults(), endpoint).await;
+    let config = local_config(platform::aws::sdk_defaults(), endpoint).await;
     Consumer {
         dynamodb: aws_sdk_dynamodb::Client::new(&config),
         sqs: aws_sdk_sqs::Client::new(&config),

@@ -206,7 +206,7 @@ async fn route(state: Arc<State>, request: Request<Incoming>) -> Result<Response
             }
         }
         (Method::POST, ["invocation", id, kind @ ("response" | "error")]) => {
-            let too_large = body.len() > intake::sqs_message::MAX_RESPONSE_BYTES;
+            let too_large = body.len() > platform::sqs::MAX_RESPONSE_BYTES;
             let outcome = if too_large {
                 // Lambda refuses it; API Gateway answers its own 502.
                 eprintln!(

@@ -5,7 +5,7 @@
 //!
 //! It is also **strict**: moto stores messages real SQS refuses, so every
 //! `SendMessage` and `SendMessageBatch` passing through is checked against the
-//! contract's SQS limits (`intake::sqs_message`). A breach is recorded (see
+//! contract's SQS limits (`platform::sqs`). A breach is recorded (see
 //! [`violations`]; the queue readers fail the test on any for their queue)
 //! and refused with SQS's `InvalidParameterValue`, never stored.
 
@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use intake::sqs_message::Message;
+use platform::sqs::Message;
 use tokio::net::TcpListener;
 
 #[derive(Debug, Clone)]
@@ -371,7 +371,7 @@ fn strict_check(target: &str, body: &[u8]) -> Option<String> {
         vec![wire_message(&request)]
     };
     let mut found = if batch {
-        intake::sqs_message::batch_violations(&entries, fifo)
+        platform::sqs::batch_violations(&entries, fifo)
     } else {
         entries[0].violations(fifo)
     };

@@ -316,7 +316,7 @@ pub fn assert_log_records_fit(log: &std::path::Path) {
     let text = std::fs::read_to_string(log).unwrap_or_default();
     for line in text.lines() {
         assert!(
-            line.len() <= intake::sqs_message::MAX_LOG_RECORD_BYTES,
+            line.len() <= platform::sqs::MAX_LOG_RECORD_BYTES,
             "{}: a log record of {} bytes, over CloudWatch's 256 KiB",
             log.display(),
             line.len()

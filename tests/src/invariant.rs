@@ -15,8 +15,8 @@
 
 use intake::memory::{MemoryArchive, MemoryQueues};
 use intake::quarantine::QuarantineRecord;
-use intake::sqs_message::MAX_RESPONSE_BYTES;
 use intake::{App, Config, Provider};
+use platform::sqs::MAX_RESPONSE_BYTES;
 use serde_json::Value;
 
 use crate::{Call, FrontDoor};
@@ -138,8 +138,8 @@ pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, S
 /// the same deliveries, by `source` and `id`.)
 fn check_archive(
     app: &App<MemoryQueues, MemoryArchive>,
-    queued: &[intake::sqs_message::Message],
-    kept: &[intake::sqs_message::Message],
+    queued: &[platform::sqs::Message],
+    kept: &[platform::sqs::Message],
     fifo: bool,
 ) -> Result<(), String> {
     let archive = app.archiver.as_ref().ok_or("no archive")?.archive();

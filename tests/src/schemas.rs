@@ -4,8 +4,8 @@
 //! in-process tests refuse a body that breaks them, as SQS refuses a message
 //! that breaks its rules.
 
-use intake::sqs_message::Message;
 use intake_queue::schema::Validator;
+use platform::sqs::Message;
 
 /// Which schema a queue's messages follow, from the queue's name: a
 /// `…quarantine…` queue holds quarantine records, a dead-letter queue

@@ -6,7 +6,7 @@ use aws_sdk_secretsmanager::Client;
 
 /// A Secrets Manager client pointed at `endpoint`, with the project's SDK settings.
 pub async fn client(endpoint: &str) -> Client {
-    let config = intake::aws::sdk_defaults()
+    let config = platform::aws::sdk_defaults()
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))

@@ -10,7 +10,7 @@ use aws_sdk_sqs::Client;
 /// A client exactly as the functions build theirs (timeouts, retries),
 /// pointed at `endpoint`: for the apps under test.
 pub async fn function_client(endpoint: &str) -> Client {
-    local_client(intake::aws::sdk_defaults(), endpoint).await
+    local_client(platform::aws::sdk_defaults(), endpoint).await
 }
 
 /// A client for the harness itself (creating, reading, checking queues): the
@@ -22,7 +22,7 @@ pub async fn client(endpoint: &str) -> Client {
         .operation_attempt_timeout(std::time::Duration::from_secs(60))
         .operation_timeout(std::time::Duration::from_secs(180))
         .build();
-    local_client(intake::aws::sdk_defaults().timeout_config(patient), endpoint).await
+    local_client(platform::aws::sdk_defaults().timeout_config(patient), endpoint).await
 }
 
 async fn local_client(settings: aws_config::ConfigLoader, endpoint: &str) -> Client {

@@ -70,7 +70,7 @@ fn make(target: &str, endpoint: &str, vars: &[(&str, &str)]) -> Output {
 }
 
 async fn lambda(endpoint: &str) -> aws_sdk_lambda::Client {
-    aws_sdk_lambda::Client::new(&harness::sqs::local_config(intake::aws::sdk_defaults(), endpoint).await)
+    aws_sdk_lambda::Client::new(&harness::sqs::local_config(platform::aws::sdk_defaults(), endpoint).await)
 }
 
 /// A role in moto's IAM, which moto's Lambda requires to exist (IAM's query

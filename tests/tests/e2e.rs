@@ -694,7 +694,7 @@ async fn the_emulator_refuses_a_response_over_six_mb_as_lambda_does() {
         .to_str()
         .unwrap()
         .to_owned();
-    let body = vec![b'x'; intake::sqs_message::MAX_RESPONSE_BYTES + 1];
+    let body = vec![b'x'; platform::sqs::MAX_RESPONSE_BYTES + 1];
     let request = hyper::Request::post(format!("{base}/invocation/{id}/response"))
         .body(Full::new(bytes::Bytes::from(body)))
         .unwrap();
@@ -776,7 +776,7 @@ async fn archived_quarantine_records_are_redriven_with_the_same_ids() {
     assert_eq!(drain(&client, &quarantine).await.len(), 2);
     let file = std::env::temp_dir().join(format!("e2e-archive-{}.ndjson", std::process::id()));
     std::fs::write(&file, archive.text().await).unwrap();
-    let window = |t: time::OffsetDateTime| intake::timestamp::format_utc(t);
+    let window = |t: time::OffsetDateTime| platform::timestamp::format_utc(t);
     let run = |apply: bool| {
         let mut command = tokio::process::Command::new(function_binary("redrive"));
         command

@@ -50,7 +50,7 @@ fn extreme_time() -> impl Strategy<Value = String> {
 fn header_value() -> impl Strategy<Value = String> {
     prop_oneof![
         extreme_text().prop_map(|t| {
-            let t = intake::sqs_message::truncate(&t, 700);
+            let t = platform::sqs::truncate(&t, 700);
             t.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
         }),
         "[ -~]{0,40}",

@@ -9,8 +9,8 @@ use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{sqs, Call, FrontDoor, Moto};
 use intake::quarantine::QuarantineRecord;
-use intake::sqs_message::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use intake::{App, Provider};
+use platform::sqs::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use serde_json::{json, Value};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -143,7 +143,7 @@ async fn values_sqs_refuses_in_attributes_are_made_safe_and_kept_exact_in_the_bo
         assert_eq!(queued[0].json()["subject"], reference, "the body keeps the exact value");
         assert_eq!(queued[0].json()["data"]["customerReferenceId"], reference);
         let subject = &queued[0].attributes["subject"];
-        assert!(subject.chars().all(intake::sqs_message::is_sqs_char), "{subject:?}");
+        assert!(subject.chars().all(platform::sqs::is_sqs_char), "{subject:?}");
         assert!(subject.starts_with("CUST\u{fffd}"), "{subject:?}");
     }
 }

@@ -2,9 +2,9 @@
 //! environment variables), for the tools that replay records of any vendor.
 
 use aws_sdk_sqs::Client;
-use intake::aws::tool_config;
 use intake::config::QueueUrl;
 use intake::{App, Config, ConfigError, Provider};
+use platform::aws::tool_config;
 
 pub struct Apps {
     client: Client,

@@ -156,7 +156,7 @@ pub fn records_of_kind(text: &str, kind: &str) -> (String, usize) {
 /// GZIP objects are gunzipped.
 pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
     if let Ok(bucket) = std::env::var("ARCHIVE_BUCKET") {
-        let config = intake::aws::tool_config().await;
+        let config = platform::aws::tool_config().await;
         return read_bucket(&s3_client(&config), &bucket).await;
     }
     let files = if files.is_empty() {
@@ -167,7 +167,7 @@ pub async fn read_archive(files: &[String]) -> Result<ArchiveText, String> {
     let mut text = String::new();
     for file in files {
         let bytes = std::fs::read(&file).map_err(|err| format!("{file}: {err} (run make demo first)"))?;
-        text.push_str(&harness::archive::object_text(&bytes)?);
+        text.push_str(&platform::archive::object_text(&bytes)?);
     }
     Ok(ArchiveText {
         text,
@@ -191,7 +191,7 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
 
 /// The records of `bucket` under the keys the stream writes, in key order.
 pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<ArchiveText, String> {
-    let keys = harness::archive::keys(s3, bucket, "").await?;
+    let keys = platform::archive::keys(s3, bucket, "").await?;
     let mut read = ArchiveText::default();
     let (mut failures, mut foreign) = (0, Vec::new());
     for key in keys {
@@ -203,7 +203,7 @@ pub async fn read_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Archiv
             }
             continue;
         };
-        let text = harness::archive::object(s3, bucket, &key).await?;
+        let text = platform::archive::object(s3, bucket, &key).await?;
         let (records, other) = records_of_kind(&text, kind);
         read.text.push_str(&records);
         if other > 0 {

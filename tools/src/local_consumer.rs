@@ -89,9 +89,9 @@ impl LocalConsumer {
                 .unwrap_or_default();
             println!(
                 "{:<52} {:>7}  {:<24} {}",
-                intake::sqs_message::truncate(&text(item, "pk"), 50),
+                platform::sqs::truncate(&text(item, "pk"), 50),
                 version,
-                intake::sqs_message::truncate(&text(item, "eventId"), 22),
+                platform::sqs::truncate(&text(item, "eventId"), 22),
                 fields.join(" ")
             );
         }

@@ -82,7 +82,7 @@ fn values_in_log(log: &str, field: &str, part_field: &str) -> Vec<String> {
     for (part_of, (parts, pieces)) in parted {
         let complete = pieces.len() == parts && pieces.keys().copied().eq(1..=parts);
         let json: String = pieces.into_values().collect();
-        if complete && intake::sqs_message::sha256_hex(json.as_bytes()).starts_with(&part_of) {
+        if complete && platform::sqs::sha256_hex(json.as_bytes()).starts_with(&part_of) {
             values.push(json);
         }
     }
@@ -223,7 +223,7 @@ pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, Offs
         .iter()
         .filter_map(|(k, v)| v.as_str().filter(|v| *v != REDACTED).map(|v| (k.clone(), v.to_owned())))
         .collect();
-    let received = intake::timestamp::parse(&record.receivedtime).ok()?;
+    let received = platform::timestamp::parse(&record.receivedtime).ok()?;
     let incoming = Incoming {
         method: Method::from_bytes(record.method.as_bytes()).unwrap_or(Method::POST),
         path: record.path.clone(),
@@ -278,7 +278,7 @@ mod tests {
         let json = intake::quarantine::to_json(&big);
         let parts = intake::log::split_text(&json, intake::log::LOG_PART_BYTES);
         assert!(parts.len() > 2);
-        let part_of = &intake::sqs_message::sha256_hex(json.as_bytes())[..32];
+        let part_of = &platform::sqs::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts
             .iter()
             .enumerate()
@@ -287,11 +287,7 @@ mod tests {
                 let fields =
                     serde_json::json!({"part_of": part_of, "part": i + 1, "parts": parts.len(), PART_FIELD: quoted});
                 let line = serde_json::json!({"level": "ERROR", "fields": fields}).to_string();
-                assert!(
-                    line.len() <= intake::sqs_message::MAX_LOG_RECORD_BYTES,
-                    "{}",
-                    line.len()
-                );
+                assert!(line.len() <= platform::sqs::MAX_LOG_RECORD_BYTES, "{}", line.len());
                 line
             })
             .collect();
@@ -355,6 +351,6 @@ mod tests {
         assert!(incoming.headers.get("x-webhook-token").is_none());
         assert_eq!(incoming.query, vec![("x".to_owned(), "1".to_owned())]);
         assert_eq!(incoming.body, b"{\"customerExternalID\":\"c\"}");
-        assert_eq!(intake::timestamp::format_utc(received), "2026-11-23T10:00:00Z");
+        assert_eq!(platform::timestamp::format_utc(received), "2026-11-23T10:00:00Z");
     }
 }

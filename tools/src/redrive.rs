@@ -88,7 +88,7 @@ pub async fn redrive_archived(
 ) -> Summary {
     let mut summary = Summary::default();
     for message in messages.iter().filter(|m| m.kind == "quarantine") {
-        let Ok(at) = intake::timestamp::parse(&message.receivedtime) else {
+        let Ok(at) = platform::timestamp::parse(&message.receivedtime) else {
             summary.leave("unreadable");
             continue;
         };

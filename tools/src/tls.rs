@@ -101,7 +101,7 @@ pub async fn clients_trusting(ca: &Path, endpoint: &str) -> (aws_sdk_sqs::Client
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https();
-    let settings = intake::aws::sdk_defaults().http_client(http);
+    let settings = platform::aws::sdk_defaults().http_client(http);
     let config = harness::sqs::local_config(settings, endpoint).await;
     (
         aws_sdk_sqs::Client::new(&config),

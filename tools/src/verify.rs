@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use intake::archive::join_parts;
-use intake::timestamp::format_utc;
 use intake_queue::PROBE_SUBJECT;
+use platform::timestamp::format_utc;
 use serde_json::{json, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -230,7 +230,7 @@ pub async fn send(client: &WebClient, url: &str, probe: &Probe, token: Option<&s
 
 /// The event id a 202 gave, or why the answer is not the one expected.
 pub fn accepted_id(status: u16, body: &str) -> Result<String, String> {
-    let brief = intake::sqs_message::truncate(body, 300);
+    let brief = platform::sqs::truncate(body, 300);
     let why = match status {
         202 => {
             let id = serde_json::from_str::<Value>(body)
@@ -304,7 +304,7 @@ mod tests {
     use super::*;
 
     fn at(text: &str) -> OffsetDateTime {
-        intake::timestamp::parse(text).unwrap()
+        platform::timestamp::parse(text).unwrap()
     }
 
     #[test]

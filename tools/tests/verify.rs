@@ -103,7 +103,7 @@ async fn archive(name: &str, writes: Writes) -> (String, String) {
 async fn lock_what_is_written(s3: aws_sdk_s3::Client, bucket: String) {
     let mut locked = std::collections::HashSet::new();
     loop {
-        let keys = harness::archive::keys(&s3, &bucket, "").await.unwrap_or_default();
+        let keys = platform::archive::keys(&s3, &bucket, "").await.unwrap_or_default();
         let new: Vec<String> = keys.into_iter().filter(|k| !locked.contains(k)).collect();
         for key in new {
             let until = time::OffsetDateTime::now_utc() + time::Duration::days(RETENTION_DAYS.into());
@@ -216,7 +216,7 @@ async fn deploy(name: &str, writes: Writes, stack_tokens: Option<[&str; 2]>) -> 
         },
     });
     let stack = format!("{name}-{}", std::process::id());
-    let config = sqs::local_config(intake::aws::sdk_defaults(), &moto.raw_endpoint).await;
+    let config = sqs::local_config(platform::aws::sdk_defaults(), &moto.raw_endpoint).await;
     let parameter = |key: &str, value: &str| {
         aws_sdk_cloudformation::types::Parameter::builder()
             .parameter_key(key)

@@ -44,7 +44,7 @@ pub enum ConfigError {
     #[error("TABLE_NAME is not set: the DynamoDB table that holds the customer state")]
     NoTable,
     #[error(transparent)]
-    Aws(#[from] intake::config::ConfigError),
+    Aws(#[from] platform::aws::MissingSetting),
 }
 
 /// Why a message was not handled now (it is reported as a batch item failure
@@ -63,21 +63,21 @@ pub enum Failure {
 
 impl Consumer {
     /// From the environment (`TABLE_NAME`, `DEAD_LETTER_QUEUE_URL`) and the
-    /// project's SDK settings (`intake::aws`).
+    /// project's SDK settings (`platform::aws`).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let table = std::env::var("TABLE_NAME")
             .ok()
             .filter(|t| !t.is_empty())
             .ok_or(ConfigError::NoTable)?;
         let dead_letter_queue = std::env::var("DEAD_LETTER_QUEUE_URL").ok().filter(|q| !q.is_empty());
-        let config = intake::aws::sdk_config()?;
+        let config = platform::aws::sdk_config()?;
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
-        if let Some(url) = intake::aws::service_endpoint("DYNAMODB") {
+        if let Some(url) = platform::aws::service_endpoint("DYNAMODB") {
             dynamodb = dynamodb.endpoint_url(url);
         }
         Ok(Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-            sqs: intake::aws::sqs(&config),
+            sqs: platform::aws::sqs(&config),
             table,
             dead_letter_queue,
         })
@@ -110,12 +110,12 @@ impl Consumer {
         let Some(queue) = &self.dead_letter_queue else {
             return Err(Failure::Unreadable(reason.to_owned()));
         };
-        let reason = intake::sqs_message::truncate(reason, 1024);
+        let reason = platform::sqs::truncate(reason, 1024);
         let id = message.message_id.clone().unwrap_or_default();
         let attribute = |value: &str| {
             aws_sdk_sqs::types::MessageAttributeValue::builder()
                 .data_type("String")
-                .string_value(intake::sqs_message::attribute_value(value).unwrap_or_else(|| "-".to_owned()))
+                .string_value(platform::sqs::attribute_value(value).unwrap_or_else(|| "-".to_owned()))
                 .build()
         };
         let mut send = self.sqs.send_message().queue_url(queue).message_body(
@@ -138,7 +138,7 @@ impl Consumer {
                 .unwrap_or_else(|| "unreadable".to_owned());
             send = send
                 .message_group_id(group)
-                .message_deduplication_id(intake::sqs_message::sha256_hex(id.as_bytes()));
+                .message_deduplication_id(platform::sqs::sha256_hex(id.as_bytes()));
         }
         match send.send().await {
             Ok(_) => {

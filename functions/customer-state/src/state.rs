@@ -144,7 +144,7 @@ impl Change {
 pub fn order_key(time: &str, received: &str, id: &str) -> Result<String, String> {
     const SHIFT: i128 = 10_i128.pow(30);
     let instant = |text: &str| {
-        intake::timestamp::parse(text)
+        platform::timestamp::parse(text)
             .map(|at| at.unix_timestamp_nanos() + SHIFT)
             .map_err(|e| format!("time: {e}"))
     };
@@ -169,7 +169,7 @@ pub async fn apply(
         (":dedupekey", s(&change.dedupekey)),
         (":order", s(&change.order_key)),
         (":data", s(&change.data)),
-        (":now", s(intake::timestamp::format_utc(now))),
+        (":now", s(platform::timestamp::format_utc(now))),
         (":one", AttributeValue::N("1".to_owned())),
     ]
     .into_iter()
@@ -262,7 +262,7 @@ fn event_record(
         .item("eventId", s(&change.event_id))
         .item("eventTime", s(&change.event_time))
         .item("orderKey", s(&change.order_key))
-        .item("recordedAt", s(intake::timestamp::format_utc(now)))
+        .item("recordedAt", s(platform::timestamp::format_utc(now)))
         .item(
             "expiresAt",
             AttributeValue::N((now + retention).unix_timestamp().to_string()),

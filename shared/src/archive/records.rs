@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::MAX_RECORD_BYTES;
-use crate::sqs_message::sha256_hex;
+use platform::sqs::sha256_hex;
 
 /// What a kept message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +46,7 @@ pub fn records(kind: Kind, provider: &str, receivedtime: &str, request_id: &str,
         kind.as_str(),
         json_string(provider),
         json_string(receivedtime),
-        json_string(&crate::sqs_message::truncate(request_id, MAX_REQUEST_ID_BYTES)),
+        json_string(&platform::sqs::truncate(request_id, MAX_REQUEST_ID_BYTES)),
     );
     let whole = format!("{head},\"message\":{message}}}\n");
     if whole.len() <= MAX_RECORD_BYTES {

@@ -12,8 +12,8 @@ use crate::open_enum::OpenEnum;
 use crate::problem::FieldError;
 use crate::request::Incoming;
 use crate::strict_json::parse_strict;
-use crate::timestamp::format_utc;
 use crate::vendor::{Parsed, Vendor};
+use platform::timestamp::format_utc;
 
 /// The Artemis vendor ([`crate::Provider::Artemis`]).
 pub struct Artemis;

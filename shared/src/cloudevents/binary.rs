@@ -78,7 +78,7 @@ pub(super) fn event(
     if read.specversion.as_deref().is_some_and(|v| v != "1.0") {
         errors.push(FieldError::new("Ce-Specversion", "must be 1.0"));
     }
-    read.time = time_text.and_then(|text| match crate::timestamp::parse(&text) {
+    read.time = time_text.and_then(|text| match platform::timestamp::parse(&text) {
         Ok(at) => Some(at),
         Err(message) => {
             errors.push(FieldError::new("Ce-Time", message));

@@ -21,8 +21,8 @@ use crate::fields::join;
 use crate::problem::FieldError;
 use crate::request::{is_json_media_type, media_type};
 use crate::strict_json::parse_strict;
-use crate::timestamp::format_utc;
 use crate::vendor::{Parsed, Vendor};
+use platform::timestamp::format_utc;
 
 /// The content type of CloudEvents structured mode.
 pub const STRUCTURED: &str = "application/cloudevents+json";

@@ -44,6 +44,12 @@ pub enum ConfigError {
     Unauthenticated(&'static str),
 }
 
+impl From<platform::aws::MissingSetting> for ConfigError {
+    fn from(missing: platform::aws::MissingSetting) -> Self {
+        Self::Missing(missing.0)
+    }
+}
+
 /// An SQS queue URL; a URL ending in `.fifo` is a FIFO queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueUrl {

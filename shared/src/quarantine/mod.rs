@@ -18,8 +18,8 @@ use crate::problem::{Reader, Rejection};
 use crate::publisher::{Publisher, Queues};
 use crate::redact::{is_credential, REDACTED};
 use crate::request::Incoming;
-use crate::sqs_message::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
-use crate::timestamp::format_utc;
+use platform::sqs::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
+use platform::timestamp::format_utc;
 
 /// One quarantined request (the type operators read it with, from the
 /// `intake-queue` crate).

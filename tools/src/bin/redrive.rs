@@ -68,7 +68,7 @@ async fn from_archive(args: &[String], apps: &Apps, apply: bool) -> ExitCode {
         args.iter()
             .position(|a| a == flag)
             .and_then(|i| args.get(i + 1))
-            .and_then(|t| intake::timestamp::parse(t).ok())
+            .and_then(|t| platform::timestamp::parse(t).ok())
     };
     let (Some(since), Some(until)) = (value("--since"), value("--until")) else {
         eprintln!("redrive: --from-archive needs --since and --until as RFC 3339 times\n{USAGE}");

@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
 }
 
 async fn verify(args: &Args) -> Result<(), Vec<String>> {
-    let config = intake::aws::tool_config().await;
+    let config = platform::aws::tool_config().await;
     let stack = StackFacts::read(&aws_sdk_cloudformation::Client::new(&config), &args.stack)
         .await
         .map_err(|e| vec![e])?;
@@ -168,7 +168,7 @@ async fn archived(
                 Err(why) => return vec![why],
             };
             for (key, written) in objects {
-                let text = match harness::archive::object(&s3, bucket, &key).await {
+                let text = match platform::archive::object(&s3, bucket, &key).await {
                     Ok(text) => text,
                     Err(why) => {
                         return vec![format!(
@@ -237,7 +237,7 @@ async fn new_objects(
     read: &HashSet<String>,
 ) -> Result<Vec<(String, OffsetDateTime)>, String> {
     let since = sent.unix_timestamp() - 60;
-    let listed = harness::archive::objects(s3, bucket, prefix)
+    let listed = platform::archive::objects(s3, bucket, prefix)
         .await
         .map_err(|why| format!("archive: {why}"))?;
     let mut objects = Vec::new();

@@ -234,7 +234,7 @@ pub fn deploy_args(function: &Function, env_file: &Path, vars: Vars<'_>) -> Vec<
 /// JSON logging, which cargo-lambda has no flag for; returns each
 /// function's URL. Environment files go to `dir`.
 pub async fn deploy(functions: &[Function], vars: Vars<'_>, dir: &Path) -> Result<Vec<(String, String)>, String> {
-    let lambda = aws_sdk_lambda::Client::new(&intake::aws::tool_config().await);
+    let lambda = aws_sdk_lambda::Client::new(&platform::aws::tool_config().await);
     let cargo = vars("CARGO").unwrap_or_else(|| "cargo".to_owned());
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut urls = Vec::new();

@@ -5,30 +5,28 @@
 //! home-made Runtime API emulator has none of Lambda's limits. The functions
 //! build every outgoing message to fit these rules, and the tests check every
 //! message they see against the same rules ([`Message::violations`]): the
-//! in-memory queues ([`crate::memory`]) and the strict layer in front of moto.
+//! in-memory queues of `intake`'s `testing` feature and the strict layer in front of moto.
 
 use sha2::{Digest, Sha256};
 
 /// SQS: the largest message, body plus every attribute's name, type and value.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 /// SQS: entries in one `SendMessageBatch`.
-pub(crate) const MAX_BATCH_ENTRIES: usize = 10;
+pub const MAX_BATCH_ENTRIES: usize = 10;
 /// SQS: the whole of one `SendMessageBatch`.
-pub(crate) const MAX_BATCH_BYTES: usize = 1024 * 1024;
+pub const MAX_BATCH_BYTES: usize = 1024 * 1024;
 /// SQS: message attributes on one message.
-pub(crate) const MAX_ATTRIBUTES: usize = 10;
+pub const MAX_ATTRIBUTES: usize = 10;
 /// SQS FIFO: `MessageGroupId` and `MessageDeduplicationId` length.
-pub(crate) const MAX_FIFO_ID_CHARS: usize = 128;
+pub const MAX_FIFO_ID_CHARS: usize = 128;
 /// Lambda, synchronous invocation: the response payload (6 MB).
-#[cfg(any(test, feature = "testing"))]
 pub const MAX_RESPONSE_BYTES: usize = 6 * 1024 * 1024;
 /// CloudWatch Logs: one log record (the conservative limit).
-#[cfg(any(test, feature = "testing"))]
 pub const MAX_LOG_RECORD_BYTES: usize = 256 * 1024;
 
 /// This project's own cap on a message attribute value (SQS's only limit is
 /// the message's): a longer value is replaced by `sha256:` and its digest.
-pub(crate) const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
 
 /// Whether SQS accepts `c` in a body or an attribute value: #x9, #xA, #xD,
 /// #x20–#xD7FF, #xE000–#xFFFD, #x10000–#x10FFFF.
@@ -38,12 +36,12 @@ pub fn is_sqs_char(c: char) -> bool {
 
 /// Whether `id` is a valid FIFO group or deduplication id: 1–128 characters
 /// of ASCII letters, digits and punctuation.
-pub(crate) fn is_fifo_id(id: &str) -> bool {
+pub fn is_fifo_id(id: &str) -> bool {
     (1..=MAX_FIFO_ID_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Whether SQS accepts `name` as a message attribute name.
-pub(crate) fn is_sqs_attribute_name(name: &str) -> bool {
+pub fn is_sqs_attribute_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     (1..=256).contains(&name.len())
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
@@ -59,7 +57,7 @@ pub(crate) fn is_sqs_attribute_name(name: &str) -> bool {
 /// and SQS refuses those: they are written as `\ufffe` / `\uffff` escapes,
 /// which mean the same string. (In JSON text they can only occur inside
 /// strings, so the replacement is always a valid escape.)
-pub(crate) fn sqs_safe_json(json: String) -> String {
+pub fn sqs_safe_json(json: String) -> String {
     if !json.contains(['\u{FFFE}', '\u{FFFF}']) {
         return json;
     }

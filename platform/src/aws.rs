@@ -1,8 +1,8 @@
 //! The AWS clients, built once at init from one SDK configuration: the
 //! standard AWS settings, explicit timeouts, bounded retries, and an HTTPS
 //! client that trusts Amazon's roots only (the cheapest cold start;
-//! BENCHMARKS.md). SQS always; Secrets Manager only when `SHARED_SECRET_ARN`
-//! is set.
+//! BENCHMARKS.md). Each service's client is built from [`sdk_config`] with
+//! its own endpoint variable ([`service_endpoint`]).
 //!
 //! The functions read their settings from the environment alone, as Lambda
 //! gives them ([`sdk_config`]): no profile files, no instance metadata, no
@@ -18,8 +18,22 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sqs::config::{SharedCredentialsProvider, SharedHttpClient};
 
-use crate::budgets::{ATTEMPT_TIMEOUT, CONNECT_TIMEOUT, MAX_ATTEMPTS, PUBLISH_BUDGET};
-use crate::config::ConfigError;
+use std::time::Duration;
+
+/// Connecting to an AWS endpoint.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt of a call (the SDK retries within [`OPERATION_TIMEOUT`]).
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Attempts per call, the first included (the SDK's retries).
+pub const MAX_ATTEMPTS: u32 = 3;
+/// A whole call, its retries included: what a function may wait on AWS
+/// for one request's sends, so that it answers well within API Gateway's wait.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_millis(5_500);
+
+/// A setting Lambda always gives a function is not set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0} is required but not set")]
+pub struct MissingSetting(pub &'static str);
 
 /// Where settings are read from: the process environment, or a test's map.
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -43,7 +57,7 @@ fn env_flag(env: Lookup, var: &str) -> bool {
 }
 
 /// The behaviour version every client is pinned to.
-pub(crate) fn behavior_version() -> BehaviorVersion {
+pub fn behavior_version() -> BehaviorVersion {
     BehaviorVersion::v2026_01_12()
 }
 
@@ -51,7 +65,7 @@ fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(PUBLISH_BUDGET)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build()
 }
 
@@ -80,17 +94,17 @@ pub async fn tool_config() -> SdkConfig {
 /// Lambda always sets the region and credentials; without them init stops,
 /// naming the variable, rather than searching profile files and instance
 /// metadata a function does not have.
-pub fn sdk_config() -> Result<SdkConfig, ConfigError> {
+pub fn sdk_config() -> Result<SdkConfig, MissingSetting> {
     sdk_config_from(&process_env)
 }
 
-fn sdk_config_from(env: Lookup) -> Result<SdkConfig, ConfigError> {
+fn sdk_config_from(env: Lookup) -> Result<SdkConfig, MissingSetting> {
     let region = env_var(env, "AWS_REGION")
         .or_else(|| env_var(env, "AWS_DEFAULT_REGION"))
-        .ok_or(ConfigError::Missing("AWS_REGION"))?;
+        .ok_or(MissingSetting("AWS_REGION"))?;
     for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] {
         if env_var(env, var).is_none() {
-            return Err(ConfigError::Missing(var));
+            return Err(MissingSetting(var));
         }
     }
     let mut builder = SdkConfig::builder()
@@ -137,24 +151,6 @@ pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config.build())
 }
 
-/// The Firehose client of the archive (`AWS_ENDPOINT_URL_FIREHOSE` honoured).
-pub fn firehose(sdk: &SdkConfig) -> aws_sdk_firehose::Client {
-    let mut config = aws_sdk_firehose::config::Builder::from(sdk);
-    if let Some(url) = service_endpoint("FIREHOSE") {
-        config = config.endpoint_url(url);
-    }
-    aws_sdk_firehose::Client::from_conf(config.build())
-}
-
-/// The function's Secrets Manager client (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
-pub(crate) fn secrets_manager(sdk: &SdkConfig) -> aws_sdk_secretsmanager::Client {
-    let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk);
-    if let Some(url) = service_endpoint("SECRETS_MANAGER") {
-        config = config.endpoint_url(url);
-    }
-    aws_sdk_secretsmanager::Client::from_conf(config.build())
-}
-
 /// The SDK settings every client of the harness and the operator tools
 /// uses: a pinned behaviour version, explicit timeouts, bounded retries.
 pub fn sdk_defaults() -> aws_config::ConfigLoader {
@@ -166,7 +162,7 @@ pub fn sdk_defaults() -> aws_config::ConfigLoader {
 
 /// The root CAs of Amazon Trust Services, which every AWS endpoint's
 /// certificate chains to (SQS, and VPC endpoints for it).
-pub(crate) const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
 
 /// The SDK's own HTTPS client (hyper, rustls, ring), trusting
 /// [`AMAZON_ROOTS`] only, unless `SSL_CERT_FILE` or `SSL_CERT_DIR` names the
@@ -176,7 +172,7 @@ pub(crate) const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-servic
 /// its ~140 certificates was 84 % of the instructions of a cold start's init
 /// (callgrind, BENCHMARKS.md), paid before the first request on every cold
 /// start, for a client that only ever talks to SQS.
-pub(crate) fn https_client() -> SharedHttpClient {
+pub fn https_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
     let trust = if env_is_set("SSL_CERT_FILE") || env_is_set("SSL_CERT_DIR") {
         TrustStore::default()
@@ -218,7 +214,7 @@ mod tests {
         assert_eq!(config.retry_config().map(|r| r.max_attempts()), Some(MAX_ATTEMPTS));
         let timeouts = config.timeout_config().unwrap();
         assert_eq!(timeouts.connect_timeout(), Some(CONNECT_TIMEOUT));
-        assert_eq!(timeouts.operation_timeout(), Some(PUBLISH_BUDGET));
+        assert_eq!(timeouts.operation_timeout(), Some(OPERATION_TIMEOUT));
     }
 
     #[test]
@@ -226,7 +222,7 @@ mod tests {
         let config = sdk_config_from(&from(&[("AWS_DEFAULT_REGION", "us-west-2"), LAMBDA[1], LAMBDA[2]])).unwrap();
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-west-2"));
         let missing = sdk_config_from(&from(&[LAMBDA[1], LAMBDA[2]])).unwrap_err();
-        assert!(matches!(missing, ConfigError::Missing("AWS_REGION")), "{missing}");
+        assert!(matches!(missing, MissingSetting("AWS_REGION")), "{missing}");
     }
 
     #[test]
@@ -239,11 +235,11 @@ mod tests {
                 .map(|(_, p)| *p)
                 .collect();
             let err = sdk_config_from(&from(&pairs)).unwrap_err();
-            assert!(matches!(err, ConfigError::Missing(v) if v == var), "{err}");
+            assert!(matches!(err, MissingSetting(v) if v == var), "{err}");
         }
         // Blank is not set.
         let blank = sdk_config_from(&from(&[LAMBDA[0], LAMBDA[1], ("AWS_SECRET_ACCESS_KEY", "")])).unwrap_err();
-        assert!(matches!(blank, ConfigError::Missing("AWS_SECRET_ACCESS_KEY")));
+        assert!(matches!(blank, MissingSetting("AWS_SECRET_ACCESS_KEY")));
     }
 
     #[test]
