@@ -160,7 +160,7 @@ bench: tools bench-python ## criterion per-request bench, then cold start (HTTP 
 	$(CARGO) bench -p intake --bench per_request
 	$(CARGO) build --release $(FUNCTION_BINS) --bin bare-lambda-http --bin bench --bin sqs-stub
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release BENCH_PYTHON=$(BENCH_PYTHON) \
-		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
+		BENCH_EXTRA="artemis-python=$(CURDIR)/tools/dev/python-lambda/bootstrap$${BENCH_EXTRA:+,$$BENCH_EXTRA}" \
 		$(CURDIR)/target/release/bench $${COLD_RUNS:-30} $${WARM_RUNS:-500}
 	@if [ -s target/bench/sizes.json ] && [ "$${BENCH_SIZES:-}" != none ]; then \
 		$(PLOT_PYTHON) scripts/plot-bench.py target/bench/sizes.json docs/bench/lambda-sizes.png; fi
@@ -175,9 +175,9 @@ bench-capacity: ## how long one request holds a Lambda environment while SQS and
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
 PLOT_PYTHON := $(TOOLS)/plot/bin/python
 bench-python: $(TOOLS)/bench-python/installed $(TOOLS)/plot/installed ## the Python comparison function's environment (boto3) and the plot's (matplotlib) for make bench
-$(TOOLS)/bench-python/installed: tools/python-lambda/requirements.txt
+$(TOOLS)/bench-python/installed: tools/dev/python-lambda/requirements.txt
 	python3 -m venv $(TOOLS)/bench-python
-	$(BENCH_PYTHON) -m pip install --quiet -r tools/python-lambda/requirements.txt
+	$(BENCH_PYTHON) -m pip install --quiet -r tools/dev/python-lambda/requirements.txt
 	touch $@
 $(TOOLS)/plot/installed: scripts/requirements-plot.txt
 	python3 -m venv $(TOOLS)/plot

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod emulator;
 pub mod events;
 pub mod faults;
+pub mod front_door;
 pub mod function;
 pub mod invariant;
 pub mod manifest;

@@ -315,7 +315,7 @@ async fn other_event_types_change_no_state() {
 
 #[tokio::test]
 async fn a_deployments_probe_changes_no_state() {
-    // What `make verify` sends (tools/src/verify.rs): an Artemis action
+    // What `make verify` sends (tools/deploy/src/verify.rs): an Artemis action
     // PROBE and an Amlyze type of ours, both about no customer.
     let stack = Stack::new(false).await;
     let mut probe = artemis_body(intake_queue::PROBE_SUBJECT, "PENDING", None);

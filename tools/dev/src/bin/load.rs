@@ -9,8 +9,8 @@
 
 use std::process::ExitCode;
 
+use dev::load;
 use harness::Moto;
-use tools::load;
 
 #[tokio::main]
 async fn main() -> ExitCode {

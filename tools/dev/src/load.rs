@@ -17,8 +17,8 @@ use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
 use harness::events::{Call, FrontDoor};
 use harness::sqs;
 
-const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
-const AMLYZE: &str = include_str!("../../events/bodies/amlyze-customer-updated.json");
+const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
+const AMLYZE: &str = include_str!("../../../events/bodies/amlyze-customer-updated.json");
 
 #[derive(Debug, Clone)]
 struct Planned {

@@ -1,5 +1,5 @@
 //! Deploys the webhook functions with cargo-lambda behind function URLs, or
-//! prints the policy each one's role needs (see `tools::cargo_lambda`):
+//! prints the policy each one's role needs (see `deploy::cargo_lambda`):
 //!
 //!   deploy-cargo-lambda plan [VENDOR…]     (each function's environment, checked; nothing deployed)
 //!   deploy-cargo-lambda deploy [VENDOR…]   (make deploy-cargo-lambda: plan, build, then this)
@@ -15,9 +15,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use deploy::cargo_lambda::{deploy, plan, policy, Purpose};
 use intake::Provider;
 use serde_json::{Map, Value};
-use tools::cargo_lambda::{deploy, plan, policy, Purpose};
 
 const USAGE: &str = "usage: deploy-cargo-lambda plan|deploy|policy [VENDOR…]";
 

@@ -2,8 +2,8 @@
 //! concurrent senders, both functions, every kind of request; nothing lost,
 //! and the archive holds every queued and quarantined message.
 
+use dev::load;
 use harness::Moto;
-use tools::load;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sequential_then_concurrent_load_loses_nothing() {

@@ -12,20 +12,20 @@
 //! - memory: peak RSS (VmHWM) of each process after the warm runs.
 //!
 //! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]`.
-//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=tools/python-lambda/bootstrap"`
+//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=tools/dev/python-lambda/bootstrap"`
 //! adds processes to compare (the label's prefix picks the event); they run
 //! in every section.
 
 use std::path::{Path, PathBuf};
 
+use dev::bench::*;
+use dev::sqs_stub::SqsStub;
 use harness::emulator::{function_binary, local_env};
 use harness::{sqs, Call, FrontDoor, Moto};
-use tools::bench::*;
-use tools::sqs_stub::SqsStub;
 
 /// The criterion medians of the per-request bench, if `cargo bench` ran.
 fn criterion_median_us(name: &str) -> Option<f64> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/criterion");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/criterion");
     let dir = std::fs::read_dir(&root)
         .ok()?
         .flatten()
@@ -36,7 +36,7 @@ fn criterion_median_us(name: &str) -> Option<f64> {
 }
 
 /// The harness's raw send's warm p50 in the 128 MB run.
-fn sized_warm_raw(rows: &[tools::sizes::Row]) -> Option<f64> {
+fn sized_warm_raw(rows: &[dev::sizes::Row]) -> Option<f64> {
     rows.iter()
         .filter(|r| r.memory_mb == 128)
         .find_map(|r| r.raw_send_p50_ms)
@@ -102,7 +102,7 @@ async fn main() {
     // from a throw-away CA (moto over TLS answers `Connection: close`, so a
     // connection opened at init could never be reused there).
     let dir = std::env::temp_dir().join(format!("webhook-bench-tls-{}", std::process::id()));
-    let certs = tools::tls::Certificates::make(&dir);
+    let certs = dev::tls::Certificates::make(&dir);
     let tls_stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).expect("TLS SQS stub");
     let ca_path = certs.ca.to_string_lossy().into_owned();
     let tls_queue = tls_stub.queue_url("bench-events");
@@ -116,7 +116,7 @@ async fn main() {
         ],
     );
     let mut tls_variants = variants.clone();
-    tls_variants.insert(2, tools::bench::archive_variant());
+    tls_variants.insert(2, dev::bench::archive_variant());
     for name in ["artemis", "amlyze"] {
         tls_variants
             .push(Variant::new(&format!("{name} SQS_PREWARM"), function_binary(name)).with("SQS_PREWARM", "true"));
@@ -134,14 +134,14 @@ async fn main() {
     let sized_rows = if std::env::var("BENCH_SIZES").as_deref() == Ok("none") {
         Vec::new()
     } else {
-        let (tls_client, tls_firehose) = tools::tls::clients_trusting(&certs.ca, &tls_stub.endpoint).await;
+        let (tls_client, tls_firehose) = dev::tls::clients_trusting(&certs.ca, &tls_stub.endpoint).await;
         let mut sized_variants = variants.clone();
         sized_variants.insert(
             2,
             Variant::new("artemis SQS_PREWARM", function_binary("artemis")).with("SQS_PREWARM", "true"),
         );
-        sized_variants.insert(2, tools::bench::archive_variant());
-        let setup = tools::sizes::Setup {
+        sized_variants.insert(2, dev::bench::archive_variant());
+        let setup = dev::sizes::Setup {
             variants: &sized_variants,
             env: &tls_env,
             raw: RawCalls {
@@ -152,9 +152,9 @@ async fn main() {
             cold_runs: env_number("SIZE_COLD_RUNS", 10),
             warm_rounds: env_number("SIZE_WARM_RUNS", 200),
         };
-        let rows = tools::sizes::run(&setup).await;
-        let json = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/sizes.json");
-        match tools::sizes::write_json(&rows, &json) {
+        let rows = dev::sizes::run(&setup).await;
+        let json = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/bench/sizes.json");
+        match dev::sizes::write_json(&rows, &json) {
             Ok(()) => println!("\nper-size rows written to {}", json.display()),
             Err(err) => println!("\n!!! could not write {}: {err}", json.display()),
         }
@@ -170,7 +170,7 @@ async fn main() {
     let mut stub_env = local_env(&stub.endpoint, &quiet);
     stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
     let mut stub_variants = variants.clone();
-    stub_variants.insert(2, tools::bench::archive_variant());
+    stub_variants.insert(2, dev::bench::archive_variant());
     let stub_firehose = harness::archive::firehose_client(&stub.endpoint).await;
     let stub_raw = RawCalls {
         sqs: &stub_client,
@@ -313,7 +313,7 @@ async fn main() {
         cell(&long_rss, "amlyze", &mb)
     );
     // The goals at the 128 MB share, over TLS.
-    let at_128 = |init: tools::sizes::Init, f: &dyn Fn(&tools::sizes::Row, &tools::sizes::Row) -> Option<f64>| {
+    let at_128 = |init: dev::sizes::Init, f: &dyn Fn(&dev::sizes::Row, &dev::sizes::Row) -> Option<f64>| {
         let bare = sized_rows
             .iter()
             .find(|r| r.memory_mb == 128 && r.init == init && r.label == "bare");
@@ -330,8 +330,8 @@ async fn main() {
     };
     let show = |v: &Option<f64>, f: &dyn Fn(f64) -> String| v.map_or_else(|| "—".to_owned(), f);
     for (init, name) in [
-        (tools::sizes::Init::Throttled, "throttled init"),
-        (tools::sizes::Init::FullCpu, "full-vCPU init"),
+        (dev::sizes::Init::Throttled, "throttled init"),
+        (dev::sizes::Init::FullCpu, "full-vCPU init"),
     ] {
         let over = at_128(init, &|row, bare| Some(row.cold_p50_ms - bare.cold_p50_ms));
         println!(
@@ -341,7 +341,7 @@ async fn main() {
         );
     }
     let raw = sized_warm_raw(&sized_rows);
-    let ratio = at_128(tools::sizes::Init::Throttled, &|row, bare| {
+    let ratio = at_128(dev::sizes::Init::Throttled, &|row, bare| {
         Some(row.warm_p50_ms? / (bare.warm_p50_ms? + raw?))
     });
     println!(

@@ -19,6 +19,7 @@ use aws_sdk_s3::types::{
     ObjectLockRule,
 };
 use harness::emulator::{json_log_env, RuntimeApi};
+use harness::front_door::{event_of, http_response};
 use harness::function::{function_binary, Function};
 use harness::sqs::{self, drain};
 use harness::Moto;
@@ -26,7 +27,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tools::front_door::{event_of, http_response};
 
 const RETENTION_DAYS: i32 = 30;
 

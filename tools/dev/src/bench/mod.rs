@@ -15,7 +15,7 @@
 //! - memory: peak RSS (VmHWM) of each process after the warm runs.
 //!
 //! `FUNCTION_BIN_DIR=target/release bench [COLD_RUNS] [WARM_RUNS]`.
-//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=tools/python-lambda/bootstrap"`
+//! `BENCH_EXTRA="artemis-opt-z=/path/to/artemis,artemis-python=tools/dev/python-lambda/bootstrap"`
 //! adds processes to compare (the label's prefix picks the event); they run
 //! in every section.
 
@@ -29,8 +29,8 @@ pub mod capacity;
 mod warm;
 pub use warm::*;
 
-pub const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
-pub const AMLYZE: &str = include_str!("../../../events/bodies/amlyze-customer-updated.json");
+pub const INSERT: &str = include_str!("../../../../events/bodies/artemis-insert.json");
+pub const AMLYZE: &str = include_str!("../../../../events/bodies/amlyze-customer-updated.json");
 pub const WARM_UP: usize = 20;
 
 /// One process to measure: a label, what to run, its event, extra settings.

@@ -8,16 +8,16 @@
 //! then waits (at most SECONDS, default 420: Firehose buffers up to 300 s)
 //! for each probe's event in the archive and checks that its object carries
 //! the stack's Object Lock retention. Prints what it found; exits non-zero
-//! on any failure. The token is never printed. See tools/src/verify.rs.
+//! on any failure. The token is never printed. See tools/deploy/src/verify.rs.
 
 use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use time::OffsetDateTime;
-use tools::verify::{
+use deploy::verify::{
     accepted_id, check_retention, event_prefixes, holds_event, probe, send, web_client, Lock, Retention, StackFacts,
 };
+use time::OffsetDateTime;
 
 struct Args {
     stack: String,
@@ -155,7 +155,7 @@ async fn archived(
     sent: OffsetDateTime,
     wait: Duration,
 ) -> Vec<String> {
-    let s3 = tools::history::s3_client(config);
+    let s3 = ops::history::s3_client(config);
     let started = Instant::now();
     let poll = (wait / 10).clamp(Duration::from_secs(1), Duration::from_secs(15));
     let mut read: HashSet<String> = HashSet::new();

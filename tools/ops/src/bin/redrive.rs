@@ -1,5 +1,5 @@
 //! Redrives the quarantine queue through the current pipeline (see
-//! `tools::redrive`): dry run by default, `--apply` to enqueue what passes
+//! `ops::redrive`): dry run by default, `--apply` to enqueue what passes
 //! and delete those records.
 //!
 //!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… redrive [--apply]   (or `make redrive [APPLY=1]`)
@@ -15,8 +15,8 @@
 
 use std::process::ExitCode;
 
-use tools::apps::Apps;
-use tools::redrive::{redrive, redrive_archived, Summary};
+use ops::apps::Apps;
+use ops::redrive::{redrive, redrive_archived, Summary};
 
 const USAGE: &str = "usage: redrive [--apply]   (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)\n       \
     redrive --from-archive --since TIME --until TIME [--apply] [FILE…]   (ARCHIVE_BUCKET, or FILEs of archive NDJSON)";
@@ -86,7 +86,7 @@ async fn from_archive(args: &[String], apps: &Apps, apply: bool) -> ExitCode {
         })
         .map(|(_, a)| a.clone())
         .collect();
-    let archive = match tools::history::read_archive(&files).await {
+    let archive = match ops::history::read_archive(&files).await {
         Ok(archive) => archive,
         Err(err) => {
             eprintln!("redrive: {err}");

@@ -1,11 +1,11 @@
 //! `make bench-capacity`: how long one request holds an execution
 //! environment while SQS and Firehose answer at a normal latency, at 100 ms,
-//! at 1 s, throttle, or do not answer (`tools::bench::capacity`). Prints the
+//! at 1 s, throttle, or do not answer (`dev::bench::capacity`). Prints the
 //! table of BENCHMARKS.md and, with `CAPACITY_OUT=path`, writes the figures
 //! that docs/capacity.md's arithmetic and check-template.py use.
 
+use dev::bench::capacity;
 use harness::emulator::function_binary;
-use tools::bench::capacity;
 
 #[tokio::main]
 async fn main() {

@@ -85,7 +85,7 @@ pub fn render(vendors: &BTreeMap<String, VendorMetrics>) -> String {
 
 /// The summary of what the local stack's functions logged (`.local/<name>.log`).
 pub fn local() -> String {
-    let logs = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local");
+    let logs = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.local");
     let texts: Vec<String> = intake::Provider::ALL
         .iter()
         .filter_map(|p| std::fs::read_to_string(logs.join(format!("{}.log", p.name()))).ok())

@@ -109,7 +109,7 @@ pub fn timeline(messages: &[ArchivedMessage], customer: &Customer) -> Vec<Entry>
 }
 
 /// Where `make demo` leaves the local archive's records.
-pub const LOCAL_ARCHIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/archive.ndjson");
+pub const LOCAL_ARCHIVE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../.local/archive.ndjson");
 
 /// What the tools read from the archive, and what they left out.
 #[derive(Debug, Default)]

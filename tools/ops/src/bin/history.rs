@@ -12,7 +12,7 @@
 
 use std::process::ExitCode;
 
-use tools::history::{print, timeline, Customer};
+use ops::history::{print, timeline, Customer};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
         eprintln!("usage: history --subject SUBJECT | --customer-id ARTEMIS_ID [FILE…]   (make history SUBJECT=…)");
         return ExitCode::FAILURE;
     }
-    let archive = match tools::history::read_archive(&files).await {
+    let archive = match ops::history::read_archive(&files).await {
         Ok(archive) => archive,
         Err(err) => {
             eprintln!("history: {err}");

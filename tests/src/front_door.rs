@@ -26,7 +26,7 @@ pub struct PlainRequest<'a> {
 pub async fn event_of(request: hyper::Request<hyper::body::Incoming>, peer: IpAddr) -> Value {
     let path = request.uri().path().to_owned();
     let (parts, body) = request.into_parts();
-    let body = harness::read_body(body).await;
+    let body = crate::read_body(body).await;
     http_api_event(&PlainRequest {
         method: parts.method.as_str(),
         path: &path,

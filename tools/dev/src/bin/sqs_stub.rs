@@ -16,5 +16,5 @@ async fn main() -> std::io::Result<()> {
         _ => None,
     };
     let tls = tls.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
-    tools::sqs_stub::serve(([127, 0, 0, 1], port).into(), tls).await
+    dev::sqs_stub::serve(([127, 0, 0, 1], port).into(), tls).await
 }

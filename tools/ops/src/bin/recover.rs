@@ -15,8 +15,8 @@ use intake::archive::Archiver;
 use intake::handler::replay;
 use intake::problem::Rejection;
 use intake::quarantine::quarantine_or_log;
-use tools::apps::Apps;
-use tools::recover::{needs_a_person, records_in_log, request_of, unarchived_in_log};
+use ops::apps::Apps;
+use ops::recover::{needs_a_person, records_in_log, request_of, unarchived_in_log};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -42,11 +42,11 @@ async fn main() -> ExitCode {
         for line in unarchived_in_log(&log) {
             match archive_again(&apps, &line).await {
                 Ok(()) => {
-                    println!("archived     {}", tools::recover::describe_archive_record(&line));
+                    println!("archived     {}", ops::recover::describe_archive_record(&line));
                     archived += 1;
                 }
                 Err(why) => {
-                    eprintln!("FAILED       {}: {why}", tools::recover::describe_archive_record(&line));
+                    eprintln!("FAILED       {}: {why}", ops::recover::describe_archive_record(&line));
                     failed += 1;
                 }
             }
@@ -115,7 +115,7 @@ async fn main() -> ExitCode {
 /// Puts one logged archive record back into the archive of its provider's
 /// function (ARCHIVE_STREAM), byte for byte.
 async fn archive_again(apps: &Apps, line: &str) -> Result<(), String> {
-    let provider = tools::recover::provider_of_archive_record(line).ok_or("names no known provider")?;
+    let provider = ops::recover::provider_of_archive_record(line).ok_or("names no known provider")?;
     let app = apps.of(provider).ok_or("names no known provider")?;
     let archiver: &Archiver<_> = app.archiver.as_ref().ok_or("ARCHIVE_STREAM is not set")?;
     archiver

@@ -1,16 +1,16 @@
 //! The functions' trust store over TLS, against the SQS stub (a developer tool
 //! of this crate) with a certificate from a throw-away CA.
 
+use dev::sqs_stub::SqsStub;
 use harness::emulator::{function_binary, invoke_json as invoke, json_log_env as aws_env, Function, RuntimeApi};
 use harness::{Call, FrontDoor};
-use tools::sqs_stub::SqsStub;
 
-const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
+const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
 
 #[tokio::test]
 async fn over_tls_the_functions_trust_amazons_roots_unless_ssl_cert_file_names_others() {
     let dir = std::env::temp_dir().join(format!("e2e-tls-{}", std::process::id()));
-    let certs = tools::tls::Certificates::make(&dir);
+    let certs = dev::tls::Certificates::make(&dir);
     let stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).unwrap();
     let queue = stub.queue_url("e2e-tls");
     let ca = certs.ca.to_string_lossy().into_owned();

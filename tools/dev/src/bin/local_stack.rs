@@ -25,8 +25,11 @@ use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use bytes::Bytes;
+use dev::emf_summary;
+use dev::local_consumer::LocalConsumer;
 use harness::archive::LocalArchive;
 use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::front_door::{event_of, http_response};
 use harness::manifest;
 use harness::sqs::{self, drain, Received};
 use harness::Moto;
@@ -35,12 +38,9 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use intake::Provider;
+use ops::history::{self, Customer};
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tools::emf_summary;
-use tools::front_door::{event_of, http_response};
-use tools::history::{self, Customer};
-use tools::local_consumer::LocalConsumer;
 
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -71,7 +71,7 @@ impl Stack {
         let queue = sqs::create_queue(&client, "webhook-events", fifo).await;
         let quarantine = sqs::create_queue(&client, "webhook-quarantine", false).await;
         let archive = LocalArchive::create(&raw_endpoint).await;
-        let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.local");
+        let logs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.local");
         std::fs::create_dir_all(&logs).map_err(|e| format!("{}: {e}", logs.display()))?;
         let mut env = local_env(
             &endpoint,
