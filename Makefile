@@ -19,7 +19,8 @@ FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 # The webhook functions (the vendors' front doors), without the reference consumer.
 WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
-.PHONY: bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
+
+.PHONY: checkov-tools bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -29,10 +30,12 @@ CHECKOV_ENV := $(TOOLS)/checkov
 ADVISORY_DB ?= $(CURDIR)/../shared/advisory-db
 CARGO_DENY_VERSION := 0.20.2
 
-tools: ## install what the tests need (moto server, cfn-lint, boto3 and jsonschema for the Python reader, checkov) when missing
+tools: ## install what the local stack and the tests need (moto server, cfn-lint, boto3 and jsonschema for the Python reader) when missing
 	@command -v moto_server >/dev/null && command -v cfn-lint >/dev/null && python3 -c 'import boto3, jsonschema' 2>/dev/null || { \
 		echo "installing test tools into .tools/test"; \
 		python3 -m venv $(TOOLS)/test && $(TOOLS)/test/bin/pip install --quiet -r scripts/requirements-test.txt; }
+
+checkov-tools: ## checkov and the SAM translator (make validate), when missing
 	@test -x $(CHECKOV_ENV)/bin/checkov && $(CHECKOV_ENV)/bin/python -c 'import samtranslator' 2>/dev/null || { \
 		echo "installing checkov and the SAM translator into .tools/checkov"; \
 		python3 -m venv $(CHECKOV_ENV) && $(CHECKOV_ENV)/bin/pip install --quiet -r scripts/requirements-checkov.txt; }
@@ -79,7 +82,7 @@ test: tools sam-tools lint validate deny docs ## everything CI checks: format, c
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
 
-validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov on the template and on the SAM-transformed template with every option on (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
+validate: tools checkov-tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov on the template and on the SAM-transformed template with every option on (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml --region us-east-1
 	$(CHECKOV_ENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
@@ -90,9 +93,10 @@ validate: tools sam-tools ## check the SAM template: cfn-lint, sam validate --li
 docs: ## check the documentation: every relative link resolves, docs/README.md indexes every document, every make target the docs name exists (scripts/check-docs.py)
 	python3 scripts/check-docs.py
 
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: ## cargo fmt --check, clippy with warnings as errors, and no import cycle inside any crate's src/ (scripts/check-imports.py)
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/check-imports.py
 
 build: ## release build of the functions for this machine
 	$(CARGO) build --release $(FUNCTION_BINS)

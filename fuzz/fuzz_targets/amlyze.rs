@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
             headers.insert(name, value);
         }
     }
-    match intake::amlyze::parse(&headers, body, OffsetDateTime::UNIX_EPOCH) {
+    match intake::testing::amlyze::parse(&headers, body, OffsetDateTime::UNIX_EPOCH) {
         Ok(parsed) => assert!(!parsed.events.is_empty()),
         Err(errors) => assert!(!errors.is_empty()),
     }

@@ -1,5 +1,5 @@
 //! Any bytes as a whole request through the whole pipeline: configuration,
-//! front door, method, headers and body, into `intake::handle` with in-memory
+//! front door, method, headers and body, into `intake::invoke` with in-memory
 //! queues that apply SQS's limits; the invariant of "Nothing is lost"
 //! (`harness::invariant`) must hold for every input.
 //!

@@ -169,7 +169,7 @@ pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem"
 /// roots to trust (a local HTTPS endpoint with its own CA, or a proxy).
 ///
 /// Why not the system's store, as the SDK does by default: reading and parsing
-/// its ~140 certificates was 84 % of the instructions of a cold start's init
+/// its certificates was most of the instructions of a cold start's init
 /// (callgrind, BENCHMARKS.md), paid before the first request on every cold
 /// start, for a client that only ever talks to SQS.
 pub fn https_client() -> SharedHttpClient {

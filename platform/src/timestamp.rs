@@ -64,7 +64,7 @@ mod tests {
 
     #[test]
     fn extreme_valid_times_keep_their_offset_instead_of_panicking() {
-        // Regression (issue 9, class 1): `to_offset(UTC)` panicked on these.
+        // Regression: `to_offset(UTC)` panicked on these.
         for text in [
             "9999-12-31T23:59:59-05:00",
             "9999-12-31t23:59:59.999999999-23:59",

@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use intake::envelope::Outbound;
-use intake::{amlyze, artemis};
+use intake::testing::Outbound;
+use intake::testing::{amlyze, artemis};
 use lambda_http::http::{HeaderMap, HeaderValue};
 use time::OffsetDateTime;
 

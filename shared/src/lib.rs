@@ -2,69 +2,87 @@
 //! comes in through any front door, is checked and normalized to a
 //! CloudEvent, and goes to SQS; anything refused is kept in quarantine.
 //!
-//! Reading order:
-//! - [`app`]: the composition root, [`App`], built once at init;
-//!   [`runtime`]: the Lambda entry point (the raw event in, the front door's
-//!   response out); [`handler`]: the whole request → response pipeline.
-//! - [`vendor`]: what makes a vendor ([`Vendor`], [`Parsed`]); [`providers`]:
-//!   the list of vendors ([`Provider`]); the vendor modules [`artemis`] and
-//!   [`amlyze`]; [`cloudevents`], the CloudEvents
-//!   HTTP binding any CloudEvents sender builds on.
-//! - Reading vendor input: [`strict_json`] (every duplicated key is an
-//!   error), [`fields`] (field validation that collects every problem),
-//!   [`open_enum`] (enums vendors may add to),
-//!   [`timestamp`] (RFC 3339).
-//! - What came in and who may send: [`request`], [`access`], [`config`].
-//! - What goes out: the types of the `intake-queue` crate (`queue/`), which
-//!   consumers read the queues with and the JSON Schemas are generated from;
-//!   [`envelope`] (the CloudEvents message on the queue and its SQS form),
-//!   [`quarantine`] (the record of a refused request, queued or logged),
-//!   [`problem`] (errors and the one place they become HTTP responses),
-//!   [`metrics`] (CloudWatch EMF), [`log`] (values as logged, kept short).
-//! - The archive: [`archive`] (every kept message, also in a Firehose stream
-//!   that delivers to S3 with Object Lock; its records, limits and seam).
-//! - SQS: [`publisher`] (batches, retries, time budgets; the [`publisher::Queues`]
-//!   seam), [`aws`] (the SDK clients), [`sqs_message`] (an SQS message
-//!   and the platform's limits every outgoing one is made to), [`memory`] (in-memory queues that
-//!   apply them, for tests; feature `testing`).
+//! Reading order, one folder each; a folder's modules use only their own
+//! folder's and those of the folders after it:
+//! - `entry/`: the Lambda entry point and the one exit of every answer
+//!   (`runtime`), the request → response pipeline (`handler`), the
+//!   composition root built once at init (`app`), the settings (`config`).
+//! - `vendors/`: what makes a vendor (`vendor`), the list of them
+//!   (`providers`), the vendor modules (`artemis`, `amlyze`), the CloudEvents
+//!   HTTP binding any CloudEvents sender builds on (`cloudevents`), and the
+//!   readers of vendor input (`strict_json`, `fields`).
+//! - `egress/`: what goes out. The message on the queue (`envelope`), SQS
+//!   sends within their budgets behind the `Queues` seam (`publisher`,
+//!   `budgets`, `clients`), the record of a refused request (`quarantine`),
+//!   the archive (`archive`), errors and the one place they become HTTP
+//!   responses (`problem`), metrics and logs (`metrics`, `log`), and in-memory
+//!   queues that apply SQS's limits, for tests (`memory`, feature `testing`).
+//! - `ingress/`: what came in and who may send it (`request`, `access`,
+//!   `token`, `redact`).
 //!
-//! The operator and developer tools (recover, redrive, local stack, load,
-//! bench) are in the `intake-tools` crate (`tools/`).
+//! What the queues carry is the `intake-queue` crate's; the SDK set-up and
+//! SQS's limits are the `platform` crate's.
+//!
+//! The public face is what the functions, the operator tools and the tests
+//! need: the functions' entry points ([`run`], [`invoke`]) and what builds
+//! them ([`App`], [`Config`], [`Provider`], the seams [`Queues`] and
+//! [`Archive`]); [`pipeline`], what the operator
+//! tools run a kept request through again; [`kept`], the records of what was
+//! kept (quarantine, archive, the logs); and, with the feature `testing`,
+//! [`testing`].
 
-// Every public item says what it is for (issue 21: a narrow, documented public face).
 #![warn(missing_docs)]
 
-pub mod access;
-pub mod amlyze;
-pub mod app;
-pub mod archive;
-pub mod artemis;
-pub mod budgets;
-mod clients;
-pub mod cloudevents;
-pub mod config;
-pub mod envelope;
-pub mod fields;
-pub mod handler;
-pub mod log;
-#[cfg(any(test, feature = "testing"))]
-pub mod memory;
-pub mod metrics;
-pub mod problem;
-pub mod providers;
-pub mod publisher;
-pub mod quarantine;
-pub mod redact;
-pub mod request;
-pub mod runtime;
-pub mod strict_json;
-pub mod token;
-pub mod vendor;
+mod egress;
+mod entry;
+mod ingress;
+mod vendors;
 
-pub use app::App;
-pub use config::{Config, ConfigError};
-pub use handler::handle;
+pub use egress::archive::{Archive, Firehose};
+pub use egress::publisher::QueueUrl;
+pub use egress::publisher::{Queues, Sqs};
+pub use entry::app::App;
+pub use entry::config::{Config, ConfigError};
+pub use entry::runtime::{invoke, run};
 /// Open enums (vendors add values), from the `intake-queue` crate.
 pub use intake_queue::open_enum;
-pub use providers::Provider;
-pub use vendor::{Parsed, Vendor};
+pub use vendors::providers::Provider;
+
+/// The steps a request goes through after the door's checks (source, token,
+/// method): what `recover` and `redrive` run a kept request through again.
+pub mod pipeline {
+    pub use crate::egress::budgets::PUBLISH_BUDGET;
+    pub use crate::egress::problem::Rejection;
+    pub use crate::entry::handler::{prepare, validate_and_enqueue, Accepted, Prepared};
+    pub use crate::ingress::request::Incoming;
+}
+
+/// What the intake keeps, in the forms the tools read back: quarantine
+/// records, requests logged in parts, the archive's records.
+pub mod kept {
+    pub use crate::egress::archive::{batch_violations, join_parts, ArchivedMessage, Archiver, MAX_RECORD_BYTES};
+    pub use crate::egress::log::{brief, log_parts, split_text, LOG_PART_BYTES};
+    pub use crate::egress::quarantine::{quarantine_or_log, to_json, QuarantineRecord};
+    pub use crate::ingress::redact::REDACTED;
+}
+
+/// Test doubles and the internals tests check against (feature `testing`).
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    pub use crate::egress::budgets::MAX_ATTEMPTS;
+    pub use crate::egress::envelope::{fifo_deduplication_id, CloudEvent, Outbound};
+    pub use crate::egress::memory::{MemoryArchive, MemoryQueues, Script};
+    pub use crate::entry::config::DEFAULT_PREVIOUS_GRACE;
+    pub use crate::ingress::access::KEPT_UNAUTHORIZED_PER_MINUTE;
+    pub use crate::ingress::token::TokenCheck;
+    pub use crate::vendors::cloudevents::STRUCTURED;
+    pub use crate::vendors::vendor::Parsed;
+    /// Artemis's parser alone (the property tests, the fuzz targets, the bench).
+    pub mod artemis {
+        pub use crate::vendors::artemis::parse;
+    }
+    /// Amlyze's parser alone.
+    pub mod amlyze {
+        pub use crate::vendors::amlyze::parse;
+    }
+}

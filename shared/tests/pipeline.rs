@@ -1,16 +1,16 @@
 //! The whole pipeline in process, with no SQS server: every fixture of
-//! `events/` through the functions' own entry point ([`intake::runtime::invoke`],
+//! `events/` through the functions' own entry point ([`intake::invoke`],
 //! the raw Lambda event in, the front door's response out), and each answer
 //! of the contract, with in-memory queues that apply SQS's limits
-//! ([`intake::memory`]). What only a real server shows is in `tests/`.
+//! ([`intake::testing`]). What only a real server shows is in `tests/`.
 
 use lambda_http::{Context, LambdaEvent};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use intake::memory::{MemoryArchive, MemoryQueues, Script};
-use intake::quarantine::QuarantineRecord;
+use intake::kept::QuarantineRecord;
+use intake::testing::{MemoryArchive, MemoryQueues, Script};
 use intake::{App, Config, Provider};
 
 const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
@@ -55,7 +55,7 @@ fn schema_check(queue: &str, message: &platform::sqs::Message) -> Result<(), Str
 
 async fn invoke(app: &App<MemoryQueues, MemoryArchive>, event: &str) -> Value {
     let raw = RawValue::from_string(event.to_owned()).expect("JSON");
-    intake::runtime::invoke(app, LambdaEvent::new(raw, Context::default())).await
+    intake::invoke(app, LambdaEvent::new(raw, Context::default())).await
 }
 
 /// An HTTP API 2.0 event.
@@ -296,7 +296,7 @@ async fn the_preflight_is_answered_only_after_the_secret_is_checked() {
 const STREAM: (&str, &str) = ("ARCHIVE_STREAM", "intake-archive");
 
 /// The archive's messages, parts joined; fails on any breach of Firehose's limits.
-fn archived(app: &App<MemoryQueues, MemoryArchive>) -> Vec<intake::archive::ArchivedMessage> {
+fn archived(app: &App<MemoryQueues, MemoryArchive>) -> Vec<intake::kept::ArchivedMessage> {
     let archive = app.archiver.as_ref().expect("ARCHIVE_STREAM is set").archive();
     assert_eq!(archive.violations(), Vec::<String>::new());
     let records = archive.records();
@@ -305,7 +305,7 @@ fn archived(app: &App<MemoryQueues, MemoryArchive>) -> Vec<intake::archive::Arch
         lines.iter().all(|l| l.ends_with('\n') && l.matches('\n').count() == 1),
         "NDJSON"
     );
-    let (messages, unreadable) = intake::archive::join_parts(lines);
+    let (messages, unreadable) = intake::kept::join_parts(lines);
     assert_eq!(unreadable, 0);
     messages
 }
@@ -390,7 +390,7 @@ async fn a_message_too_large_for_one_firehose_record_is_archived_in_parts() {
     let kept = app.publisher.queues().messages(QUARANTINE);
     assert_eq!(kept.len(), 1);
     assert!(
-        kept[0].body.len() > intake::archive::MAX_RECORD_BYTES,
+        kept[0].body.len() > intake::kept::MAX_RECORD_BYTES,
         "{}",
         kept[0].body.len()
     );

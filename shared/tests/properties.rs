@@ -1,7 +1,7 @@
 //! Properties of the parsers and the normalizer, over generated input.
 
-use intake::envelope::CloudEvent;
-use intake::{amlyze, artemis};
+use intake::testing::CloudEvent;
+use intake::testing::{amlyze, artemis};
 use lambda_http::http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -35,7 +35,7 @@ fn any_json() -> impl Strategy<Value = Value> {
 /// A field name Artemis documents, or any other.
 fn artemis_key() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(artemis::FIELDS.to_vec()).prop_map(str::to_owned),
+        prop::sample::select(intake_queue::artemis::FIELDS.to_vec()).prop_map(str::to_owned),
         "[a-zA-Z]{1,12}"
     ]
 }
@@ -183,8 +183,8 @@ proptest! {
         if let Some(risk) = &risk {
             data.insert("riskLevel".into(), json!(risk));
         }
-        let event = json!({"specversion": "1.0", "id": id, "source": "amlyze", "type": amlyze::CUSTOMER_UPDATED, "subject": subject, "data": data});
-        let pairs = vec![("content-type".to_owned(), intake::cloudevents::STRUCTURED.to_owned())];
+        let event = json!({"specversion": "1.0", "id": id, "source": "amlyze", "type": intake_queue::amlyze::CUSTOMER_UPDATED, "subject": subject, "data": data});
+        let pairs = vec![("content-type".to_owned(), intake::testing::STRUCTURED.to_owned())];
         let parsed = amlyze::parse(&headers(&pairs), event.to_string().as_bytes(), now()).unwrap().events.remove(0);
         let out = parsed.data.clone().unwrap();
         for (name, flag) in ["sanctioned", "pep", "inAdverseMedia", "inInternalList"].iter().zip(&flags) {

@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_firehose::types::{CompressionFormat, ExtendedS3DestinationConfiguration};
-use intake::archive::{join_parts, ArchivedMessage};
+use intake::kept::{join_parts, ArchivedMessage};
 use platform::archive::read_text;
 
 use crate::sqs::local_config;

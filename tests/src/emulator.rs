@@ -28,11 +28,6 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-pub use crate::function::{
-    assert_log_records_fit, dies_with_this_process, function_binary, local_env, recover, Cgroups, Function, LambdaSize,
-    ONE_VCPU_MB,
-};
-
 const PREFIX: &str = "/2018-06-01/runtime";
 /// The template's `Timeout` and `MemorySize`.
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(15);
@@ -254,9 +249,4 @@ pub async fn invoke_json(api: &RuntimeApi, event: &serde_json::Value) -> serde_j
         .await
         .expect("the function answered");
     serde_json::from_slice(&response).expect("a JSON response document")
-}
-
-/// [`local_env`] with Lambda's JSON log format (what the log checks read).
-pub fn json_log_env(endpoint: &str) -> Vec<(String, String)> {
-    local_env(endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
 }

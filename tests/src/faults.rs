@@ -413,7 +413,7 @@ fn firehose_check(body: &[u8]) -> Option<String> {
                 .collect()
         })
         .unwrap_or_default();
-    let found = intake::archive::batch_violations(&records);
+    let found = intake::kept::batch_violations(&records);
     if found.is_empty() {
         return None;
     }

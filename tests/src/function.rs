@@ -349,7 +349,7 @@ pub async fn recover(flags: &[&str], log: &std::path::Path, vars: &[(&str, &str)
     let output = tokio::process::Command::new(function_binary("recover"))
         .args(flags)
         .arg(log)
-        .envs(crate::emulator::json_log_env(&crate::Moto::shared().endpoint))
+        .envs(json_log_env(&crate::Moto::shared().endpoint))
         .envs(vars.iter().copied())
         .output()
         .await
@@ -361,4 +361,9 @@ pub async fn recover(flags: &[&str], log: &std::path::Path, vars: &[(&str, &str)
         String::from_utf8_lossy(&output.stderr)
     );
     stdout
+}
+
+/// [`local_env`] with Lambda's JSON log format (what the log checks read).
+pub fn json_log_env(endpoint: &str) -> Vec<(String, String)> {
+    local_env(endpoint, &[("AWS_LAMBDA_LOG_FORMAT", "JSON")])
 }

@@ -1,5 +1,5 @@
 //! The invariant of "Nothing is lost" for one request through the whole
-//! pipeline (`intake::handle`, real Lambda events for each front door) with
+//! pipeline (`intake::invoke`, real Lambda events for each front door) with
 //! in-memory queues that apply SQS's limits. Shared by the property test
 //! (`tests/pipeline.rs`) and the pipeline fuzz target (`fuzz/`).
 //!
@@ -13,8 +13,8 @@
 //! - the archive (in memory, with Firehose's limits) holds every message on
 //!   either queue exactly once, byte for byte, and nothing else.
 
-use intake::memory::{MemoryArchive, MemoryQueues};
-use intake::quarantine::QuarantineRecord;
+use intake::kept::QuarantineRecord;
+use intake::testing::{MemoryArchive, MemoryQueues};
 use intake::{App, Config, Provider};
 use platform::sqs::MAX_RESPONSE_BYTES;
 use serde_json::Value;
@@ -65,7 +65,7 @@ fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> 
 pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, String> {
     let app = app(setup);
     let queue = app.config.queue.url.clone();
-    let response = intake::handle(&app, call.request(door)).await;
+    let response = crate::invoke(&app, &call.event(door).to_string()).await;
     let status = response.status().as_u16();
     let queues = app.publisher.queues();
     let size = response.body().len();
@@ -149,7 +149,7 @@ fn check_archive(
     })?;
     let records = archive.records();
     let lines = records.iter().map(|r| std::str::from_utf8(r).unwrap_or_default());
-    let (archived, unreadable) = intake::archive::join_parts(lines);
+    let (archived, unreadable) = intake::kept::join_parts(lines);
     ensure(unreadable == 0, || {
         format!("{unreadable} archive records that do not read or join")
     })?;

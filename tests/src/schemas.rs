@@ -23,7 +23,7 @@ pub fn check_body(queue_url: &str, body: &str) -> Result<(), String> {
     checked.map_err(|errors| format!("the body breaks the queue's JSON Schema: {}", errors.join("; ")))
 }
 
-/// [`check_body`] in the shape [`intake::memory::MemoryQueues::checked_by`] takes.
+/// [`check_body`] in the shape [`intake::testing::MemoryQueues::checked_by`] takes.
 pub fn check_message(queue_url: &str, message: &Message) -> Result<(), String> {
     check_body(queue_url, &message.body)
 }

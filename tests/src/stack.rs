@@ -74,7 +74,7 @@ pub struct Answer {
 
 /// Runs `call`, as delivered through `door`, through the handler.
 pub async fn send(app: &App, call: &Call, door: FrontDoor) -> Answer {
-    let response = intake::handle(app, call.request(door)).await;
+    let response = crate::invoke(app, &call.event(door).to_string()).await;
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let body = serde_json::from_slice(response.body()).unwrap_or(Value::Null);

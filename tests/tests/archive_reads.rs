@@ -7,9 +7,10 @@
 //! redriven onto the events queue.
 
 use aws_sdk_s3::primitives::ByteStream;
-use harness::emulator::{function_binary, json_log_env};
+use harness::function::function_binary;
+use harness::function::json_log_env;
 use harness::{Call, FrontDoor, Moto};
-use intake::memory::{MemoryQueues, Script};
+use intake::testing::{MemoryQueues, Script};
 use intake::{App, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -26,10 +27,10 @@ async fn archived_lines_of_a_503() -> (String, String) {
     ];
     let app = App::with_queues(harness::config(Provider::Artemis, &vars).unwrap(), MemoryQueues::new());
     app.publisher.queues().then(Script::FailCall);
-    let request = Call::post("/hooks/artemis", INSERT)
+    let event = Call::post("/hooks/artemis", INSERT)
         .request_id("planted-1")
-        .request(FrontDoor::HttpV2);
-    assert_eq!(intake::handle(&app, request).await.status(), 503);
+        .event(FrontDoor::HttpV2);
+    assert_eq!(harness::invoke(&app, &event.to_string()).await.status(), 503);
     let lines: Vec<String> = app
         .archiver
         .as_ref()

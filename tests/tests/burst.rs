@@ -15,8 +15,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use harness::emulator::{assert_log_records_fit, function_binary, json_log_env, recover, Function, RuntimeApi};
+use harness::emulator::RuntimeApi;
 use harness::faults::{Fault, FaultProxy};
+use harness::function::json_log_env;
+use harness::function::{assert_log_records_fit, function_binary, recover, Function};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
 use serde_json::Value;

@@ -431,7 +431,9 @@ async fn shuffled_redelivered_batches_end_in_the_newest_state_with_no_double_app
 /// the newest event first and one unreadable body.
 #[tokio::test]
 async fn the_built_function_handles_a_batch_end_to_end() {
-    use harness::emulator::{assert_log_records_fit, function_binary, invoke_json, json_log_env, Function, RuntimeApi};
+    use harness::emulator::{invoke_json, RuntimeApi};
+    use harness::function::json_log_env;
+    use harness::function::{assert_log_records_fit, function_binary, Function};
 
     let stack = Stack::new(false).await;
     let data = |risk: &str| json!({"customerExternalID": "C-E2E", "riskLevel": risk});

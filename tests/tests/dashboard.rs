@@ -8,7 +8,9 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use harness::emulator::{function_binary, json_log_env, Function, RuntimeApi};
+use harness::emulator::RuntimeApi;
+use harness::function::json_log_env;
+use harness::function::{function_binary, Function};
 use harness::sqs;
 use harness::Moto;
 use serde_json::Value;
@@ -179,7 +181,7 @@ async fn the_dashboard_shows_exactly_the_metrics_the_functions_emit() {
             .map(|f| with_token(&f.event(), token))
             .collect();
         calls.push(with_token(&fixture.event(), token));
-        for _ in 0..=intake::access::KEPT_UNAUTHORIZED_PER_MINUTE {
+        for _ in 0..=intake::testing::KEPT_UNAUTHORIZED_PER_MINUTE {
             calls.push(with_token(&fixture.event(), "a-wrong-token"));
         }
         let settings = [

@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
-use harness::emulator::{
-    assert_log_records_fit, function_binary, invoke_json as invoke, json_log_env as aws_env, Function, RuntimeApi,
-};
+use harness::emulator::{invoke_json as invoke, RuntimeApi};
+use harness::function::json_log_env as aws_env;
+use harness::function::{assert_log_records_fit, function_binary, Function};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
 use serde_json::Value;
@@ -114,7 +114,7 @@ async fn a_missing_setting_fails_at_init_naming_the_variable() {
         .contains("ALLOWED_SOURCE_CIDRS is malformed"));
 }
 
-/// Issue 20: `recover` leaves a logged request that passed no sender check
+/// `recover` leaves a logged request that passed no sender check
 /// (`unauthorized`: a wrong token behind the allowlist, logged because no
 /// quarantine queue could take it) and counts it; `--vouched` takes it.
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn recover_leaves_unauthorized_requests_until_a_person_vouches_for_them() 
     assert!(stdout.contains("unauthorized"), "{stdout}");
     assert!(drain(&client, &queue).await.is_empty(), "nothing queued unvouched");
 
-    let stdout = harness::emulator::recover(&["--vouched"], &log, &vars).await;
+    let stdout = harness::function::recover(&["--vouched"], &log, &vars).await;
     assert!(
         stdout.contains("1 queued, 0 quarantined, 0 archived, 0 failed, 0 left"),
         "{stdout}"
@@ -311,7 +311,7 @@ async fn a_logged_request_is_recovered(format: &str) {
         "the large request was logged in parts"
     );
     let now = time::OffsetDateTime::now_utc();
-    let artemis_direct_id = intake::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1")
+    let artemis_direct_id = intake::testing::artemis::parse(INSERT.as_bytes(), now, "recover-artemis-1")
         .unwrap()
         .events[0]
         .id
@@ -419,7 +419,7 @@ async fn with_the_archive_down_the_answer_is_unchanged_and_recover_archives_what
 /// Runs the built `recover` on `log` against moto with `vars`; its output,
 /// once it has succeeded.
 async fn recover(log: &std::path::Path, vars: &[(&str, &str)]) -> String {
-    harness::emulator::recover(&[], log, vars).await
+    harness::function::recover(&[], log, vars).await
 }
 
 /// Waits until the function has finished its init (polled for work).
@@ -489,7 +489,7 @@ async fn sqs_prewarm_opens_the_connection_at_init_and_the_first_request_reuses_i
     }
 }
 
-// Issue 9, classes 2–4 in the built binary, held to Lambda's 256 MB (memory
+// Hostile bodies in the built binary, held to Lambda's 256 MB (memory
 // cgroup) and 15 s: each hostile body gets a small 400, its request is kept,
 // the function survives it and takes the next valid request.
 #[tokio::test]
@@ -630,7 +630,7 @@ async fn redrive_enqueues_what_now_passes_and_leaves_the_rest() {
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap();
-    let expected = intake::artemis::parse(INSERT.as_bytes(), received, "redrive-artemis-1").unwrap();
+    let expected = intake::testing::artemis::parse(INSERT.as_bytes(), received, "redrive-artemis-1").unwrap();
     assert_eq!(
         artemis_event["id"],
         expected.events[0].id.as_str(),

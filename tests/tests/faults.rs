@@ -9,7 +9,7 @@ use aws_sdk_sqs::Client;
 use harness::faults::{Fault, FaultProxy};
 use harness::sqs::{self, drain};
 use harness::{Call, FrontDoor, Moto};
-use intake::budgets::MAX_ATTEMPTS;
+use intake::testing::MAX_ATTEMPTS;
 use intake::{App, Provider};
 use serde_json::Value;
 
@@ -54,7 +54,11 @@ impl Rig {
     /// Sends one request; returns the status and how long the answer took.
     async fn send(&self, body: &str) -> (u16, Duration) {
         let started = Instant::now();
-        let response = intake::handle(&self.app, Call::post("/hooks/artemis", body).request(FrontDoor::HttpV2)).await;
+        let response = harness::invoke(
+            &self.app,
+            &Call::post("/hooks/artemis", body).event(FrontDoor::HttpV2).to_string(),
+        )
+        .await;
         (response.status().as_u16(), started.elapsed())
     }
 
@@ -229,11 +233,17 @@ async fn a_slow_or_failing_archive_changes_neither_the_answer_nor_its_time() {
             harness::archive::firehose_client(&proxy.endpoint).await,
         );
         let started = Instant::now();
-        let response = intake::handle(&app, Call::post("/hooks/artemis", INSERT).request(FrontDoor::HttpV2)).await;
+        let response = harness::invoke(
+            &app,
+            &Call::post("/hooks/artemis", INSERT)
+                .event(FrontDoor::HttpV2)
+                .to_string(),
+        )
+        .await;
         let took = started.elapsed();
         assert_eq!(response.status(), 202, "{fault:?}");
         assert!(
-            took <= intake::budgets::PUBLISH_BUDGET + Duration::from_millis(500),
+            took <= intake::pipeline::PUBLISH_BUDGET + Duration::from_millis(500),
             "{fault:?}: answered in {took:?}, past the SQS send's budget"
         );
         assert!(proxy.faulted() >= 1, "{fault:?}: the archive was tried");

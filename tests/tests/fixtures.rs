@@ -36,9 +36,7 @@ async fn every_fixture_has_the_outcome_its_manifest_records() {
     let fixtures = manifest::load();
     let mut failures = Vec::new();
     for fixture in &fixtures {
-        let request =
-            lambda_http::request::from_str(&fixture.event()).unwrap_or_else(|e| panic!("{}: {e}", fixture.file));
-        let response = intake::handle(&app(fixture.provider()), request).await;
+        let response = harness::invoke(&app(fixture.provider()), &fixture.event()).await;
         let queued = drain(&client, &queue).await;
         let quarantined = drain(&client, &quarantine).await;
         let got = (response.status().as_u16(), queued.len(), quarantined.len());

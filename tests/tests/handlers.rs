@@ -215,7 +215,7 @@ async fn fifo_queue_groups_per_customer_and_drops_only_copies_of_one_delivery() 
     for message in &artemis_messages {
         let event = message.json();
         assert_eq!(message.group_id.as_deref(), Some("artemis:CUST-000123"));
-        let expected = intake::envelope::fifo_deduplication_id("artemis", event["id"].as_str().unwrap());
+        let expected = intake::testing::fifo_deduplication_id("artemis", event["id"].as_str().unwrap());
         assert_eq!(message.deduplication_id.as_deref(), Some(expected.as_str()));
     }
     let amlyze_message = queued.iter().find(|m| m.json()["provider"] == "amlyze").unwrap();
@@ -391,7 +391,7 @@ async fn shared_secret_in_header_or_query() {
     assert!(stack.queued().await.is_empty());
 }
 
-// Issue 20: a flood of wrong tokens is not kept. Only behind an allowlist
+// A flood of wrong tokens is not kept. Only behind an allowlist
 // that is a boundary (not wider than the open-door limit, however split),
 // and at most KEPT_UNAUTHORIZED_PER_MINUTE a minute per environment.
 #[tokio::test]
@@ -423,7 +423,7 @@ async fn wrong_tokens_are_kept_only_behind_a_boundary_and_only_ten_a_minute() {
         assert_eq!(send(&narrow, &wrong, FrontDoor::HttpV2).await.status, 401);
     }
     let kept = stack.quarantined().await;
-    assert_eq!(kept.len(), intake::access::KEPT_UNAUTHORIZED_PER_MINUTE as usize);
+    assert_eq!(kept.len(), intake::testing::KEPT_UNAUTHORIZED_PER_MINUTE as usize);
     assert!(kept.iter().all(|record| record["reason"] == "unauthorized"));
     // Other refusals are not capped.
     let invalid = amlyze_binary("{").header("x-webhook-token", "correct horse");
@@ -562,7 +562,7 @@ async fn a_queue_that_refuses_gives_503_and_the_request_is_quarantined() {
     let answer = send(&app, &artemis(INSERT), FrontDoor::RestV1).await;
     assert_eq!(answer.status, 503, "{}", answer.body);
     assert_eq!(answer.body["errors"][0]["field"], "queue");
-    // Regression (issue 9, class 8): the SDK's error (queue name, error code) was in the body.
+    // Regression: the SDK's error (queue name, error code) was in the body.
     let text = answer.body.to_string();
     assert!(
         !text.contains("no-such-queue") && !text.contains("NonExistentQueue") && !text.contains("123456789012"),

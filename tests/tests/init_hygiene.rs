@@ -1,4 +1,4 @@
-//! Init hygiene (issue 13): traced with `strace`, a function's init opens no
+//! Init hygiene: traced with `strace`, a function's init opens no
 //! file it does not need (no certificate store, no AWS profile file) and
 //! connects to nothing but the Runtime API, and SQS too when pre-warming.
 //! Without `strace` on this machine the test says so loudly and checks nothing.
@@ -9,7 +9,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use harness::emulator::{function_binary, local_env, RuntimeApi};
+use harness::emulator::RuntimeApi;
+use harness::function::{function_binary, local_env};
 use harness::stack::Stack;
 use harness::Moto;
 

@@ -1,9 +1,10 @@
-//! The harness's Lambda sizes (issue 13): a function runs with the memory
+//! The harness's Lambda sizes: a function runs with the memory
 //! limit and CPU share of its size, and with a full-vCPU init it is
 //! throttled from its first poll of the Runtime API on. Where cgroups cannot
 //! be made here the test says so loudly and checks nothing.
 
-use harness::emulator::{function_binary, invoke_json, local_env, Function, LambdaSize, RuntimeApi};
+use harness::emulator::{invoke_json, RuntimeApi};
+use harness::function::{function_binary, local_env, Function, LambdaSize};
 use harness::stack::Stack;
 use harness::{Call, FrontDoor, Moto};
 

@@ -1,7 +1,7 @@
 //! The invariant of "Nothing is lost", over the whole pipeline: arbitrary
 //! method, front door, configuration, headers (every `Ce-*` attribute, with
 //! arbitrary and with valid-but-extreme values) and bodies up to the limit,
-//! through `intake::handle` with in-memory queues that apply SQS's limits.
+//! through `intake::invoke` (the functions' entry point) with in-memory queues that apply SQS's limits.
 //!
 //! For every request: no panic, a response under Lambda's 6 MB, no message
 //! SQS would refuse, and
@@ -12,8 +12,8 @@
 
 use harness::invariant::{app, check, Setup, QUARANTINE, QUEUE};
 use harness::{Call, FrontDoor};
-use intake::memory::Script;
-use intake::quarantine::QuarantineRecord;
+use intake::kept::QuarantineRecord;
+use intake::testing::Script;
 use intake::Provider;
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -195,7 +195,7 @@ async fn a_panic_in_the_pipeline_is_a_500_and_the_request_is_kept() {
     let app = app(&setup(Provider::Artemis));
     app.publisher.queues().then(Script::Panic);
     let call = Call::post("/hooks/artemis", INSERT);
-    let response = intake::handle(&app, call.request(FrontDoor::RestV1)).await;
+    let response = harness::invoke(&app, &call.event(FrontDoor::RestV1).to_string()).await;
     assert_eq!(response.status(), 500);
     let problem: Value = serde_json::from_slice(response.body()).unwrap();
     assert_eq!(problem["type"], "urn:webhook-intake:problem:internal-error");
@@ -225,7 +225,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
     let call = Call::post("/hooks/amlyze", json!(events).to_string())
         .header("content-type", "application/cloudevents-batch+json");
     queues.then(Script::FailEntry(3));
-    let response = intake::handle(&app, call.request(FrontDoor::HttpV2)).await;
+    let response = harness::invoke(&app, &call.event(FrontDoor::HttpV2).to_string()).await;
     assert_eq!(response.status(), 202);
     assert_eq!(queues.calls(), 3, "10 + 2 entries, then the failed one again");
     let ids: Vec<String> = queues
@@ -243,7 +243,7 @@ async fn failed_batch_entries_are_sent_again_and_a_failing_call_is_a_503_kept() 
 
     // A call that fails whole (after the SDK's own retries) ends the attempt.
     queues.then(Script::FailCall);
-    let response = intake::handle(&app, call.request(FrontDoor::HttpV2)).await;
+    let response = harness::invoke(&app, &call.event(FrontDoor::HttpV2).to_string()).await;
     assert_eq!(response.status(), 503);
     assert_eq!(queues.take(QUARANTINE).len(), 1, "kept for a redrive");
 }
@@ -262,7 +262,7 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     control["headers"]["ce-id"] = json!("a\u{1}b");
     for event in [unencoded, control, json!({"hello": "world"})] {
         let raw = RawValue::from_string(event.to_string()).unwrap();
-        let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+        let answer = intake::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
         assert_eq!(answer["statusCode"], 500, "{answer}");
         let problem: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
         assert_eq!(problem["type"], "urn:webhook-intake:problem:unreadable-event");
@@ -283,7 +283,7 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     leaky["rawQueryString"] = json!("a=b c|d%&token=leak-query");
     leaky["cookies"] = json!(["session=leak-cookie"]);
     let raw = RawValue::from_string(leaky.to_string()).unwrap();
-    let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+    let answer = intake::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
     assert_eq!(answer["statusCode"], 500, "{answer}");
     let kept = app.publisher.queues().take(QUARANTINE);
     assert_eq!(kept.len(), 1);
@@ -297,11 +297,11 @@ async fn an_event_no_front_door_format_reads_is_a_500_with_the_whole_event_kept(
     // A readable event goes through the same entry point as before.
     let event = Call::post("/hooks/amlyze", "{}").method("GET").event(FrontDoor::Alb);
     let raw = RawValue::from_string(event.to_string()).unwrap();
-    let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+    let answer = intake::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
     assert_eq!(answer["statusCode"], 405, "{answer}");
 }
 
-// Issue 20: an unreadable event is kept only when what can be read of its
+// An unreadable event is kept only when what can be read of its
 // sender passes the checks a readable request would: a source in the
 // allowlist and an accepted token, read where each front door puts them.
 #[tokio::test]
@@ -369,7 +369,7 @@ async fn an_unreadable_event_is_kept_only_from_an_established_sender() {
     ];
     for (what, event, kept) in cases {
         let raw = RawValue::from_string(event.to_string()).unwrap();
-        let answer = intake::runtime::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
+        let answer = intake::invoke(&app, LambdaEvent::new(raw, Context::default())).await;
         assert_eq!(answer["statusCode"], 500, "{what}: {answer}");
         let records = app.publisher.queues().take(QUARANTINE);
         assert_eq!(records.len(), usize::from(kept), "{what}");

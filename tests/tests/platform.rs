@@ -1,4 +1,4 @@
-//! The loss classes of issue 9, one regression test each, through the real
+//! The ways a request was once lost, one regression test each, through the real
 //! handler and front doors against moto behind the strict SQS layer (every
 //! send checked against real SQS's limits). Each failed on the build before
 //! the fix: a panic (502, nothing kept), memory and time blow-up, an 11 MB
@@ -8,7 +8,7 @@
 use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{sqs, Call, FrontDoor, Moto};
-use intake::quarantine::QuarantineRecord;
+use intake::kept::QuarantineRecord;
 use intake::{App, Provider};
 use platform::sqs::{MAX_MESSAGE_BYTES, MAX_RESPONSE_BYTES};
 use serde_json::{json, Value};

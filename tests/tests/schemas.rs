@@ -45,8 +45,7 @@ async fn fixture_messages() -> Vec<(String, Vec<String>, Vec<String>)> {
             secret: false,
         };
         let app = invariant::app(&setup);
-        let request = lambda_http::request::from_str(&fixture.event()).expect("a front-door event");
-        intake::handle(&app, request).await;
+        harness::invoke(&app, &fixture.event()).await;
         let queues = app.publisher.queues();
         assert_eq!(queues.violations(), Vec::<String>::new(), "{}", fixture.file);
         let bodies = |queue| queues.take(queue).into_iter().map(|m| m.body).collect::<Vec<_>>();
@@ -235,8 +234,7 @@ async fn the_python_reader_validates_every_fixture_message_against_the_schema() 
     let mut queued = 0;
     for fixture in manifest::load() {
         let app = stack.app(fixture.provider(), &[]);
-        let request = lambda_http::request::from_str(&fixture.event()).expect("a front-door event");
-        intake::handle(&app, request).await;
+        harness::invoke(&app, &fixture.event()).await;
         queued += fixture.queued;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

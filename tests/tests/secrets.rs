@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use harness::faults::FaultProxy;
 use harness::stack::{send, Stack};
 use harness::{secrets, Call, FrontDoor, Moto};
-use intake::config::DEFAULT_PREVIOUS_GRACE;
-use intake::token::TokenCheck;
+use intake::testing::TokenCheck;
+use intake::testing::DEFAULT_PREVIOUS_GRACE;
 use intake::{App, ConfigError, Provider};
 
 const INSERT: &str = include_str!("../../events/bodies/artemis-insert.json");
@@ -21,7 +21,12 @@ const TWO: &str = "token-two-0123456789abcdef";
 /// as `App::from_env` reads it.
 async fn token_check(endpoint: &str, arn: &str, grace: Duration) -> Result<TokenCheck, ConfigError> {
     let client = secrets::client(endpoint).await;
-    TokenCheck::from_secrets_manager(client, arn, grace).await
+    TokenCheck::from_secrets_manager(client, arn, grace)
+        .await
+        .map_err(|reason| ConfigError::Malformed {
+            var: "SHARED_SECRET_ARN",
+            reason,
+        })
 }
 
 /// An artemis app on `stack` whose token is `token`.

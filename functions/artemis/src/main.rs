@@ -1,5 +1,5 @@
 //! The artemis webhook function: reads its configuration, builds the SQS client
-//! once, then serves every invocation through [`intake::runtime`].
+//! once, then serves every invocation through [`intake::run`].
 
 use intake::Provider;
 use lambda_http::{tracing, Error};
@@ -10,5 +10,5 @@ use lambda_http::{tracing, Error};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
-    intake::runtime::run(Provider::Artemis).await
+    intake::run(Provider::Artemis).await
 }

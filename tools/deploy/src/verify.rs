@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use intake::archive::join_parts;
+use intake::kept::join_parts;
 use intake_queue::PROBE_SUBJECT;
 use platform::timestamp::format_utc;
 use serde_json::{json, Value};
@@ -311,7 +311,8 @@ mod tests {
     fn each_probe_is_a_valid_callback_whose_event_is_a_probe() {
         let sent = at("2026-12-05T10:00:00Z");
         let artemis = probe("artemis", sent, "n1");
-        let parsed = intake::artemis::parse(artemis.body.as_bytes(), sent, "req-1").expect("a valid Artemis body");
+        let parsed =
+            intake::testing::artemis::parse(artemis.body.as_bytes(), sent, "req-1").expect("a valid Artemis body");
         let event = intake_queue::Event::from_json(&serde_json::to_string(&parsed.events[0]).unwrap()).unwrap();
         assert!(event.is_probe(), "{:?}", event.attributes());
         assert_eq!(event.attributes().subject, Some(PROBE_SUBJECT));
@@ -321,7 +322,8 @@ mod tests {
         for (name, value) in &amlyze.headers {
             headers.insert(*name, value.parse().unwrap());
         }
-        let parsed = intake::amlyze::parse(&headers, amlyze.body.as_bytes(), sent).expect("a valid CloudEvent");
+        let parsed =
+            intake::testing::amlyze::parse(&headers, amlyze.body.as_bytes(), sent).expect("a valid CloudEvent");
         let event = intake_queue::Event::from_json(&serde_json::to_string(&parsed.events[0]).unwrap()).unwrap();
         assert!(event.is_probe(), "{:?}", event.attributes());
         assert_eq!(event.attributes().id, "probe-n1");

@@ -18,8 +18,9 @@ use aws_sdk_s3::types::{
     DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetention, ObjectLockRetentionMode,
     ObjectLockRule,
 };
-use harness::emulator::{json_log_env, RuntimeApi};
+use harness::emulator::RuntimeApi;
 use harness::front_door::{event_of, http_response};
+use harness::function::json_log_env;
 use harness::function::{function_binary, Function};
 use harness::sqs::{self, drain};
 use harness::Moto;

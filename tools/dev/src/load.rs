@@ -13,8 +13,9 @@ use aws_sdk_sqs::Client;
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
-use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::emulator::RuntimeApi;
 use harness::events::{Call, FrontDoor};
+use harness::function::{function_binary, local_env, Function};
 use harness::sqs;
 
 const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");
@@ -269,7 +270,7 @@ async fn run_round(
     futures_join_all(senders).await;
     let elapsed = started.elapsed();
     drop(functions);
-    harness::emulator::assert_log_records_fit(&log);
+    harness::function::assert_log_records_fit(&log);
 
     let mut report = reconcile(&client, &queue, &quarantine, outcomes.into_inner(), elapsed, fifo).await;
     // One archive record per message sent: every accepted event (a FIFO

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::emulator::RuntimeApi;
+use harness::function::{function_binary, local_env, Function};
 use harness::sqs::Received;
 use serde_json::Value;
 

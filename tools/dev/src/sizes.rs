@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use harness::emulator::{Cgroups, LambdaSize};
+use harness::function::{Cgroups, LambdaSize};
 use serde::Serialize;
 
 use crate::bench::{

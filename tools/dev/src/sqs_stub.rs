@@ -45,7 +45,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-use harness::emulator::dies_with_this_process;
+use harness::function::dies_with_this_process;
 use harness::moto::free_port;
 
 type Counts = Arc<Mutex<HashMap<String, u64>>>;

@@ -2,7 +2,9 @@
 //! of this crate) with a certificate from a throw-away CA.
 
 use dev::sqs_stub::SqsStub;
-use harness::emulator::{function_binary, invoke_json as invoke, json_log_env as aws_env, Function, RuntimeApi};
+use harness::emulator::{invoke_json as invoke, RuntimeApi};
+use harness::function::json_log_env as aws_env;
+use harness::function::{function_binary, Function};
 use harness::{Call, FrontDoor};
 
 const INSERT: &str = include_str!("../../../events/bodies/artemis-insert.json");

@@ -2,7 +2,7 @@
 //! environment variables), for the tools that replay records of any vendor.
 
 use aws_sdk_sqs::Client;
-use intake::config::QueueUrl;
+use intake::QueueUrl;
 use intake::{App, Config, ConfigError, Provider};
 use platform::aws::tool_config;
 

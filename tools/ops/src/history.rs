@@ -3,7 +3,7 @@
 //! whose request mentions it, oldest first, with what a compliance reader
 //! looks at: when it arrived, from which vendor, status and risk.
 
-use intake::archive::ArchivedMessage;
+use intake::kept::ArchivedMessage;
 use serde_json::Value;
 
 /// Which customer: an event `subject` (Artemis `customerReferenceId`, Amlyze
@@ -245,7 +245,7 @@ pub fn print(entries: &[Entry]) {
             e.what,
             e.status,
             e.risk,
-            intake::log::brief(&e.id)
+            intake::kept::brief(&e.id)
         );
     }
 }

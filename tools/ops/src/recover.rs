@@ -1,6 +1,6 @@
 //! Recovery of requests that no queue could take: the functions log each one
 //! whole in an `unqueued_request` field, or, when large, in numbered
-//! `unqueued_request_part` records (see [`intake::quarantine::quarantine_or_log`]); this finds
+//! `unqueued_request_part` records (see [`intake::kept::quarantine_or_log`]); this finds
 //! those records in a log, joins the parts, and turns each back into a request.
 
 use std::collections::BTreeMap;
@@ -9,9 +9,9 @@ use lambda_http::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use intake::quarantine::QuarantineRecord;
-use intake::redact::REDACTED;
-use intake::request::Incoming;
+use intake::kept::QuarantineRecord;
+use intake::kept::REDACTED;
+use intake::pipeline::Incoming;
 use intake::Provider;
 
 const FIELD: &str = "unqueued_request";
@@ -190,7 +190,7 @@ pub fn provider_of_archive_record(line: &str) -> Option<Provider> {
 /// request id, reception time, and the part when it is one.
 pub fn describe_archive_record(line: &str) -> String {
     let value: Value = serde_json::from_str(line).unwrap_or_default();
-    let text = |key: &str| value[key].as_str().map(intake::log::brief).unwrap_or_default();
+    let text = |key: &str| value[key].as_str().map(intake::kept::brief).unwrap_or_default();
     let part = match (value["part"].as_u64(), value["parts"].as_u64()) {
         (Some(part), Some(parts)) => format!(" part {part}/{parts}"),
         _ => String::new(),
@@ -204,7 +204,7 @@ pub fn describe_archive_record(line: &str) -> String {
     )
 }
 
-/// The request a record holds, ready for [`intake::handler::replay`]: its
+/// The request a record holds, ready for [`intake::pipeline::validate_and_enqueue`]: its
 /// provider, the request (redacted headers and query values left out) and
 /// when it was first received (so derived ids do not change).
 pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, OffsetDateTime)> {
@@ -259,7 +259,7 @@ mod tests {
 
     #[test]
     fn finds_records_in_json_text_and_exported_lines() {
-        let json = intake::quarantine::to_json(&record());
+        let json = intake::kept::to_json(&record());
         let json_line = serde_json::json!({"level": "ERROR", "fields": {"message": "m", FIELD: json}}).to_string();
         let exported = format!("2026-11-23T10:00:01.000Z\t{json_line}");
         let text_line = format!(
@@ -275,8 +275,8 @@ mod tests {
     fn joins_a_record_logged_in_parts_whatever_its_order() {
         let mut big = record();
         big.body = "\"\\\u{1}é".repeat(50_000);
-        let json = intake::quarantine::to_json(&big);
-        let parts = intake::log::split_text(&json, intake::log::LOG_PART_BYTES);
+        let json = intake::kept::to_json(&big);
+        let parts = intake::kept::split_text(&json, intake::kept::LOG_PART_BYTES);
         assert!(parts.len() > 2);
         let part_of = &platform::sqs::sha256_hex(json.as_bytes())[..32];
         let mut lines: Vec<String> = parts
@@ -307,8 +307,8 @@ mod tests {
         // names; builds before the archive logged `part_of` quoted.
         let mut big = record();
         big.body = "x\\\"".repeat(40_000);
-        let json = intake::quarantine::to_json(&big);
-        let parts = intake::log::log_parts(&json).unwrap();
+        let json = intake::kept::to_json(&big);
+        let parts = intake::kept::log_parts(&json).unwrap();
         let log: Vec<String> = parts
             .iter()
             .map(|p| {
@@ -331,7 +331,7 @@ mod tests {
             "é\\\"".repeat(30_000)
         );
         let mut lines = vec![serde_json::json!({"fields": {ARCHIVE_FIELD: small}}).to_string()];
-        for part in intake::log::log_parts(&big).unwrap() {
+        for part in intake::kept::log_parts(&big).unwrap() {
             lines.push(format!(
                 "ERROR the archive did not take this record part_of={} part={} parts={} {ARCHIVE_PART_FIELD}={}",
                 part.part_of, part.number, part.count, part.quoted

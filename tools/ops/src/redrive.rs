@@ -1,5 +1,5 @@
 //! Redrive from quarantine: reads every record on the quarantine queue, runs
-//! its exact request through the current pipeline ([`intake::handler::replay`],
+//! its exact request through the current pipeline ([`intake::pipeline::validate_and_enqueue`],
 //! with the record's reception time and request id, so ids and `receivedtime`
 //! are the original ones), enqueues what now passes and deletes only those
 //! records. Everything else stays on the quarantine queue, counted by the
@@ -12,8 +12,8 @@ use aws_sdk_sqs::Client;
 
 use crate::apps::Apps;
 use crate::recover::request_of;
-use intake::handler::{prepare, replay};
-use intake::quarantine::QuarantineRecord;
+use intake::kept::QuarantineRecord;
+use intake::pipeline::{prepare, validate_and_enqueue};
 
 /// What a redrive did, or would do.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -61,7 +61,9 @@ async fn redrive_one(record: &QuarantineRecord, apps: &Apps, apply: bool) -> Res
     let (provider, incoming, at) = request_of(record).ok_or_else(unknown)?;
     let app = apps.of(provider).ok_or_else(unknown)?;
     let outcome = if apply {
-        replay(app, &incoming, at).await.map(|accepted| accepted.ids)
+        validate_and_enqueue(app, &incoming, at)
+            .await
+            .map(|accepted| accepted.ids)
     } else {
         prepare(&app.config, &incoming, at).map(|prepared| prepared.parsed.events.into_iter().map(|e| e.id).collect())
     };
@@ -80,7 +82,7 @@ async fn redrive_one(record: &QuarantineRecord, apps: &Apps, apply: bool) -> Res
 /// already has, never new ones. `apply` enqueues; the archive keeps every
 /// record whatever happens.
 pub async fn redrive_archived(
-    messages: &[intake::archive::ArchivedMessage],
+    messages: &[intake::kept::ArchivedMessage],
     window: (time::OffsetDateTime, time::OffsetDateTime),
     apps: &Apps,
     apply: bool,

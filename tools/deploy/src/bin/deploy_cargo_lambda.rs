@@ -15,31 +15,58 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
 use deploy::cargo_lambda::{deploy, plan, policy, Purpose};
 use intake::Provider;
 use serde_json::{Map, Value};
 
-const USAGE: &str = "usage: deploy-cargo-lambda plan|deploy|policy [VENDOR…]";
+/// Deploys the webhook functions with cargo-lambda behind function URLs, or
+/// prints the policy each one's role needs. Settings come from variables
+/// (docs/operations.md, "Deploying with cargo-lambda").
+#[derive(Parser)]
+#[command(name = "deploy-cargo-lambda")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Each function's environment, checked; nothing deployed.
+    Plan(Vendors),
+    /// Deploy (make deploy-cargo-lambda: plan, build, then this).
+    Deploy(Vendors),
+    /// The least-privilege policy of each function's role (make cargo-lambda-policy).
+    Policy(Vendors),
+}
+
+#[derive(clap::Args)]
+struct Vendors {
+    /// The vendors (default: all of them).
+    #[arg(value_name = "VENDOR", value_parser = vendor)]
+    vendors: Vec<Provider>,
+}
+
+fn vendor(name: &str) -> Result<Provider, String> {
+    Provider::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Provider::ALL.iter().map(|p| p.name()).collect();
+        format!("not a vendor; one of {}", known.join(", "))
+    })
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let command = args.next().unwrap_or_default();
-    let purpose = match command.as_str() {
-        "plan" | "deploy" => Purpose::Deploy,
-        "policy" => Purpose::Policy,
-        _ => return usage(),
+    let command = Args::parse().command;
+    let plan_only = matches!(command, Command::Plan(_));
+    let (purpose, Vendors { vendors }) = match command {
+        Command::Plan(vendors) | Command::Deploy(vendors) => (Purpose::Deploy, vendors),
+        Command::Policy(vendors) => (Purpose::Policy, vendors),
     };
-    let mut vendors = Vec::new();
-    for name in args {
-        match Provider::from_name(&name) {
-            Some(provider) => vendors.push(provider),
-            None => return usage(),
-        }
-    }
-    if vendors.is_empty() {
-        vendors = Provider::ALL.to_vec();
-    }
+    let vendors = if vendors.is_empty() {
+        Provider::ALL.to_vec()
+    } else {
+        vendors
+    };
     let vars = |name: &str| std::env::var(name).ok();
     let functions = match plan(&vendors, &vars, purpose) {
         Ok(functions) => functions,
@@ -51,7 +78,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if command == "plan" {
+    if plan_only {
         for function in &functions {
             println!("{} (role {}):", function.name, function.role);
             for (name, value) in &function.env {
@@ -91,9 +118,4 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn usage() -> ExitCode {
-    eprintln!("{USAGE}");
-    ExitCode::FAILURE
 }

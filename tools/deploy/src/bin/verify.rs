@@ -14,45 +14,29 @@ use std::collections::{HashMap, HashSet};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use clap::Parser;
 use deploy::verify::{
     accepted_id, check_retention, event_prefixes, holds_event, probe, send, web_client, Lock, Retention, StackFacts,
 };
 use time::OffsetDateTime;
 
+/// A deployed stack proves itself (make verify STACK=…), with the operator's
+/// AWS credentials: one probe per vendor through its webhook URL must get a
+/// 202, reach the archive and carry the stack's Object Lock retention.
+#[derive(Parser)]
+#[command(name = "verify")]
 struct Args {
+    /// The CloudFormation stack's name.
+    #[arg(long, value_name = "NAME")]
     stack: String,
-    wait: Duration,
-}
-
-fn args() -> Result<Args, String> {
-    let mut stack = None;
-    let mut wait = Duration::from_secs(420);
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--stack" => stack = args.next().filter(|s| !s.is_empty()),
-            "--wait" => {
-                let seconds = args.next().and_then(|s| s.parse().ok()).ok_or("--wait takes seconds")?;
-                wait = Duration::from_secs(seconds);
-            }
-            other => return Err(format!("unknown argument {other:?}")),
-        }
-    }
-    Ok(Args {
-        stack: stack.ok_or("--stack NAME is required")?,
-        wait,
-    })
+    /// How long to wait for the probes in the archive (Firehose buffers up to 300 s).
+    #[arg(long, value_name = "SECONDS", default_value_t = 420)]
+    wait: u64,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match args() {
-        Ok(args) => args,
-        Err(why) => {
-            eprintln!("verify: {why}\nusage: verify --stack NAME [--wait SECONDS]   (make verify STACK=…)");
-            return ExitCode::FAILURE;
-        }
-    };
+    let args = Args::parse();
     match verify(&args).await {
         Ok(()) => {
             println!("verified: both routes answer 202 with the token, and the archive keeps and locks what they take");
@@ -111,11 +95,11 @@ async fn verify(args: &Args) -> Result<(), Vec<String>> {
             Ok(lock) => {
                 println!(
                     "archive    {bucket}: waiting at most {} s for the probes' records (Firehose buffers up to 300 s), expecting {} for {} days",
-                    args.wait.as_secs(),
+                    args.wait,
                     lock.mode,
                     lock.days
                 );
-                problems.extend(archived(&config, bucket, &lock, probes, sent, args.wait).await);
+                problems.extend(archived(&config, bucket, &lock, probes, sent, Duration::from_secs(args.wait)).await);
             }
             Err(why) => problems.push(why),
         },

@@ -13,7 +13,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use harness::emulator::{function_binary, local_env, Function, LambdaSize, RuntimeApi};
+use harness::emulator::RuntimeApi;
+use harness::function::{function_binary, local_env, Function, LambdaSize};
 use serde_json::{json, Value};
 
 use super::{log_path, percentile, Variant};

@@ -22,7 +22,8 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use harness::emulator::{function_binary, Function, LambdaSize, RuntimeApi};
+use harness::emulator::RuntimeApi;
+use harness::function::{function_binary, Function, LambdaSize};
 use harness::{sqs, Call, FrontDoor};
 
 pub mod capacity;
@@ -197,7 +198,7 @@ pub async fn cold_once(variant: &Variant, env: &[(String, String)], size: Lambda
 /// `runs` cold starts of every variant, interleaved; prints one row each.
 /// The SQS server of a section, when it is moto: the harness's client and
 /// the functions' queue. moto's cost per send grows with the queue's length
-/// (11 ms empty, 32 ms at 500 messages, 81 ms at 2,000), so the queue is
+/// (BENCHMARKS.md), so the queue is
 /// purged between rounds (untimed), and a first send from a new Rust client
 /// is timed beside the functions.
 pub struct MotoQueue<'a> {

@@ -18,10 +18,27 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Parser;
 use dev::bench::*;
 use dev::sqs_stub::SqsStub;
-use harness::emulator::{function_binary, local_env};
+
+use harness::function::{function_binary, local_env};
 use harness::{sqs, Call, FrontDoor, Moto};
+
+/// Cold start, warm latency, Lambda's sizes and peak memory of the release
+/// binaries (FUNCTION_BIN_DIR), each against a floor measured in the same run
+/// (make bench). BENCH_EXTRA adds processes to compare; BENCH_SIZES=none
+/// skips Lambda's sizes.
+#[derive(Parser)]
+#[command(name = "bench")]
+struct Args {
+    /// Cold starts per variant.
+    #[arg(default_value_t = 30)]
+    cold_runs: usize,
+    /// Warm invocations per variant.
+    #[arg(default_value_t = 500)]
+    warm_runs: usize,
+}
 
 /// The criterion medians of the per-request bench, if `cargo bench` ran.
 fn criterion_median_us(name: &str) -> Option<f64> {
@@ -49,21 +66,64 @@ fn env_number(var: &str, default: usize) -> usize {
 
 #[tokio::main]
 async fn main() {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let cold_runs = args.first().copied().unwrap_or(30);
-    let warm_runs = args.get(1).copied().unwrap_or(500);
+    let Args { cold_runs, warm_runs } = Args::parse();
     let variants = variants();
     // BENCH_LOG_LEVEL=info (with BENCH_LOG=file) shows each init's breakdown.
     let level = std::env::var("BENCH_LOG_LEVEL").unwrap_or_else(|_| "error".to_owned());
-    let quiet = [("AWS_LAMBDA_LOG_LEVEL", level.as_str())];
-
-    // Cold start against moto over plain HTTP (the goal as the issue states it).
     let moto = Moto::start();
     let client = sqs::client(&moto.raw_endpoint).await;
-    let queue = sqs::create_queue(&client, "bench-events", false).await;
-    let mut env = local_env(&moto.raw_endpoint, &quiet);
+
+    let cold_http = cold_start_http(&moto, &client, &variants, &level, cold_runs).await;
+    let (cold_tls, sized_rows) = cold_start_tls_and_sizes(&variants, &level, cold_runs).await;
+    let stub = StubSetup::start(&variants, &level).await;
+    let (stub_results, stub_ratios) = warm_against_stub(&stub, warm_runs).await;
+    let moto_ratios = warm_against_moto(&moto, &client, &variants, &level, warm_runs).await;
+    print_peak_memory(&stub_results, warm_runs);
+    let (long_run, long_rss) = memory_over_long_run(&stub).await;
+    print_summary(&Figures {
+        warm_runs,
+        cold_http,
+        cold_tls,
+        sized_rows,
+        stub_results,
+        stub_ratios,
+        moto_ratios,
+        long_run,
+        long_rss,
+    });
+}
+
+/// What the summary table is made of.
+struct Figures {
+    warm_runs: usize,
+    cold_http: Vec<(String, f64)>,
+    cold_tls: Vec<(String, f64)>,
+    sized_rows: Vec<dev::sizes::Row>,
+    stub_results: Vec<Warm>,
+    stub_ratios: Vec<(String, f64)>,
+    moto_ratios: Vec<(String, f64)>,
+    long_run: usize,
+    long_rss: Vec<(String, f64)>,
+}
+
+/// The functions' log level for the benchmark's processes.
+fn quiet(level: &str) -> [(&'static str, &str); 1] {
+    [("AWS_LAMBDA_LOG_LEVEL", level)]
+}
+
+/// Cold start against moto over plain HTTP, with the system roots and with
+/// the token read from Secrets Manager as variants.
+async fn cold_start_http(
+    moto: &Moto,
+    client: &aws_sdk_sqs::Client,
+    variants: &[Variant],
+    level: &str,
+    cold_runs: usize,
+) -> Vec<(String, f64)> {
+    let queue = sqs::create_queue(client, "bench-events", false).await;
+    let mut env = local_env(&moto.raw_endpoint, &quiet(level));
     env.push(("QUEUE_URL".to_owned(), queue.clone()));
-    let mut http_variants = variants.clone();
+    let mut http_variants = variants.to_vec();
     // What the SDK's default trust store (the system's roots) costs at init.
     let system_bundle = "/etc/ssl/certs/ca-certificates.crt";
     if Path::new(system_bundle).exists() {
@@ -85,22 +145,29 @@ async fn main() {
         .to_string();
     http_variants.push(with_secret);
     let moto_queue = MotoQueue {
-        client: &client,
+        client,
         endpoint: &moto.raw_endpoint,
         queue: &queue,
     };
-    let cold_http = cold_section(
+    cold_section(
         "cold start, spawn → first 2xx, moto over loopback HTTP",
         &http_variants,
         &env,
         cold_runs,
         Some(&moto_queue),
     )
-    .await;
+    .await
+}
 
-    // Cold start over TLS, against the stub serving HTTPS with a certificate
-    // from a throw-away CA (moto over TLS answers `Connection: close`, so a
-    // connection opened at init could never be reused there).
+/// Cold start over TLS, against the stub serving HTTPS with a certificate
+/// from a throw-away CA (moto over TLS answers `Connection: close`, so a
+/// connection opened at init could never be reused there); then Lambda's
+/// sizes (memory limit and CPU share) over the same TLS, unless BENCH_SIZES=none.
+async fn cold_start_tls_and_sizes(
+    variants: &[Variant],
+    level: &str,
+    cold_runs: usize,
+) -> (Vec<(String, f64)>, Vec<dev::sizes::Row>) {
     let dir = std::env::temp_dir().join(format!("webhook-bench-tls-{}", std::process::id()));
     let certs = dev::tls::Certificates::make(&dir);
     let tls_stub = SqsStub::start(&function_binary("sqs-stub"), Some((&certs.cert, &certs.key))).expect("TLS SQS stub");
@@ -109,13 +176,13 @@ async fn main() {
     let tls_env = local_env(
         &tls_stub.endpoint,
         &[
-            ("AWS_LAMBDA_LOG_LEVEL", level.as_str()),
+            ("AWS_LAMBDA_LOG_LEVEL", level),
             ("SSL_CERT_FILE", &ca_path),
             ("AWS_CA_BUNDLE", &ca_path),
             ("QUEUE_URL", &tls_queue),
         ],
     );
-    let mut tls_variants = variants.clone();
+    let mut tls_variants = variants.to_vec();
     tls_variants.insert(2, dev::bench::archive_variant());
     for name in ["artemis", "amlyze"] {
         tls_variants
@@ -130,12 +197,11 @@ async fn main() {
     )
     .await;
 
-    // Lambda's sizes: memory limit and CPU share, over TLS (BENCH_SIZES).
     let sized_rows = if std::env::var("BENCH_SIZES").as_deref() == Ok("none") {
         Vec::new()
     } else {
         let (tls_client, tls_firehose) = dev::tls::clients_trusting(&certs.ca, &tls_stub.endpoint).await;
-        let mut sized_variants = variants.clone();
+        let mut sized_variants = variants.to_vec();
         sized_variants.insert(
             2,
             Variant::new("artemis SQS_PREWARM", function_binary("artemis")).with("SQS_PREWARM", "true"),
@@ -162,64 +228,87 @@ async fn main() {
     };
     drop(tls_stub);
     let _ = std::fs::remove_dir_all(&dir);
+    (cold_tls, sized_rows)
+}
 
-    // Warm latency against the stub (stable), then against moto (noisy).
-    let stub = SqsStub::start(&function_binary("sqs-stub"), None).expect("SQS stub");
-    let stub_client = sqs::client(&stub.endpoint).await;
-    let stub_queue = stub.queue_url("bench-events");
-    let mut stub_env = local_env(&stub.endpoint, &quiet);
-    stub_env.push(("QUEUE_URL".to_owned(), stub_queue.clone()));
-    let mut stub_variants = variants.clone();
-    stub_variants.insert(2, dev::bench::archive_variant());
-    let stub_firehose = harness::archive::firehose_client(&stub.endpoint).await;
-    let stub_raw = RawCalls {
-        sqs: &stub_client,
-        queue: &stub_queue,
-        firehose: Some(&stub_firehose),
+/// The plain-HTTP SQS stub the warm and memory sections run against (the
+/// stable figure), with its queue, environment and variants.
+struct StubSetup {
+    _stub: SqsStub,
+    client: aws_sdk_sqs::Client,
+    firehose: aws_sdk_firehose::Client,
+    queue: String,
+    env: Vec<(String, String)>,
+    variants: Vec<Variant>,
+}
+
+impl StubSetup {
+    async fn start(variants: &[Variant], level: &str) -> StubSetup {
+        let stub = SqsStub::start(&function_binary("sqs-stub"), None).expect("SQS stub");
+        let client = sqs::client(&stub.endpoint).await;
+        let queue = stub.queue_url("bench-events");
+        let mut env = local_env(&stub.endpoint, &quiet(level));
+        env.push(("QUEUE_URL".to_owned(), queue.clone()));
+        let mut variants = variants.to_vec();
+        variants.insert(2, dev::bench::archive_variant());
+        let firehose = harness::archive::firehose_client(&stub.endpoint).await;
+        StubSetup {
+            _stub: stub,
+            client,
+            firehose,
+            queue,
+            env,
+            variants,
+        }
+    }
+}
+
+/// Warm latency against the stub, each function against its floor.
+async fn warm_against_stub(stub: &StubSetup, warm_runs: usize) -> (Vec<Warm>, Vec<(String, f64)>) {
+    let raw = RawCalls {
+        sqs: &stub.client,
+        queue: &stub.queue,
+        firehose: Some(&stub.firehose),
     };
-    let stub_results = warm_section(
-        &stub_variants,
-        &stub_env,
-        &stub_raw,
-        warm_runs,
-        None,
-        WarmRun::UNTHROTTLED,
-    )
-    .await;
+    let results = warm_section(&stub.variants, &stub.env, &raw, warm_runs, None, WarmRun::UNTHROTTLED).await;
     // Every function, the raw send and the raw pair each send one message a round.
-    let senders = stub_variants.iter().filter(|v| !v.is_bare()).count() + 1 + usize::from(stub_raw.firehose.is_some());
+    let senders = stub.variants.iter().filter(|v| !v.is_bare()).count() + 1 + usize::from(raw.firehose.is_some());
     assert_eq!(
-        queue_length(&stub_client, &stub_queue).await,
+        queue_length(&stub.client, &stub.queue).await,
         (senders * (WARM_UP + warm_runs)) as u64,
         "every invocation must have sent one message"
     );
-    let stub_ratios = print_warm("warm latency against the SQS stub", warm_runs, &stub_results);
+    let ratios = print_warm("warm latency against the SQS stub", warm_runs, &results);
+    (results, ratios)
+}
 
-    let moto_rounds = warm_runs;
-    let moto_queue_url = sqs::create_queue(&client, "bench-warm", false).await;
-    let mut moto_env = local_env(&moto.raw_endpoint, &quiet);
-    moto_env.push(("QUEUE_URL".to_owned(), moto_queue_url.clone()));
+/// Warm latency against moto (~10 ms a send, noisy).
+async fn warm_against_moto(
+    moto: &Moto,
+    client: &aws_sdk_sqs::Client,
+    variants: &[Variant],
+    level: &str,
+    rounds: usize,
+) -> Vec<(String, f64)> {
+    let queue = sqs::create_queue(client, "bench-warm", false).await;
+    let mut env = local_env(&moto.raw_endpoint, &quiet(level));
+    env.push(("QUEUE_URL".to_owned(), queue.clone()));
     let warm_moto = MotoQueue {
-        client: &client,
+        client,
         endpoint: &moto.raw_endpoint,
-        queue: &moto_queue_url,
+        queue: &queue,
     };
-    let moto_raw = RawCalls {
-        sqs: &client,
-        queue: &moto_queue_url,
+    let raw = RawCalls {
+        sqs: client,
+        queue: &queue,
         firehose: None,
     };
-    let moto_results = warm_section(
-        &variants,
-        &moto_env,
-        &moto_raw,
-        moto_rounds,
-        Some(&warm_moto),
-        WarmRun::UNTHROTTLED,
-    )
-    .await;
-    let moto_ratios = print_warm("warm latency against moto", moto_rounds, &moto_results);
+    let results = warm_section(variants, &env, &raw, rounds, Some(&warm_moto), WarmRun::UNTHROTTLED).await;
+    print_warm("warm latency against moto", rounds, &results)
+}
 
+/// Peak memory of each process after the warm runs against the stub.
+fn print_peak_memory(stub_results: &[Warm], warm_runs: usize) {
     println!(
         "\npeak memory (VmHWM) after {} invocations against the stub",
         WARM_UP + warm_runs
@@ -233,14 +322,16 @@ async fn main() {
         };
         println!("  {:<24} {mb:>6.2} MB{goal}", result.label);
     }
+}
 
-    // Memory over a long run through one environment.
+/// Memory over a long run (LONG_RUN invocations) through one environment.
+async fn memory_over_long_run(stub: &StubSetup) -> (usize, Vec<(String, f64)>) {
     let long_run = env_number("LONG_RUN", 10_000);
     let checkpoints = [100.min(long_run), long_run];
     println!("\npeak memory (VmHWM) over {long_run} invocations of one warm process, against the stub");
     let mut long_rss = Vec::new();
-    for variant in stub_variants.iter().filter(|v| has_goal(&v.label)) {
-        let readings = rss_over_run(variant, &stub_env, &checkpoints).await;
+    for variant in stub.variants.iter().filter(|v| has_goal(&v.label)) {
+        let readings = rss_over_run(variant, &stub.env, &checkpoints).await;
         let line: Vec<String> = readings
             .iter()
             .map(|(n, mb)| format!("after {n}: {mb:.2} MB"))
@@ -254,8 +345,11 @@ async fn main() {
         );
         long_rss.push((variant.label.clone(), last));
     }
+    (long_run, long_rss)
+}
 
-    // The summary, in the shape of BENCHMARKS.md's table.
+/// The summary, in the shape of BENCHMARKS.md's table.
+fn print_summary(figures: &Figures) {
     println!("\n| measure | goal | artemis | amlyze |");
     println!("|---|---|---|---|");
     let cell = |rows: &[(String, f64)], name: &str, f: &dyn Fn(f64) -> String| {
@@ -276,8 +370,8 @@ async fn main() {
     );
     let over = |v: f64| format!("{v:+.2} ms");
     for (title, rows) in [
-        ("cold start over bare, HTTP (p50)", &cold_http),
-        ("cold start over bare, TLS (p50)", &cold_tls),
+        ("cold start over bare, HTTP (p50)", &figures.cold_http),
+        ("cold start over bare, TLS (p50)", &figures.cold_tls),
     ] {
         println!(
             "| {title} | ≤ +12 ms | {} | {} |",
@@ -287,8 +381,8 @@ async fn main() {
     }
     let ratio = |v: f64| format!("{v:.3} ×");
     for (title, rows) in [
-        ("warm p50 / (bare + raw send), SQS stub", &stub_ratios),
-        ("warm p50 / (bare + raw send), moto", &moto_ratios),
+        ("warm p50 / (bare + raw send), SQS stub", &figures.stub_ratios),
+        ("warm p50 / (bare + raw send), moto", &figures.moto_ratios),
     ] {
         println!(
             "| {title} | ≤ 1.10 × | {} | {} |",
@@ -296,31 +390,35 @@ async fn main() {
             cell(rows, "amlyze", &ratio)
         );
     }
-    let rss: Vec<(String, f64)> = stub_results
+    let rss: Vec<(String, f64)> = figures
+        .stub_results
         .iter()
         .map(|r| (r.label.clone(), r.hwm_kb as f64 / 1024.0))
         .collect();
     let mb = |v: f64| format!("{v:.2} MB");
     println!(
         "| peak RSS after {} invocations | ≤ 16 MB | {} | {} |",
-        WARM_UP + warm_runs,
+        WARM_UP + figures.warm_runs,
         cell(&rss, "artemis", &mb),
         cell(&rss, "amlyze", &mb)
     );
     println!(
         "| peak RSS after {long_run} invocations | ≤ 12 MB | {} | {} |",
-        cell(&long_rss, "artemis", &mb),
-        cell(&long_rss, "amlyze", &mb)
+        cell(&figures.long_rss, "artemis", &mb),
+        cell(&figures.long_rss, "amlyze", &mb),
+        long_run = figures.long_run,
     );
     // The goals at the 128 MB share, over TLS.
     let at_128 = |init: dev::sizes::Init, f: &dyn Fn(&dev::sizes::Row, &dev::sizes::Row) -> Option<f64>| {
-        let bare = sized_rows
+        let bare = figures
+            .sized_rows
             .iter()
             .find(|r| r.memory_mb == 128 && r.init == init && r.label == "bare");
         let cells: Vec<Option<f64>> = ["artemis", "amlyze"]
             .iter()
             .map(|name| {
-                let row = sized_rows
+                let row = figures
+                    .sized_rows
                     .iter()
                     .find(|r| r.memory_mb == 128 && r.init == init && r.label == *name)?;
                 f(row, bare?)
@@ -340,7 +438,7 @@ async fn main() {
             show(&over[1], &|v| format!("{v:+.2} ms"))
         );
     }
-    let raw = sized_warm_raw(&sized_rows);
+    let raw = sized_warm_raw(&figures.sized_rows);
     let ratio = at_128(dev::sizes::Init::Throttled, &|row, bare| {
         Some(row.warm_p50_ms? / (bare.warm_p50_ms? + raw?))
     });

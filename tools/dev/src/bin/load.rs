@@ -9,16 +9,39 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use dev::load;
 use harness::Moto;
 
+/// The load run with zero-loss reconciliation (make load): exits 1 if anything
+/// was lost, duplicated beyond what the senders were told, or answered other
+/// than planned.
+#[derive(Parser)]
+#[command(name = "load")]
+struct Args {
+    /// Requests against a standard events queue.
+    #[arg(default_value_t = 10_000)]
+    requests: usize,
+    /// Requests in flight at once.
+    #[arg(default_value_t = 16)]
+    concurrency: usize,
+    /// Function processes per vendor.
+    #[arg(default_value_t = 4)]
+    processes: usize,
+    /// Requests against a FIFO events queue (fewer: moto's FIFO deduplication
+    /// scans the whole queue).
+    #[arg(default_value_t = 2_000)]
+    fifo_requests: usize,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let requests = args.first().copied().unwrap_or(10_000);
-    let concurrency = args.get(1).copied().unwrap_or(16);
-    let processes = args.get(2).copied().unwrap_or(4);
-    let fifo_requests = args.get(3).copied().unwrap_or(2_000);
+    let Args {
+        requests,
+        concurrency,
+        processes,
+        fifo_requests,
+    } = Args::parse();
     let moto = Moto::start();
     let mut ok = true;
     for fifo in [false, true] {

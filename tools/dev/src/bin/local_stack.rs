@@ -25,11 +25,13 @@ use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use bytes::Bytes;
+use clap::Parser;
 use dev::emf_summary;
 use dev::local_consumer::LocalConsumer;
 use harness::archive::LocalArchive;
-use harness::emulator::{function_binary, local_env, Function, RuntimeApi};
+use harness::emulator::RuntimeApi;
 use harness::front_door::{event_of, http_response};
+use harness::function::{function_binary, local_env, Function};
 use harness::manifest;
 use harness::sqs::{self, drain, Received};
 use harness::Moto;
@@ -253,7 +255,7 @@ async fn print_archive(stack: &Stack, queued: usize, quarantined: usize) -> bool
         println!("archive: cannot write {}: {err}", file.display());
         return false;
     }
-    let (messages, unreadable) = intake::archive::join_parts(text.lines());
+    let (messages, unreadable) = intake::kept::join_parts(text.lines());
     let count = |kind: &str| messages.iter().filter(|m| m.kind == kind).count();
     println!(
         "\narchive: {} records, {} events and {} quarantine records ({} unreadable), in {}",
@@ -352,14 +354,36 @@ async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
     }
 }
 
+/// The whole stack on this machine: moto on loopback, the queues, both
+/// function binaries (and with CONSUMER=on the reference consumer) under the
+/// Lambda Runtime API emulator. AWS_ENDPOINT_URL: an SQS endpoint to use
+/// instead of a new moto; FIFO=true: FIFO queues.
+#[derive(Parser)]
+#[command(name = "local-stack")]
+struct Args {
+    /// Replay every fixture in events/, print what was answered and what
+    /// landed where, then stop (exit 1 if any outcome differs from the manifest).
+    #[arg(long, conflicts_with = "metrics")]
+    replay: bool,
+    /// Print the metrics the functions wrote to .local/ (EMF), per vendor.
+    #[arg(long)]
+    metrics: bool,
+    /// Without --replay: serve on this port until Ctrl-C.
+    #[arg(long, env = "PORT", default_value_t = 9000)]
+    port: u16,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    if std::env::args().any(|a| a == "--metrics") {
+    let Args {
+        replay: replay_mode,
+        metrics,
+        port,
+    } = Args::parse();
+    if metrics {
         print!("{}", emf_summary::local());
         return ExitCode::SUCCESS;
     }
-    let replay_mode = std::env::args().any(|a| a == "--replay");
-    let port = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(9000);
     let stack = match Stack::start().await {
         Ok(stack) => stack,
         Err(err) => {

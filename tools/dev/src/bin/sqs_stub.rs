@@ -4,17 +4,24 @@
 
 use std::path::PathBuf;
 
+use clap::Parser;
+
+/// The minimal SQS (and Firehose) endpoint of the benchmarks, on 127.0.0.1.
+#[derive(Parser)]
+#[command(name = "sqs-stub")]
+struct Args {
+    /// The port to listen on.
+    port: u16,
+    /// HTTPS: the certificate chain (PEM).
+    #[arg(requires = "key")]
+    cert: Option<PathBuf>,
+    /// HTTPS: the certificate's key (PEM).
+    key: Option<PathBuf>,
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> std::io::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let port: u16 = args
-        .first()
-        .and_then(|p| p.parse().ok())
-        .ok_or_else(|| std::io::Error::other("usage: sqs-stub PORT [CERT KEY]"))?;
-    let tls = match (args.get(1), args.get(2)) {
-        (Some(cert), Some(key)) => Some((PathBuf::from(cert), PathBuf::from(key))),
-        _ => None,
-    };
-    let tls = tls.as_ref().map(|(cert, key)| (cert.as_path(), key.as_path()));
+    let Args { port, cert, key } = Args::parse();
+    let tls = cert.as_deref().zip(key.as_deref());
     dev::sqs_stub::serve(([127, 0, 0, 1], port).into(), tls).await
 }

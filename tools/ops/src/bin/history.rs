@@ -12,22 +12,39 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use ops::history::{print, timeline, Customer};
+
+/// One customer's timeline from the archive (make history SUBJECT=… or CUSTOMER_ID=…).
+#[derive(Parser)]
+#[command(name = "history")]
+struct Args {
+    /// The event subject: Artemis's CUST-… id or Amlyze's customerExternalID.
+    #[arg(long, value_name = "SUBJECT")]
+    subject: Option<String>,
+    /// Artemis's numeric customer id.
+    #[arg(long, value_name = "ARTEMIS_ID")]
+    customer_id: Option<String>,
+    /// Files of archive NDJSON (default .local/archive.ndjson, from make demo);
+    /// with ARCHIVE_BUCKET set, that S3 bucket instead.
+    #[arg(value_name = "FILE")]
+    files: Vec<String>,
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let mut customer = Customer::default();
-    let mut files = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--subject" => customer.subject = args.next().filter(|s| !s.is_empty()),
-            "--customer-id" => customer.customer_id = args.next().filter(|s| !s.is_empty()),
-            _ => files.push(arg),
-        }
-    }
+    let Args {
+        subject,
+        customer_id,
+        files,
+    } = Args::parse();
+    // make passes both, one of them empty.
+    let customer = Customer {
+        subject: subject.filter(|s| !s.is_empty()),
+        customer_id: customer_id.filter(|s| !s.is_empty()),
+    };
     if customer.subject.is_none() && customer.customer_id.is_none() {
-        eprintln!("usage: history --subject SUBJECT | --customer-id ARTEMIS_ID [FILE…]   (make history SUBJECT=…)");
+        eprintln!("history: --subject or --customer-id is required (make history SUBJECT=…)");
         return ExitCode::FAILURE;
     }
     let archive = match ops::history::read_archive(&files).await {
@@ -40,7 +57,7 @@ async fn main() -> ExitCode {
     for skipped in &archive.skipped {
         eprintln!("history: skipped {skipped}");
     }
-    let (messages, unreadable) = intake::archive::join_parts(archive.text.lines());
+    let (messages, unreadable) = intake::kept::join_parts(archive.text.lines());
     let entries = timeline(&messages, &customer);
     print(&entries);
     println!(

@@ -11,22 +11,33 @@
 
 use std::process::ExitCode;
 
-use intake::archive::Archiver;
-use intake::handler::replay;
-use intake::problem::Rejection;
-use intake::quarantine::quarantine_or_log;
+use clap::Parser;
+
+use intake::kept::quarantine_or_log;
+use intake::kept::Archiver;
+use intake::pipeline::validate_and_enqueue;
+use intake::pipeline::Rejection;
 use ops::apps::Apps;
 use ops::recover::{needs_a_person, records_in_log, request_of, unarchived_in_log};
 
+/// Re-enqueues what the functions logged because no queue took it, and
+/// archives what the archive refused (QUEUE_URL, QUARANTINE_QUEUE_URL and
+/// ARCHIVE_STREAM as for the functions).
+#[derive(Parser)]
+#[command(name = "recover")]
+struct Args {
+    /// A person has checked the records that passed no sender check
+    /// (unauthorized, unreadable-event): recover those too.
+    #[arg(long)]
+    vouched: bool,
+    /// The functions' log files (JSON lines, as CloudWatch Logs exports them).
+    #[arg(value_name = "LOG_FILE", required = true)]
+    files: Vec<String>,
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let vouched = args.iter().any(|a| a == "--vouched");
-    let files: Vec<&String> = args.iter().filter(|a| *a != "--vouched").collect();
-    if files.is_empty() || files.iter().any(|f| f.starts_with("--")) {
-        eprintln!("usage: recover [--vouched] LOG_FILE… (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)");
-        return ExitCode::FAILURE;
-    }
+    let Args { vouched, files } = Args::parse();
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("recover: {err}")) else {
         return ExitCode::FAILURE;
     };
@@ -71,7 +82,7 @@ async fn main() -> ExitCode {
                 continue;
             };
             let provider = app.config.provider;
-            match replay(app, &incoming, received).await {
+            match validate_and_enqueue(app, &incoming, received).await {
                 Ok(accepted) => {
                     println!(
                         "queued       {} {} received {}",
@@ -119,7 +130,7 @@ async fn archive_again(apps: &Apps, line: &str) -> Result<(), String> {
     let app = apps.of(provider).ok_or("names no known provider")?;
     let archiver: &Archiver<_> = app.archiver.as_ref().ok_or("ARCHIVE_STREAM is not set")?;
     archiver
-        .send(vec![format!("{line}\n").into_bytes()], intake::budgets::PUBLISH_BUDGET)
+        .send(vec![format!("{line}\n").into_bytes()], intake::pipeline::PUBLISH_BUDGET)
         .await
         .map_err(|(_, why)| why)
 }

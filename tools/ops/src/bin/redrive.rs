@@ -15,25 +15,48 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
+use time::OffsetDateTime;
+
 use ops::apps::Apps;
 use ops::redrive::{redrive, redrive_archived, Summary};
 
-const USAGE: &str = "usage: redrive [--apply]   (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions)\n       \
-    redrive --from-archive --since TIME --until TIME [--apply] [FILE…]   (ARCHIVE_BUCKET, or FILEs of archive NDJSON)";
+/// Redrives quarantined requests through the current pipeline: a dry run
+/// unless --apply (QUEUE_URL and QUARANTINE_QUEUE_URL as for the functions).
+#[derive(Parser)]
+#[command(name = "redrive")]
+struct Args {
+    /// Enqueue what passes (and delete those quarantine messages).
+    #[arg(long)]
+    apply: bool,
+    /// Read the archive's quarantine records instead of the queue (past
+    /// SQS's 14 days): ARCHIVE_BUCKET, or FILEs of archive NDJSON.
+    #[arg(long, requires_all = ["since", "until"])]
+    from_archive: bool,
+    /// With --from-archive: records received at or after this RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = rfc3339, requires = "from_archive")]
+    since: Option<OffsetDateTime>,
+    /// With --from-archive: records received before this RFC 3339 time.
+    #[arg(long, value_name = "TIME", value_parser = rfc3339, requires = "from_archive")]
+    until: Option<OffsetDateTime>,
+    /// With --from-archive: files of archive NDJSON (default .local/archive.ndjson).
+    #[arg(value_name = "FILE", requires = "from_archive")]
+    files: Vec<String>,
+}
+
+fn rfc3339(text: &str) -> Result<OffsetDateTime, String> {
+    platform::timestamp::parse(text)
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let apply = args.iter().any(|a| a == "--apply");
+    let args = Args::parse();
+    let apply = args.apply;
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("redrive: {err}")) else {
         return ExitCode::FAILURE;
     };
-    if args.iter().any(|a| a == "--from-archive") {
-        return from_archive(&args, &apps, apply).await;
-    }
-    if args.iter().any(|a| a != "--apply") {
-        eprintln!("{USAGE}");
-        return ExitCode::FAILURE;
+    if let (true, Some(since), Some(until)) = (args.from_archive, args.since, args.until) {
+        return from_archive(&args.files, (since, until), &apps, apply).await;
     }
     let Some(quarantine) = apps.quarantine().cloned() else {
         eprintln!("redrive: QUARANTINE_QUEUE_URL is required but not set");
@@ -63,30 +86,13 @@ fn print_summary(summary: &Summary, apply: bool) {
     }
 }
 
-async fn from_archive(args: &[String], apps: &Apps, apply: bool) -> ExitCode {
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|t| platform::timestamp::parse(t).ok())
-    };
-    let (Some(since), Some(until)) = (value("--since"), value("--until")) else {
-        eprintln!("redrive: --from-archive needs --since and --until as RFC 3339 times\n{USAGE}");
-        return ExitCode::FAILURE;
-    };
-    let files: Vec<String> = args
-        .iter()
-        .enumerate()
-        .filter(|(i, a)| {
-            !a.starts_with("--")
-                && !matches!(
-                    args.get(i.wrapping_sub(1)).map(String::as_str),
-                    Some("--since" | "--until")
-                )
-        })
-        .map(|(_, a)| a.clone())
-        .collect();
-    let archive = match ops::history::read_archive(&files).await {
+async fn from_archive(
+    files: &[String],
+    window: (OffsetDateTime, OffsetDateTime),
+    apps: &Apps,
+    apply: bool,
+) -> ExitCode {
+    let archive = match ops::history::read_archive(files).await {
         Ok(archive) => archive,
         Err(err) => {
             eprintln!("redrive: {err}");
@@ -96,11 +102,11 @@ async fn from_archive(args: &[String], apps: &Apps, apply: bool) -> ExitCode {
     for skipped in &archive.skipped {
         println!("skipped      {skipped}");
     }
-    let (messages, unreadable) = intake::archive::join_parts(archive.text.lines());
+    let (messages, unreadable) = intake::kept::join_parts(archive.text.lines());
     if unreadable > 0 {
         eprintln!("redrive: {unreadable} archive lines could not be read or joined; they are left out");
     }
-    let summary = redrive_archived(&messages, (since, until), apps, apply, |line| println!("{line}")).await;
+    let summary = redrive_archived(&messages, window, apps, apply, |line| println!("{line}")).await;
     print_summary(&summary, apply);
     ExitCode::SUCCESS
 }

@@ -1,0 +1,4 @@
+pub mod access;
+pub mod redact;
+pub mod request;
+pub mod token;
