@@ -76,7 +76,7 @@ pub(crate) enum Sender {
 /// panic anywhere in the pipeline is caught here, the one place: a 500, with
 /// the request kept as for a 503.
 pub(crate) async fn answer<Q: Queues, A: Archive>(app: &App<Q, A>, delivery: &Delivery<'_>) -> Response<Body> {
-    let outcome = AssertUnwindSafe(process(app, delivery.incoming, delivery.received))
+    let outcome = AssertUnwindSafe(check_door_and_enqueue(app, delivery.incoming, delivery.received))
         .catch_unwind()
         .await
         .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))));
@@ -194,7 +194,7 @@ async fn refused_response<Q: Queues, A: Archive>(
     rejection.into_response()
 }
 
-async fn process<Q: Queues, A: Archive>(
+async fn check_door_and_enqueue<Q: Queues, A: Archive>(
     app: &App<Q, A>,
     incoming: &Incoming,
     received: OffsetDateTime,
