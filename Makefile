@@ -20,7 +20,7 @@ FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
 
-.PHONY: checkov-tools bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
+.PHONY: static-checks checkov-tools bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -75,12 +75,17 @@ sam-tools: ## install SAM CLI, cargo-lambda, zig and the arm64 Rust target when 
 		python3 -m venv $(TOOLS)/sam && $(TOOLS)/sam/bin/pip install --quiet -r scripts/requirements-sam.txt; }
 	@rustup target list --installed | grep -q aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-test: tools sam-tools lint validate deny docs ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
+test: ## everything CI checks: format, clippy, template checks, dependency advisories and licenses, unit, integration (moto), fixtures, end-to-end, a bounded fuzz run
+	@# The static checks side by side: clippy keeps both cores busy while the
+	@# Python checks and the tool installs mostly wait on one core or the network.
+	$(MAKE) --no-print-directory -j3 --output-sync=target static-checks
 	$(CARGO) build --workspace --bins
 	$(MAKE) --no-print-directory lambda-bootstraps
 	$(CARGO) test --workspace --no-fail-fast 2>&1 | tee .test-output.log
 	$(MAKE) --no-print-directory fuzz-smoke FUZZ_SECONDS=$${FUZZ_SECONDS:-20}
 	@awk '/^test result:/ { p += $$4; f += $$6 } END { printf "\ntests: %d passed, %d failed\n", p, f; exit (f > 0) }' .test-output.log
+
+static-checks: tools sam-tools lint validate deny docs ## the checks that run no test: lint, validate, deny, docs
 
 validate: tools checkov-tools sam-tools ## check the SAM template: cfn-lint, sam validate --lint, checkov on the template and on the SAM-transformed template with every option on (skips justified in the template), and closed-until-configured (scripts/check-template.py), all offline
 	cfn-lint template.yaml
@@ -200,11 +205,15 @@ fuzz: fuzz-tools ## each fuzz target (the parsers, and the whole pipeline's inva
 	cd fuzz && for target in $(FUZZ_TARGETS); do mkdir -p corpus/$$target && \
 		cargo +nightly fuzz run --sanitizer none $$target corpus/$$target seeds/$$target -- -runs=$${RUNS:-1000000} -max_len=16384 || exit 1; done
 
-fuzz-smoke: ## each fuzz target for FUZZ_SECONDS (part of make test); says so loudly when nightly is missing
+# The smoke run builds unoptimized (--dev): the pipeline target compiles the
+# harness and the SDKs, which takes three times as long optimized. Unoptimized,
+# it replays the seeds and the local corpus, then mutates slowly; the long
+# campaign (make fuzz) is optimized.
+fuzz-smoke: ## each fuzz target for FUZZ_SECONDS, unoptimized (part of make test): the seeds and local corpus replayed, then mutated; says so loudly when nightly is missing
 	@if ! cargo +nightly --version >/dev/null 2>&1; then \
 		echo "!!! FUZZ TARGETS NOT RUN: no nightly toolchain (cargo +nightly); make test ran everything else !!!"; exit 0; fi; \
 	$(MAKE) --no-print-directory fuzz-tools && cd fuzz && for target in $(FUZZ_TARGETS); do mkdir -p corpus/$$target && \
-		cargo +nightly fuzz run --sanitizer none $$target corpus/$$target seeds/$$target -- \
+		cargo +nightly fuzz run --dev --sanitizer none $$target corpus/$$target seeds/$$target -- \
 			-max_total_time=$${FUZZ_SECONDS:-20} -max_len=16384 -print_final_stats=1 > $(CURDIR)/.fuzz-$$target.log 2>&1 || { \
 			tail -40 $(CURDIR)/.fuzz-$$target.log; echo "fuzz target $$target FAILED"; exit 1; }; \
 		echo "fuzz $$target: $$(grep -E '^stat::number_of_executed_units' $(CURDIR)/.fuzz-$$target.log | grep -oE '[0-9]+') inputs in $${FUZZ_SECONDS:-20} s, no failure"; done
