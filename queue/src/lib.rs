@@ -43,6 +43,10 @@
 //! Deduplicate and order with the envelope's attributes: `dedupekey` (the
 //! vendor's idempotency key) and `time`. Neither vendor guarantees order.
 //!
+//! The reference consumer publishes what changed to an SNS topic: one
+//! [`Transition`] per applied change of a customer's state, with message
+//! attributes for filter policies ([`transition`]).
+//!
 //! Features: `schema` generates the JSON Schemas ([`schema::files`]);
 //! `validate` checks a body against them.
 
@@ -55,6 +59,7 @@ pub mod open_enum;
 pub mod quarantine;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod transition;
 
 pub use event::{Attributes, CloudEvent, Data, Event, PROBE_SUBJECT, PROBE_TYPE_SUFFIX};
 
@@ -64,3 +69,4 @@ pub use event::{Attributes, CloudEvent, Data, Event, PROBE_SUBJECT, PROBE_TYPE_S
 pub const PROVIDERS: &[&str] = &[artemis::PROVIDER, amlyze::PROVIDER];
 pub use open_enum::OpenEnum;
 pub use quarantine::{FieldError, QuarantineRecord};
+pub use transition::Transition;

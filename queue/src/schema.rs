@@ -10,11 +10,14 @@ use crate::amlyze::{self, CustomerUpdated};
 use crate::artemis::{self, Customer};
 use crate::event::CloudEvent;
 use crate::quarantine::QuarantineRecord;
+use crate::transition::Transition;
 
 /// The schema file of the events queue's messages.
 pub const EVENT: &str = "event.schema.json";
 /// The schema file of the quarantine queue's messages.
 pub const QUARANTINE_RECORD: &str = "quarantine-record.schema.json";
+/// The schema file of the transitions topic's messages.
+pub const TRANSITION: &str = "transition.schema.json";
 
 /// Every schema file: its name and its content.
 pub fn files() -> Vec<(&'static str, Value)> {
@@ -23,6 +26,7 @@ pub fn files() -> Vec<(&'static str, Value)> {
         ("artemis-customer.schema.json", root::<Customer>()),
         ("amlyze-customer-updated.schema.json", root::<CustomerUpdated>()),
         (QUARANTINE_RECORD, root::<QuarantineRecord>()),
+        (TRANSITION, transition()),
     ]
 }
 
@@ -70,6 +74,17 @@ fn never_null_when_optional(schema: &mut Value) {
     }
 }
 
+/// A transition, with what the types cannot say: the vendors by name, the id
+/// as 64 hex digits, at least one change.
+fn transition() -> Value {
+    let mut schema = root::<Transition>();
+    schema["properties"]["vendor"]["enum"] = json!(crate::PROVIDERS);
+    schema["properties"]["id"]["pattern"] = json!("^[0-9a-f]{64}$");
+    schema["properties"]["changes"]["minItems"] = json!(1);
+    schema["properties"]["version"]["minimum"] = json!(1);
+    schema
+}
+
 /// The envelope, with the data of the typed event types checked by type.
 fn event() -> Value {
     let mut generator = generator();
@@ -114,6 +129,7 @@ fn event() -> Value {
 pub struct Validator {
     event: jsonschema::Validator,
     quarantine_record: jsonschema::Validator,
+    transition: jsonschema::Validator,
 }
 
 #[cfg(feature = "validate")]
@@ -126,6 +142,7 @@ impl Validator {
             Self {
                 event: compile(event()),
                 quarantine_record: compile(root::<QuarantineRecord>()),
+                transition: compile(transition()),
             }
         })
     }
@@ -138,6 +155,11 @@ impl Validator {
     /// Every way a quarantine-queue body breaks [`QUARANTINE_RECORD`].
     pub fn quarantine_record(&self, body: &str) -> Result<(), Vec<String>> {
         check(&self.quarantine_record, body)
+    }
+
+    /// Every way a transitions-topic body breaks [`TRANSITION`].
+    pub fn transition(&self, body: &str) -> Result<(), Vec<String>> {
+        check(&self.transition, body)
     }
 }
 

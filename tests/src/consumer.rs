@@ -9,6 +9,8 @@ use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
+use customer_state::publish::Topics;
+use customer_state::transition::{AlertRules, Pointers};
 use customer_state::Consumer;
 
 use crate::sqs::{local_config, Received};
@@ -89,6 +91,157 @@ pub async fn consumer(endpoint: &str, table: &str, dead_letter_queue: Option<&st
         sqs: aws_sdk_sqs::Client::new(&config),
         table: table.to_owned(),
         dead_letter_queue: dead_letter_queue.map(str::to_owned),
+        topics: Topics {
+            sns: aws_sdk_sns::Client::new(&config),
+            transitions: None,
+            alerts: None,
+            rules: AlertRules::default(),
+            pointers: Pointers::default(),
+        },
+    }
+}
+
+/// An SNS topic on moto, and the queues subscribed to it.
+pub struct Topic {
+    pub arn: String,
+    pub fifo: bool,
+    sns: aws_sdk_sns::Client,
+    sqs: aws_sdk_sqs::Client,
+}
+
+/// One message a subscribed queue received: its body, and the message
+/// attributes SNS delivered with it (raw delivery).
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub body: String,
+    pub attributes: HashMap<String, String>,
+}
+
+impl Delivered {
+    /// The body as a transition.
+    pub fn transition(&self) -> intake_queue::Transition {
+        intake_queue::Transition::from_json(&self.body)
+            .unwrap_or_else(|e| panic!("not a transition ({e}): {}", self.body))
+    }
+}
+
+impl Topic {
+    /// A fresh topic (`<prefix>-<n>`, `.fifo` when `fifo`) on the server at `endpoint`.
+    pub async fn create(endpoint: &str, prefix: &str, fifo: bool) -> Topic {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let config = local_config(platform::aws::sdk_defaults(), endpoint).await;
+        let sns = aws_sdk_sns::Client::new(&config);
+        let mut name = format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut create = sns.create_topic();
+        if fifo {
+            name.push_str(".fifo");
+            create = create.attributes("FifoTopic", "true");
+        }
+        let arn = create
+            .name(name)
+            .send()
+            .await
+            .expect("create_topic")
+            .topic_arn
+            .expect("an ARN");
+        Topic {
+            arn,
+            fifo,
+            sns,
+            sqs: aws_sdk_sqs::Client::new(&config),
+        }
+    }
+
+    /// A fresh queue subscribed with `filter_policy` (on the message
+    /// attributes), with raw delivery (the body is the message) or without
+    /// (the body is SNS's JSON envelope, with the subject); its URL.
+    pub async fn subscribe_queue(&self, name: &str, filter_policy: Option<&str>, raw: bool) -> String {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let mut name = format!(
+            "{name}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut create = self.sqs.create_queue();
+        if self.fifo {
+            name.push_str(".fifo");
+            create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+        }
+        let url = create
+            .queue_name(&name)
+            .send()
+            .await
+            .expect("create_queue")
+            .queue_url
+            .expect("a URL");
+        let arn = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("get_queue_attributes")
+            .attributes
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+            .expect("a queue ARN");
+        let mut subscribe = self
+            .sns
+            .subscribe()
+            .topic_arn(&self.arn)
+            .protocol("sqs")
+            .endpoint(arn)
+            .attributes("RawMessageDelivery", raw.to_string());
+        if let Some(policy) = filter_policy {
+            subscribe = subscribe.attributes("FilterPolicy", policy);
+        }
+        subscribe.send().await.expect("subscribe");
+        url
+    }
+
+    /// Everything `queue` holds now (received and deleted), oldest first on a FIFO queue.
+    pub async fn drain(&self, queue: &str) -> Vec<Delivered> {
+        let mut delivered = Vec::new();
+        loop {
+            let page = self
+                .sqs
+                .receive_message()
+                .queue_url(queue)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .send()
+                .await
+                .expect("receive_message");
+            let messages = page.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return delivered;
+            }
+            for message in messages {
+                let attributes = message
+                    .message_attributes
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, value)| (name, value.string_value.unwrap_or_default()))
+                    .collect();
+                delivered.push(Delivered {
+                    body: message.body.unwrap_or_default(),
+                    attributes,
+                });
+                if let Some(handle) = message.receipt_handle {
+                    self.sqs
+                        .delete_message()
+                        .queue_url(queue)
+                        .receipt_handle(handle)
+                        .send()
+                        .await
+                        .expect("delete_message");
+                }
+            }
+        }
     }
 }
 

@@ -7,11 +7,14 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use customer_state::state::Outcome;
-use harness::consumer::{self, create_table, dynamodb, scan, sqs_event, text};
+use customer_state::Failure;
+use harness::consumer::{self, create_table, dynamodb, scan, sqs_event, text, Delivered, Topic};
 use harness::sqs::{drain, Received};
 use harness::stack::{send, Stack};
 use harness::{Call, FrontDoor, Moto};
 use intake::Provider;
+use intake_queue::schema::Validator;
+use intake_queue::Transition;
 use serde_json::json;
 
 /// Queues each Artemis body through the artemis function; the messages, in order.
@@ -60,6 +63,14 @@ impl Table {
         let name = create_table(&client, "state").await;
         let consumer = consumer::consumer(endpoint, &name, dead_letter_queue).await;
         Table { client, name, consumer }
+    }
+
+    /// The same table, its consumer publishing transitions to `transitions`
+    /// and alerts to `alerts`.
+    fn publishing(mut self, transitions: Option<&Topic>, alerts: Option<&Topic>) -> Table {
+        self.consumer.topics.transitions = transitions.map(|t| t.arn.clone());
+        self.consumer.topics.alerts = alerts.map(|t| t.arn.clone());
+        self
     }
 
     /// Hands `messages` to the consumer as one batch; the ids it reported failed.
@@ -375,7 +386,10 @@ async fn shuffled_redelivered_batches_end_in_the_newest_state_with_no_double_app
     let messages = amlyze(&stack, &refs).await;
     assert_eq!(messages.len(), 20);
 
-    let table = Table::new(None).await;
+    let endpoint = &Moto::shared().endpoint;
+    let topic = Topic::create(endpoint, "transitions", false).await;
+    let subscriber = topic.subscribe_queue("all-transitions", None, true).await;
+    let table = Table::new(None).await.publishing(Some(&topic), None);
     let mut rng = Lcg(0x5eed);
     let mut applied: BTreeMap<String, usize> = BTreeMap::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
@@ -423,7 +437,62 @@ async fn shuffled_redelivered_batches_end_in_the_newest_state_with_no_double_app
         recorded("stale"),
         "stale once each, then duplicates"
     );
-    println!("60 shuffled deliveries of 20 events: {counts:?}; 0 double-applied, 0 stale overwrites");
+
+    // One transition per applied event (every event here changes the
+    // state), none for the stale ones or the redeliveries, each valid.
+    let delivered = topic.drain(&subscriber).await;
+    for message in &delivered {
+        assert_eq!(Validator::get().transition(&message.body), Ok(()), "{}", message.body);
+    }
+    let transitions: Vec<Transition> = delivered.iter().map(Delivered::transition).collect();
+    let mut ids: Vec<&str> = transitions.iter().map(|t| t.event_id.as_str()).collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        applied.keys().map(String::as_str).collect::<Vec<_>>(),
+        "one transition per applied event"
+    );
+    // Per customer, the versions 1..n and a chain: each change's `old` is
+    // the state the transition before left; the last one's state is stored.
+    for customer in 0..4 {
+        let subject = format!("C-{customer}");
+        let mut chain: Vec<&Transition> = transitions.iter().filter(|t| t.subject == subject).collect();
+        chain.sort_by_key(|t| t.version);
+        assert_eq!(
+            chain.iter().map(|t| t.version).collect::<Vec<_>>(),
+            (1..=chain.len() as u64).collect::<Vec<_>>()
+        );
+        let mut previous = serde_json::Map::new();
+        for t in &chain {
+            for change in &t.changes {
+                assert_eq!(
+                    previous.get(&change.field).cloned().unwrap_or(serde_json::Value::Null),
+                    change.old,
+                    "{subject} v{}: {} did not start where the last transition left it",
+                    t.version,
+                    change.field
+                );
+                assert_eq!(
+                    t.state.get(&change.field).cloned().unwrap_or(serde_json::Value::Null),
+                    change.new
+                );
+            }
+            previous = t.state.clone();
+        }
+        let stored = table.state(&format!("amlyze#{subject}")).await;
+        assert_eq!(
+            previous.get("riskLevel").and_then(|v| v.as_str()),
+            Some(text(&stored, "riskLevel").as_str())
+        );
+        assert_eq!(
+            previous.get("sanctioned").and_then(|v| v.as_bool()),
+            flag(&stored, "sanctioned")
+        );
+    }
+    println!(
+        "60 shuffled deliveries of 20 events: {counts:?}; 0 double-applied, 0 stale overwrites, {} transitions (0 lost, 0 twice)",
+        transitions.len()
+    );
 }
 
 /// The built binary under the Runtime API emulator, with Lambda's memory: a
@@ -452,12 +521,18 @@ async fn the_built_function_handles_a_batch_end_to_end() {
     let client = dynamodb(endpoint).await;
     let table = create_table(&client, "e2e-state").await;
 
+    let topic = Topic::create(endpoint, "e2e-transitions", false).await;
+    let subscriber = topic.subscribe_queue("e2e-transitions", None, true).await;
+
     let api = RuntimeApi::start().await.unwrap();
     let log = std::env::temp_dir().join(format!("e2e-customer-state-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let env = json_log_env(endpoint)
         .into_iter()
-        .chain([("TABLE_NAME".to_owned(), table.clone())])
+        .chain([
+            ("TABLE_NAME".to_owned(), table.clone()),
+            ("TRANSITIONS_TOPIC_ARN".to_owned(), topic.arn.clone()),
+        ])
         .collect::<Vec<_>>();
     let binary = function_binary("customer-state");
     let _function = Function::spawn(&binary, &api, "customer-state", &env, Some(&log)).unwrap();
@@ -480,5 +555,300 @@ async fn the_built_function_handles_a_batch_end_to_end() {
     assert!(before
         .iter()
         .any(|i| text(i, "eventId") == "x-1" && text(i, "outcome") == "stale"));
+    // One transition, from the newest event; none from the stale one or the redeliveries.
+    let transitions: Vec<Transition> = topic
+        .drain(&subscriber)
+        .await
+        .iter()
+        .map(Delivered::transition)
+        .collect();
+    assert_eq!(transitions.len(), 1, "{transitions:?}");
+    assert_eq!((transitions[0].event_id.as_str(), transitions[0].version), ("x-2", 1));
+    assert_eq!(transitions[0].state["riskLevel"], "HIGH");
     assert_log_records_fit(&log);
+}
+
+/// The filter policies docs/consuming.md shows (`json filter-policy=NAME` blocks).
+fn documented_policy(name: &str) -> String {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/consuming.md")).unwrap();
+    let fence = format!("```json filter-policy={name}\n");
+    let start = doc
+        .find(&fence)
+        .unwrap_or_else(|| panic!("docs/consuming.md shows no policy {name}"))
+        + fence.len();
+    let policy = &doc[start..start + doc[start..].find("```").unwrap()];
+    serde_json::from_str::<serde_json::Value>(policy).expect("the documented policy is JSON");
+    policy.trim().to_owned()
+}
+
+/// Amlyze and Artemis events whose transitions are: a new Amlyze customer
+/// (sanctioned false, risk LOW), sanctioned, risk HIGH, screening status
+/// only; a new Artemis customer without risk, its risk rated; all applied in
+/// order by `table`. The transitions' changed fields, Amlyze's then Artemis's.
+async fn routing_fixture(table: &Table) -> Vec<Vec<&'static str>> {
+    let stack = Stack::new(false).await;
+    let data = |sanctioned: bool, risk: &str, status: &str| json!({"customerExternalID": "C-ROUTE", "sanctioned": sanctioned, "riskLevel": risk, "status": status});
+    let mut messages = amlyze(
+        &stack,
+        &[
+            ("r-1", "2026-11-24T10:00:00Z", data(false, "LOW", "CLEAR")),
+            ("r-2", "2026-11-24T10:01:00Z", data(true, "LOW", "CLEAR")),
+            ("r-3", "2026-11-24T10:02:00Z", data(true, "HIGH", "CLEAR")),
+            ("r-4", "2026-11-24T10:03:00Z", data(true, "HIGH", "REVIEW")),
+        ],
+    )
+    .await;
+    messages.extend(
+        artemis(
+            &stack,
+            &[
+                artemis_body("CUST-ROUTE", "PENDING", None),
+                artemis_body("CUST-ROUTE", "PENDING", Some("LOW")),
+            ],
+        )
+        .await,
+    );
+    for message in &messages {
+        assert_eq!(table.outcome(message).await, Outcome::Applied, "{}", message.body);
+    }
+    vec![
+        vec!["sanctioned", "riskLevel", "screeningStatus"],
+        vec!["sanctioned"],
+        vec!["riskLevel"],
+        vec!["screeningStatus"],
+        vec!["status", "customerType", "customerId"],
+        vec!["riskRating"],
+    ]
+}
+
+fn changed(delivered: &[Delivered]) -> Vec<Vec<String>> {
+    let mut changed: Vec<(String, u64, Vec<String>)> = delivered
+        .iter()
+        .map(Delivered::transition)
+        .map(|t| {
+            (
+                t.vendor.clone(),
+                t.version,
+                t.changes.into_iter().map(|c| c.field).collect(),
+            )
+        })
+        .collect();
+    changed.sort();
+    changed.into_iter().map(|(_, _, fields)| fields).collect()
+}
+
+#[tokio::test]
+async fn the_documented_filter_policies_filter() {
+    let endpoint = &Moto::shared().endpoint;
+    let topic = Topic::create(endpoint, "transitions", false).await;
+    let alerts = Topic::create(endpoint, "alerts", false).await;
+    let everything = topic.subscribe_queue("everything", None, true).await;
+    let risk = topic
+        .subscribe_queue("risk", Some(&documented_policy("risk-changes")), true)
+        .await;
+    let hits = topic
+        .subscribe_queue("hits", Some(&documented_policy("sanctions-hits")), true)
+        .await;
+    // The email example subscribes to the alert topic: a queue stands in for the inbox.
+    let inbox = alerts
+        .subscribe_queue("inbox", Some(&documented_policy("sanctions-hits")), false)
+        .await;
+    let table = Table::new(None).await.publishing(Some(&topic), Some(&alerts));
+    let expected = routing_fixture(&table).await;
+
+    let all = topic.drain(&everything).await;
+    assert_eq!(all.len(), expected.len(), "one transition per change");
+    assert_eq!(
+        changed(&all),
+        expected,
+        "Amlyze's, then Artemis's, each in version order"
+    );
+    for message in &all {
+        let t = message.transition();
+        assert_eq!(
+            message.attributes.get("vendor"),
+            Some(&t.vendor),
+            "{:?}",
+            message.attributes
+        );
+        let names: Vec<String> = serde_json::from_str(&message.attributes["changed"]).unwrap();
+        assert_eq!(names, t.changes.iter().map(|c| c.field.clone()).collect::<Vec<_>>());
+    }
+
+    let risk = changed(&topic.drain(&risk).await);
+    assert_eq!(
+        risk,
+        [
+            vec!["sanctioned", "riskLevel", "screeningStatus"],
+            vec!["riskLevel"],
+            vec!["riskRating"],
+        ],
+        "only the risk changes"
+    );
+    let hits = topic.drain(&hits).await;
+    assert_eq!(changed(&hits), [vec!["sanctioned"]], "only the sanctions hit");
+    assert_eq!(
+        hits[0].attributes.get("alert").map(String::as_str),
+        Some(r#"["sanctioned"]"#)
+    );
+
+    // The alert topic: one text, the one sanctions hit (risk HIGH is not
+    // Amlyze's alert level, EXTREME), with a subject and no vendor data.
+    let inbox = alerts.drain(&inbox).await;
+    assert_eq!(inbox.len(), 1, "{inbox:?}");
+    let envelope: serde_json::Value = serde_json::from_str(&inbox[0].body).unwrap();
+    assert_eq!(envelope["Subject"], "KYC/AML alert: amlyze customer became sanctioned");
+    let text = envelope["Message"].as_str().unwrap();
+    assert!(text.contains("amlyze customer C-ROUTE became sanctioned."), "{text}");
+    assert!(text.contains("sanctioned: false -> true"), "{text}");
+    assert!(text.contains("make history SUBJECT=C-ROUTE"), "{text}");
+    assert!(
+        !text.contains("customerExternalID") && !text.contains("CLEAR"),
+        "no vendor data: {text}"
+    );
+}
+
+#[tokio::test]
+async fn a_fifo_topic_keeps_each_customers_order_and_drops_a_copy() {
+    let endpoint = &Moto::shared().endpoint;
+    let topic = Topic::create(endpoint, "transitions", true).await;
+    let queue = topic.subscribe_queue("ordered", None, true).await;
+    let table = Table::new(None).await.publishing(Some(&topic), None);
+    let expected = routing_fixture(&table).await;
+    // The first transition published again, as a consumer that failed after
+    // publishing does, from the event's record (the outbox): the topic drops
+    // the copy, its deduplication id being the transition's id. (Before the
+    // queue is read: moto remembers deduplication ids only of messages it
+    // still holds; SQS and SNS, for five minutes.)
+    let record = table
+        .items()
+        .await
+        .into_iter()
+        .find(|i| text(i, "eventId") == "r-1" && text(i, "sk") != "state")
+        .expect("r-1's record");
+    let again = Transition::from_json(&text(&record, "transition")).expect("the record keeps the transition");
+    table
+        .consumer
+        .topics
+        .publish(&again, customer_state::state::Delivery::Topic)
+        .await
+        .expect("published");
+    let delivered = topic.drain(&queue).await;
+    assert_eq!(delivered.len(), expected.len(), "one copy of each");
+    assert_eq!(delivered[0].transition(), again);
+    let in_order = |vendor: &str| -> Vec<u64> {
+        delivered
+            .iter()
+            .map(Delivered::transition)
+            .filter(|t| t.vendor == vendor)
+            .map(|t| t.version)
+            .collect()
+    };
+    assert_eq!(in_order("amlyze"), [1, 2, 3, 4], "one customer's transitions in order");
+    assert_eq!(in_order("artemis"), [1, 2]);
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_published_once_by_the_redelivery() {
+    let stack = Stack::new(false).await;
+    let messages = amlyze(
+        &stack,
+        &[(
+            "p-1",
+            "2026-11-24T10:00:00Z",
+            json!({"customerExternalID": "C-PUB", "pep": true, "riskLevel": "EXTREME"}),
+        )],
+    )
+    .await;
+    let endpoint = &Moto::shared().endpoint;
+    let topic = Topic::create(endpoint, "transitions", false).await;
+    let alerts = Topic::create(endpoint, "alerts", false).await;
+    let queue = topic.subscribe_queue("once", None, true).await;
+    let inbox = alerts.subscribe_queue("inbox", None, true).await;
+    let missing = format!("{}-missing", topic.arn);
+    let mut table = Table::new(None).await.publishing(None, Some(&alerts));
+    table.consumer.topics.transitions = Some(missing);
+    let owned = [messages[0].clone()];
+    let event = sqs_event(&owned);
+    match table.consumer.process(&event.records[0]).await {
+        Err(Failure::Publish(error)) => assert!(error.contains("missing"), "{error}"),
+        other => panic!("the publish to a missing topic must fail the message: {other:?}"),
+    }
+    assert_eq!(
+        table.deliver(&[&messages[0]]).await,
+        [messages[0].message_id.clone()],
+        "reported failed, for SQS to deliver again"
+    );
+    let state = table.state("amlyze#C-PUB").await;
+    assert_eq!(number(&state, "version"), 1, "the state changed once");
+
+    assert!(
+        alerts.drain(&inbox).await.is_empty(),
+        "the alert waits for the transition"
+    );
+    // SQS delivers it again; now the topic is there.
+    let table = table.publishing(Some(&topic), Some(&alerts));
+    assert_eq!(table.outcome(&messages[0]).await, Outcome::Duplicate);
+    let published = topic.drain(&queue).await;
+    assert_eq!(published.len(), 1);
+    let transition = published[0].transition();
+    assert_eq!((transition.event_id.as_str(), transition.version), ("p-1", 1));
+    assert_eq!(transition.alerts.len(), 2, "{transition:?}");
+    assert_eq!(alerts.drain(&inbox).await.len(), 1, "the alert too, once");
+    // And again: nothing left to publish.
+    assert_eq!(table.outcome(&messages[0]).await, Outcome::Duplicate);
+    assert!(topic.drain(&queue).await.is_empty());
+    assert!(alerts.drain(&inbox).await.is_empty());
+    assert_eq!(table.state("amlyze#C-PUB").await, state, "still one state change");
+}
+
+#[tokio::test]
+async fn extreme_values_still_publish_a_transition_sns_and_sqs_take() {
+    let stack = Stack::new(false).await;
+    let long = "R\u{1}\u{FFFE}".repeat(20_000);
+    let messages = amlyze(
+        &stack,
+        &[(
+            "big-1",
+            "9999-12-31T23:59:59.999999999-23:59",
+            json!({"customerExternalID": "C-BIG", "riskLevel": long, "status": "\u{7}", "sanctioned": true}),
+        )],
+    )
+    .await;
+    let endpoint = &Moto::shared().endpoint;
+    let topic = Topic::create(endpoint, "transitions", false).await;
+    let alerts = Topic::create(endpoint, "alerts", false).await;
+    let queue = topic.subscribe_queue("big", None, true).await;
+    let inbox = alerts.subscribe_queue("inbox", None, false).await;
+    let table = Table::new(None).await.publishing(Some(&topic), Some(&alerts));
+    assert_eq!(table.outcome(&messages[0]).await, Outcome::Applied);
+    let published = topic.drain(&queue).await;
+    assert_eq!(published.len(), 1);
+    let message = &published[0];
+    let size = message.body.len()
+        + message
+            .attributes
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 12)
+            .sum::<usize>();
+    assert!(size <= customer_state::publish::MAX_MESSAGE_BYTES, "{size} bytes");
+    for text in std::iter::once(&message.body).chain(message.attributes.values()) {
+        assert!(
+            text.chars().all(platform::sqs::is_sqs_char),
+            "SQS would refuse {text:?}"
+        );
+    }
+    assert_eq!(Validator::get().transition(&message.body), Ok(()));
+    let t = message.transition();
+    let risk = t.state["riskLevel"].as_str().unwrap();
+    assert!(
+        risk.len() <= customer_state::transition::MAX_VALUE_BYTES + 3 && risk.ends_with('…'),
+        "{}",
+        risk.len()
+    );
+    assert!(message.attributes["risk"].starts_with("sha256:"));
+    let alert = alerts.drain(&inbox).await;
+    assert_eq!(alert.len(), 1);
+    assert!(alert[0].body.chars().all(platform::sqs::is_sqs_char));
+    assert!(alert[0].body.len() < 64 * 1024, "{}", alert[0].body.len());
 }

@@ -280,3 +280,38 @@ async fn the_python_reader_validates_every_fixture_message_against_the_schema() 
     assert_eq!(code, Some(1), "{summary}");
     assert_eq!(summary["invalid"].as_array().unwrap().len(), 1, "{summary}");
 }
+
+#[test]
+fn the_transition_schema_refuses_what_the_consumer_never_writes() {
+    let transition = json!({
+        "id": "a".repeat(64), "vendor": "amlyze", "subject": "C-1", "eventId": "e-1",
+        "eventType": "com.amlyze.customer.updated", "eventTime": "2026-11-24T10:00:00Z",
+        "receivedTime": "2026-11-24T10:00:01Z", "appliedAt": "2026-11-24T10:00:02Z", "version": 1,
+        "changes": [{"field": "sanctioned", "old": null, "new": true}],
+        "state": {"sanctioned": true}, "alerts": ["sanctioned"]
+    });
+    let check = |t: &Value| Validator::get().transition(&t.to_string());
+    assert_eq!(check(&transition), Ok(()));
+    let typed = intake_queue::Transition::from_json(&transition.to_string()).expect("the type reads it");
+    assert_eq!(
+        serde_json::to_value(&typed).unwrap(),
+        transition,
+        "and writes it back the same"
+    );
+    type Break = fn(&mut Value);
+    let broken: [(&str, Break); 6] = [
+        ("no id", |t| drop(t.as_object_mut().unwrap().remove("id"))),
+        ("an id that is no digest", |t| t["id"] = json!("not-hex")),
+        ("an unknown vendor", |t| t["vendor"] = json!("acme")),
+        ("no change", |t| t["changes"] = json!([])),
+        ("version 0", |t| t["version"] = json!(0)),
+        ("an alert this build does not make", |t| {
+            t["alerts"] = json!(["criticalRisk"])
+        }),
+    ];
+    for (what, change) in broken {
+        let mut t = transition.clone();
+        change(&mut t);
+        assert!(check(&t).is_err(), "{what} passed: {t}");
+    }
+}

@@ -15,8 +15,18 @@
 //! vendor), sort key `sk` = `state` for the current state, or
 //! `event#<event id>` for each handled event (its outcome; a stale one kept whole), with a TTL attribute.
 //! See [`state`] for what an item holds.
+//!
+//! - **Transitions**: an applied event that changes a state field publishes
+//!   one [`intake_queue::Transition`] to `TRANSITIONS_TOPIC_ARN`, and, when it
+//!   is an alert (became sanctioned, PEP, or an alert risk level), a short
+//!   text to `ALERT_TOPIC_ARN`. Until published, the transition waits in the
+//!   event's record: a redelivery after a failure publishes it then, with the
+//!   same id ([`transition`], [`publish`]).
 
+pub mod change;
+pub mod publish;
 pub mod state;
+pub mod transition;
 
 use std::collections::HashSet;
 
@@ -25,7 +35,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use intake_queue::Event;
 use time::OffsetDateTime;
 
-use state::{Change, Outcome};
+use publish::Topics;
+use state::{Change, Delivery, Outcome, Publishing};
+use transition::{AlertRules, Pointers};
 
 /// What the function needs, built once per execution environment.
 pub struct Consumer {
@@ -37,12 +49,16 @@ pub struct Consumer {
     /// it, the message is reported as failed, and the queue's redrive policy
     /// moves it to its dead-letter queue after `maxReceiveCount` attempts.
     pub dead_letter_queue: Option<String>,
+    /// Where transitions and alerts are published.
+    pub topics: Topics,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("TABLE_NAME is not set: the DynamoDB table that holds the customer state")]
     NoTable,
+    #[error("ALERT_RISK_LEVELS: {0}")]
+    AlertRiskLevels(String),
     #[error(transparent)]
     Aws(#[from] platform::aws::MissingSetting),
 }
@@ -59,27 +75,48 @@ pub enum Failure {
     DeadLetter { reason: String, error: String },
     #[error("an earlier message of the same FIFO message group failed")]
     GroupBlocked,
+    #[error("SNS: {0} (the transition waits in the event's record for the redelivery)")]
+    Publish(String),
 }
 
 impl Consumer {
-    /// From the environment (`TABLE_NAME`, `DEAD_LETTER_QUEUE_URL`) and the
-    /// project's SDK settings (`platform::aws`).
+    /// From the environment (`TABLE_NAME`, `DEAD_LETTER_QUEUE_URL`,
+    /// `TRANSITIONS_TOPIC_ARN`, `ALERT_TOPIC_ARN`, `ALERT_RISK_LEVELS`,
+    /// `STACK_NAME`) and the project's SDK settings (`platform::aws`).
     pub async fn from_env() -> Result<Self, ConfigError> {
         let table = std::env::var("TABLE_NAME")
             .ok()
             .filter(|t| !t.is_empty())
             .ok_or(ConfigError::NoTable)?;
-        let dead_letter_queue = std::env::var("DEAD_LETTER_QUEUE_URL").ok().filter(|q| !q.is_empty());
+        let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let dead_letter_queue = setting("DEAD_LETTER_QUEUE_URL");
+        let rules = match setting("ALERT_RISK_LEVELS") {
+            Some(levels) => AlertRules::parse(&levels).map_err(ConfigError::AlertRiskLevels)?,
+            None => AlertRules::default(),
+        };
         let config = platform::aws::sdk_config()?;
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
         if let Some(url) = platform::aws::service_endpoint("DYNAMODB") {
             dynamodb = dynamodb.endpoint_url(url);
+        }
+        let mut sns = aws_sdk_sns::config::Builder::from(&config);
+        if let Some(url) = platform::aws::service_endpoint("SNS") {
+            sns = sns.endpoint_url(url);
         }
         Ok(Self {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sqs: platform::aws::sqs(&config),
             table,
             dead_letter_queue,
+            topics: Topics {
+                sns: aws_sdk_sns::Client::from_conf(sns.build()),
+                transitions: setting("TRANSITIONS_TOPIC_ARN"),
+                alerts: setting("ALERT_TOPIC_ARN"),
+                rules,
+                pointers: Pointers {
+                    stack: setting("STACK_NAME"),
+                },
+            },
         })
     }
 
@@ -98,10 +135,44 @@ impl Consumer {
             return Ok(Outcome::Ignored);
         }
         match Change::of(&event) {
-            Ok(Some(change)) => state::apply(&self.dynamodb, &self.table, &change, OffsetDateTime::now_utc()).await,
+            Ok(Some(change)) => self.apply(&change).await,
             Ok(None) => Ok(Outcome::Ignored),
             Err(reason) => self.dead_letter(message, &reason).await,
         }
+    }
+
+    /// Applies one change, then publishes what it (or an earlier delivery
+    /// of it) left to publish, marking each delivery done.
+    async fn apply(&self, change: &Change) -> Result<Outcome, Failure> {
+        let publishing = Publishing {
+            topic: self.topics.transitions.is_some(),
+            alert: self.topics.alerts.is_some(),
+            rules: &self.topics.rules,
+        };
+        let applied = state::apply(
+            &self.dynamodb,
+            &self.table,
+            change,
+            OffsetDateTime::now_utc(),
+            publishing,
+        )
+        .await?;
+        if let Some(pending) = &applied.pending {
+            for (wanted, delivery) in [(pending.topic, Delivery::Topic), (pending.alert, Delivery::Alert)] {
+                if wanted {
+                    self.topics.publish(&pending.transition, delivery).await?;
+                    state::delivered(&self.dynamodb, &self.table, change, delivery).await?;
+                }
+            }
+            tracing::info!(
+                transition = %pending.transition.id,
+                version = pending.transition.version,
+                changed = ?pending.transition.changes.iter().map(|c| c.field.as_str()).collect::<Vec<_>>(),
+                alerts = ?pending.transition.alerts,
+                "transition published"
+            );
+        }
+        Ok(applied.outcome)
     }
 
     /// Sends an unreadable message to the dead-letter queue, verbatim, with

@@ -17,9 +17,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use intake_queue::{CloudEvent, Event, OpenEnum};
+use intake_queue::Transition;
 use time::OffsetDateTime;
 
+pub use crate::change::{order_key, Change};
+use crate::transition::{self, AlertRules};
 use crate::{s, Failure};
 
 /// How long a stale event's record is kept (DynamoDB TTL on `expiresAt`).
@@ -58,107 +60,159 @@ impl Outcome {
     }
 }
 
-/// A customer event as a change to one state item.
+/// What applying one event did, and what of it is still to be published.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
-    /// `provider#subject`.
-    pub pk: String,
-    pub provider: String,
-    pub subject: String,
-    pub event_id: String,
-    pub event_type: String,
-    pub event_time: String,
-    pub received_time: String,
-    pub dedupekey: String,
-    /// Sorts like (`time`, `receivedtime`, `id`): later events sort higher.
-    pub order_key: String,
-    pub data: String,
-    /// The vendor's fields: a value to set, or `None` to remove it.
-    pub set: Vec<(&'static str, Option<AttributeValue>)>,
+pub struct Applied {
+    /// What handling it did.
+    pub outcome: Outcome,
+    /// A transition not yet published, or whose alert was not yet sent: the
+    /// caller publishes it, then marks it done ([`delivered`]). Kept in the
+    /// event's record until then, so a redelivery finds it (an outbox).
+    pub pending: Option<Pending>,
 }
 
-impl Change {
-    /// The change `event` makes, `None` for an event type without customer
-    /// state, an error for one that cannot be ordered (never the case for
-    /// what the intake queued).
-    pub fn of(event: &Event) -> Result<Option<Self>, String> {
-        match event {
-            Event::Artemis(e) => {
-                let d = &e.data;
-                let set = vec![
-                    ("status", Some(s(d.status.as_str()))),
-                    ("riskRating", d.risk_rating.as_ref().map(|r| s(r.as_str()))),
-                    ("customerType", Some(s(d.customer_type.as_str()))),
-                    ("customerId", Some(AttributeValue::N(d.customer_id.to_string()))),
-                ];
-                Self::new(e, &d.customer_reference_id, set).map(Some)
-            }
-            Event::AmlyzeCustomerUpdated(e) => {
-                let d = &e.data;
-                let flag = |v: Option<bool>| v.map(AttributeValue::Bool);
-                // Only what this event reported: a null keeps the stored value.
-                let set = [
-                    ("sanctioned", flag(d.sanctioned)),
-                    ("pep", flag(d.pep)),
-                    ("inAdverseMedia", flag(d.in_adverse_media)),
-                    ("inInternalList", flag(d.in_internal_list)),
-                    ("riskLevel", d.risk_level.as_ref().map(|r| s(r.as_str()))),
-                    ("screeningStatus", d.status.as_ref().map(|r| s(r.as_str()))),
-                    ("updatedAt", d.updated_at.as_ref().map(|u| s(u.as_str()))),
-                ]
-                .into_iter()
-                .filter(|(_, value)| value.is_some())
-                .collect();
-                Self::new(e, &d.customer_external_id, set).map(Some)
-            }
-            Event::Other(_) => Ok(None),
+/// A transition still to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pending {
+    pub transition: Transition,
+    /// To the transitions topic.
+    pub topic: bool,
+    /// To the alert topic.
+    pub alert: bool,
+}
+
+/// Which of a transition's deliveries is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Topic,
+    Alert,
+}
+
+impl Delivery {
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::Topic => "pendingTopic",
+            Self::Alert => "pendingAlert",
         }
     }
-
-    fn new<D: serde::Serialize + intake_queue::Data>(
-        event: &CloudEvent<D>,
-        data_subject: &str,
-        set: Vec<(&'static str, Option<AttributeValue>)>,
-    ) -> Result<Self, String> {
-        let subject = event.subject.clone().unwrap_or_else(|| data_subject.to_owned());
-        let data = serde_json::to_string(&event.data).map_err(|e| e.to_string())?;
-        Ok(Self {
-            pk: format!("{}#{subject}", event.provider),
-            provider: event.provider.clone(),
-            subject,
-            event_id: event.id.clone(),
-            event_type: event.kind.clone(),
-            event_time: event.time.clone(),
-            received_time: event.receivedtime.clone(),
-            dedupekey: event.dedupekey.clone(),
-            order_key: order_key(&event.time, &event.receivedtime, &event.id)?,
-            data,
-            set,
-        })
-    }
 }
 
-/// `time`, then `receivedtime`, then `id`, as one string whose byte order is
-/// their order: each instant as nanoseconds since 1970 shifted to be
-/// positive and zero-padded (any RFC 3339 year, 0000–9999, any offset).
-pub fn order_key(time: &str, received: &str, id: &str) -> Result<String, String> {
-    const SHIFT: i128 = 10_i128.pow(30);
-    let instant = |text: &str| {
-        platform::timestamp::parse(text)
-            .map(|at| at.unix_timestamp_nanos() + SHIFT)
-            .map_err(|e| format!("time: {e}"))
-    };
-    Ok(format!("{:031}|{:031}|{id}", instant(time)?, instant(received)?))
+/// What the consumer publishes: whether a transition waits for the topic
+/// and (when it is an alert) for the alert topic, and what is an alert.
+#[derive(Debug, Clone, Copy)]
+pub struct Publishing<'a> {
+    pub topic: bool,
+    pub alert: bool,
+    pub rules: &'a AlertRules,
 }
+
+/// How often the state may change under this event (another consumer
+/// applying another event of the same customer, on a standard queue) before
+/// it is left to SQS to deliver again.
+const RACE_ATTEMPTS: usize = 3;
 
 /// Applies `change` unless the stored state is newer or already this
-/// event's; records it as stale when older.
+/// event's; records it as stale when older. The state is read first, so
+/// that the transition says what it was; the write is conditional on the
+/// version read, so nothing changed in between.
 pub async fn apply(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     change: &Change,
     now: OffsetDateTime,
-) -> Result<Outcome, Failure> {
+    publishing: Publishing<'_>,
+) -> Result<Applied, Failure> {
+    for _ in 0..RACE_ATTEMPTS {
+        let stored = state_item(dynamodb, table, &change.pk).await?;
+        let seen = stored
+            .as_ref()
+            .and_then(|item| item.get("version"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<u64>().ok());
+        let applied_at = platform::timestamp::format_utc(now);
+        let old = transition::stored_fields(&change.provider, stored.as_ref());
+        let pending =
+            transition::between(&old, change, seen.unwrap_or(0) + 1, &applied_at, publishing.rules).map(|transition| {
+                Pending {
+                    topic: publishing.topic,
+                    alert: publishing.alert && !transition.alerts.is_empty(),
+                    transition,
+                }
+            });
+        let state = state_update(table, change, &applied_at, stored.is_some().then_some(seen))?;
+        let mut extra = Vec::new();
+        if let Some(pending) = &pending {
+            let json = serde_json::to_string(&pending.transition).map_err(|e| Failure::DynamoDb(e.to_string()))?;
+            extra.push(("transition", s(json)));
+            for (wanted, delivery) in [(pending.topic, Delivery::Topic), (pending.alert, Delivery::Alert)] {
+                if wanted {
+                    extra.push((delivery.attribute(), AttributeValue::Bool(true)));
+                }
+            }
+        }
+        let marker = event_record(table, change, Outcome::Applied, None, now, extra)?;
+        let written = dynamodb
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(marker).build())
+            .transact_items(TransactWriteItem::builder().update(state).build())
+            .send()
+            .await;
+        let reasons = match written {
+            Ok(_) => {
+                return Ok(Applied {
+                    outcome: Outcome::Applied,
+                    pending: pending.filter(|p| p.topic || p.alert),
+                })
+            }
+            Err(SdkError::ServiceError(e)) => match e.into_err() {
+                TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                    .cancellation_reasons
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|r| r.code().unwrap_or_default() == "ConditionalCheckFailed")
+                    .collect::<Vec<_>>(),
+                other => return Err(dynamodb_failure(other)),
+            },
+            Err(error) => return Err(dynamodb_failure(error)),
+        };
+        if reasons.first().copied().unwrap_or(false) {
+            // This event's record exists: it was handled before. What it
+            // left unpublished is published now.
+            return duplicate(dynamodb, table, change).await;
+        }
+        if let Some(outcome) = not_applied(dynamodb, table, change, now).await? {
+            return Ok(Applied { outcome, pending: None });
+        }
+    }
+    Err(Failure::DynamoDb(format!(
+        "the state of {} changed under this event {RACE_ATTEMPTS} times; SQS delivers it again",
+        change.pk
+    )))
+}
+
+/// The stored state item, read consistently (`None` for a new customer).
+async fn state_item(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    pk: &str,
+) -> Result<Option<HashMap<String, AttributeValue>>, Failure> {
+    let stored = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", s(pk))
+        .key("sk", s("state"))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(dynamodb_failure)?;
+    Ok(stored.item)
+}
+
+/// The update of the state item to `change`: on a new customer only if
+/// there is still none (`seen` = `None`), on a stored one only if it is
+/// still at the version read (`Some(version)`), older, and not the same
+/// vendor state.
+fn state_update(table: &str, change: &Change, applied_at: &str, seen: Option<Option<u64>>) -> Result<Update, Failure> {
     let mut values: HashMap<String, AttributeValue> = [
         (":provider", s(&change.provider)),
         (":subject", s(&change.subject)),
@@ -169,7 +223,7 @@ pub async fn apply(
         (":dedupekey", s(&change.dedupekey)),
         (":order", s(&change.order_key)),
         (":data", s(&change.data)),
-        (":now", s(platform::timestamp::format_utc(now))),
+        (":now", s(applied_at)),
         (":one", AttributeValue::N("1".to_owned())),
     ]
     .into_iter()
@@ -198,41 +252,78 @@ pub async fn apply(
     if !removals.is_empty() {
         expression.push_str(&format!(" REMOVE {}", removals.join(", ")));
     }
-    let state = Update::builder()
+    let newer = "orderKey < :order AND dedupekey <> :dedupekey";
+    let condition = match seen {
+        None => "attribute_not_exists(pk)".to_owned(),
+        Some(Some(version)) => {
+            values.insert(":seen".to_owned(), AttributeValue::N(version.to_string()));
+            format!("version = :seen AND {newer}")
+        }
+        Some(None) => format!("attribute_not_exists(version) AND {newer}"),
+    };
+    Update::builder()
         .table_name(table)
         .key("pk", s(&change.pk))
         .key("sk", s("state"))
         .update_expression(expression)
-        .condition_expression("attribute_not_exists(pk) OR (orderKey < :order AND dedupekey <> :dedupekey)")
+        .condition_expression(condition)
         .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values(Some(values))
         .build()
-        .map_err(|e| Failure::DynamoDb(e.to_string()))?;
-    let marker = event_record(table, change, Outcome::Applied, None, now)?;
-    let written = dynamodb
-        .transact_write_items()
-        .transact_items(TransactWriteItem::builder().put(marker).build())
-        .transact_items(TransactWriteItem::builder().update(state).build())
+        .map_err(|e| Failure::DynamoDb(e.to_string()))
+}
+
+/// A redelivered event: its record, with what it still has to publish.
+async fn duplicate(dynamodb: &aws_sdk_dynamodb::Client, table: &str, change: &Change) -> Result<Applied, Failure> {
+    let record = dynamodb
+        .get_item()
+        .table_name(table)
+        .key("pk", s(&change.pk))
+        .key("sk", s(format!("event#{}", change.event_id)))
+        .consistent_read(true)
         .send()
-        .await;
-    let reasons = match written {
-        Ok(_) => return Ok(Outcome::Applied),
-        Err(SdkError::ServiceError(e)) => match e.into_err() {
-            TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
-                .cancellation_reasons
-                .unwrap_or_default()
-                .iter()
-                .map(|r| r.code().unwrap_or_default() == "ConditionalCheckFailed")
-                .collect::<Vec<_>>(),
-            other => return Err(dynamodb_failure(other)),
-        },
-        Err(error) => return Err(dynamodb_failure(error)),
+        .await
+        .map_err(dynamodb_failure)?;
+    let item = record.item.unwrap_or_default();
+    let flag = |delivery: Delivery| matches!(item.get(delivery.attribute()), Some(AttributeValue::Bool(true)));
+    let (topic, alert) = (flag(Delivery::Topic), flag(Delivery::Alert));
+    let transition = item
+        .get("transition")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|json| Transition::from_json(json).ok());
+    let pending = match transition {
+        Some(transition) if topic || alert => Some(Pending {
+            transition,
+            topic,
+            alert,
+        }),
+        _ => None,
     };
-    if reasons.first().copied().unwrap_or(false) {
-        // This event's record exists: it was handled before.
-        return Ok(Outcome::Duplicate);
-    }
-    not_applied(dynamodb, table, change, now).await
+    Ok(Applied {
+        outcome: Outcome::Duplicate,
+        pending,
+    })
+}
+
+/// Marks one delivery of `change`'s transition done in its event's record.
+pub async fn delivered(
+    dynamodb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    change: &Change,
+    delivery: Delivery,
+) -> Result<(), Failure> {
+    dynamodb
+        .update_item()
+        .table_name(table)
+        .key("pk", s(&change.pk))
+        .key("sk", s(format!("event#{}", change.event_id)))
+        .update_expression("REMOVE #pending")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#pending", delivery.attribute())
+        .send()
+        .await
+        .map_err(dynamodb_failure)?;
+    Ok(())
 }
 
 fn dynamodb_failure(error: impl Into<aws_sdk_dynamodb::Error>) -> Failure {
@@ -248,6 +339,7 @@ fn event_record(
     outcome: Outcome,
     lost_to: Option<&str>,
     now: OffsetDateTime,
+    extra: Vec<(&str, AttributeValue)>,
 ) -> Result<Put, Failure> {
     let retention = if outcome == Outcome::Stale {
         STALE_RETENTION
@@ -268,6 +360,9 @@ fn event_record(
             AttributeValue::N((now + retention).unix_timestamp().to_string()),
         )
         .condition_expression("attribute_not_exists(pk)");
+    for (name, value) in extra {
+        put = put.item(name, value);
+    }
     if let Some(lost_to) = lost_to {
         put = put
             .item("lostTo", s(lost_to))
@@ -281,34 +376,31 @@ fn event_record(
 
 /// Why the state was not written (a vendor repeat, or a stale event), from
 /// the stored state; records the event once, so a redelivery of it finds
-/// its record and changes nothing.
+/// its record and changes nothing. `None` when neither: the state changed
+/// since it was read, and the event is to be applied again.
 async fn not_applied(
     dynamodb: &aws_sdk_dynamodb::Client,
     table: &str,
     change: &Change,
     now: OffsetDateTime,
-) -> Result<Outcome, Failure> {
-    let stored = dynamodb
-        .get_item()
-        .table_name(table)
-        .key("pk", s(&change.pk))
-        .key("sk", s("state"))
-        .consistent_read(true)
-        .send()
-        .await
-        .map_err(dynamodb_failure)?;
-    let stored_order = stored
-        .item()
-        .and_then(|item| item.get("orderKey"))
-        .and_then(|v| v.as_s().ok())
-        .cloned()
-        .unwrap_or_default();
-    let (outcome, lost_to) = if stored_order.as_str() < change.order_key.as_str() {
+) -> Result<Option<Outcome>, Failure> {
+    let stored = state_item(dynamodb, table, &change.pk).await?.unwrap_or_default();
+    let text = |name: &str| {
+        stored
+            .get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let stored_order = text("orderKey");
+    let (outcome, lost_to) = if stored_order.as_str() >= change.order_key.as_str() {
+        (Outcome::Stale, Some(stored_order.as_str()))
+    } else if text("dedupekey") == change.dedupekey {
         (Outcome::Repeat, None)
     } else {
-        (Outcome::Stale, Some(stored_order.as_str()))
+        return Ok(None);
     };
-    let record = event_record(table, change, outcome, lost_to, now)?;
+    let record = event_record(table, change, outcome, lost_to, now, Vec::new())?;
     let recorded = dynamodb
         .put_item()
         .table_name(table)
@@ -317,8 +409,10 @@ async fn not_applied(
         .send()
         .await;
     match recorded {
-        Ok(_) => Ok(outcome),
-        Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(Outcome::Duplicate),
+        Ok(_) => Ok(Some(outcome)),
+        Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+            Ok(Some(Outcome::Duplicate))
+        }
         Err(e) => Err(dynamodb_failure(e)),
     }
 }
