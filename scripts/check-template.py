@@ -40,6 +40,10 @@ role that SAM generated with its managed policies.
   within the account's default concurrency; the budgets fit the timeout; a
   FIFO queue is high-throughput; refusals at the door and Firehose throttling
   are alarmed within a minute.
+- Transitions (docs/consuming.md): the topic exists with the reference
+  consumer, FIFO exactly when the events queue is, encrypted; only the
+  consumer's role publishes, only over TLS; the alert topic is optional and
+  standard; the consumer is told both.
 
 Exits non-zero, listing every failure.
 """
@@ -420,6 +424,59 @@ def capacity_problems(template, measured_path):
     return problems, arithmetic
 
 
+def transitions_problems(template):
+    """The reference consumer's topics (docs/consuming.md, "Transitions"):
+    made only with the consumer, FIFO exactly when the events queue is,
+    encrypted, published to only by the consumer's role and only over TLS;
+    the alert topic optional and standard (email cannot subscribe to FIFO);
+    the consumer told both."""
+    problems = []
+    resources = template["Resources"]
+    topic = resources.get("TransitionsTopic")
+    if not topic:
+        return ["no TransitionsTopic"]
+    properties = topic["Properties"]
+    if topic.get("Condition") != "DeployConsumer":
+        problems.append("TransitionsTopic: not made with the reference consumer (Condition DeployConsumer)")
+    if properties.get("FifoTopic") != {"Fn::If": ["IsFifo", True, {"Ref": "AWS::NoValue"}]}:
+        problems.append("TransitionsTopic: not FIFO exactly when the events queue is (IsFifo)")
+    name = properties.get("TopicName", {}).get("Fn::If", [None, None, None])
+    if not (name[0] == "IsFifo" and ".fifo" in json.dumps(name[1]) and ".fifo" not in json.dumps(name[2])):
+        problems.append("TransitionsTopic: its name must end in .fifo exactly when it is FIFO")
+    alert = resources.get("ComplianceAlertTopic", {})
+    for topic_name, resource in (("TransitionsTopic", topic), ("ComplianceAlertTopic", alert)):
+        if not resource.get("Properties", {}).get("KmsMasterKeyId"):
+            problems.append(f"{topic_name}: not encrypted (KmsMasterKeyId)")
+        policies = [r for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy"
+                    and {"Ref": topic_name} in r["Properties"]["Topics"]]
+        if len(policies) != 1:
+            problems.append(f"{topic_name}: no topic policy")
+            continue
+        document = policies[0]["Properties"]["PolicyDocument"]
+        only = statement_of(document, "OnlyTheConsumerPublishes")
+        if not (only.get("Effect") == "Deny" and only.get("Principal") == "*" and only.get("Action") == "sns:Publish"
+                and only.get("Condition", {}).get("ArnNotEquals", {}).get("aws:PrincipalArn")
+                == {"Fn::GetAtt": ["CustomerStateRole", "Arn"]}):
+            problems.append(f"{topic_name}: others than the consumer's role may publish")
+        tls = statement_of(document, "TlsOnly")
+        if not (tls.get("Effect") == "Deny" and "sns:Publish" in as_list(tls.get("Action"))
+                and tls.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"):
+            problems.append(f"{topic_name}: publishing without TLS is not denied")
+        allowed = [st for st in document["Statement"] if st.get("Effect") == "Allow"
+                   and "sns:Publish" in as_list(st.get("Action"))]
+        if allowed:
+            problems.append(f"{topic_name}: its policy allows publishing to {[st.get('Principal') for st in allowed]}")
+    if alert.get("Properties", {}).get("FifoTopic"):
+        problems.append("ComplianceAlertTopic: FIFO (an email cannot subscribe)")
+    if alert.get("Condition") != "CreateComplianceAlertTopic":
+        problems.append("ComplianceAlertTopic: not optional (Condition CreateComplianceAlertTopic)")
+    variables = resources.get("CustomerStateFunction", {}).get("Properties", {}).get("Environment", {}).get("Variables", {})
+    for variable in ("TRANSITIONS_TOPIC_ARN", "ALERT_TOPIC_ARN", "ALERT_RISK_LEVELS", "STACK_NAME"):
+        if variable not in variables:
+            problems.append(f"CustomerStateFunction: {variable} is not in its environment")
+    return problems
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -568,6 +625,7 @@ def main():
     problems.extend(redrive_allow_problems(resources))
     problems.extend(runbook_problems(resources, sys.argv[1]))
     problems.extend(evidence_problems(resources))
+    problems.extend(transitions_problems(template))
     measured = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "docs", "bench", "capacity.json")
     capacity, arithmetic = capacity_problems(template, measured)
     problems.extend(capacity)
@@ -590,7 +648,7 @@ def main():
         print(f"template: {problem}")
     if problems:
         sys.exit(1)
-    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked")
+    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked, transitions topics closed")
     print(f"template: {arithmetic}")
 
 

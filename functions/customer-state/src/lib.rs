@@ -90,9 +90,11 @@ impl Consumer {
             .ok_or(ConfigError::NoTable)?;
         let setting = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let dead_letter_queue = setting("DEAD_LETTER_QUEUE_URL");
-        let rules = match setting("ALERT_RISK_LEVELS") {
-            Some(levels) => AlertRules::parse(&levels).map_err(ConfigError::AlertRiskLevels)?,
-            None => AlertRules::default(),
+        // Set but blank (the template's AlertRiskLevels left empty): no risk
+        // level is an alert. Unset: the default levels.
+        let rules = match std::env::var("ALERT_RISK_LEVELS") {
+            Ok(levels) => AlertRules::parse(&levels).map_err(ConfigError::AlertRiskLevels)?,
+            Err(_) => AlertRules::default(),
         };
         let config = platform::aws::sdk_config()?;
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(&config);
