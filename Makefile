@@ -142,7 +142,7 @@ cargo-lambda-policy: ## print the least-privilege policy of each webhook functio
 	@$(CARGO) run --quiet --bin deploy-cargo-lambda -- policy $(or $(VENDOR),$(WEBHOOK_FUNCTIONS))
 
 CONSUMER ?= on
-demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where, the customer-state table, the archive's counts and one customer's timeline
+demo: tools ## the main job locally: moto + both functions (+ the reference consumer unless CONSUMER=off), replay every fixture, print what landed where, the customer-state table and its transitions, the archive's counts and one customer's timeline
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
 	CONSUMER=$(CONSUMER) $(CARGO) run --quiet --bin local-stack -- --replay
 
@@ -155,9 +155,9 @@ history: ## one customer's timeline from the archive: make history SUBJECT=CUST-
 schemas: ## write the JSON Schemas of the queues (schemas/) from the Rust types; make test fails when they are stale
 	$(CARGO) run --quiet -p intake-queue --features schema --example schemas -- schemas
 
-local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for curl (Ctrl-C stops it)
+local: tools ## keep the local stack running on http://127.0.0.1:$(PORT) for curl (Ctrl-C stops it); the reference consumer (unless CONSUMER=off) prints each transition and serves them at /transitions
 	$(CARGO) build $(FUNCTION_BINS) --bin local-stack
-	PORT=$(PORT) $(CARGO) run --quiet --bin local-stack
+	CONSUMER=$(CONSUMER) PORT=$(PORT) $(CARGO) run --quiet --bin local-stack
 
 metrics: ## per-vendor summary of the metrics (EMF) the local functions wrote to .local/ (after make local or make demo), as the dashboard will show them
 	$(CARGO) run --quiet --bin local-stack -- --metrics

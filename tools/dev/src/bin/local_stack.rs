@@ -13,8 +13,11 @@
 //!
 //! With AWS_ENDPOINT_URL set, that SQS endpoint is used instead of a new moto.
 //! With CONSUMER=on, the reference consumer (customer-state) runs too, on a
-//! DynamoDB table of the same server: the replay hands it what each fixture
-//! queued, as the SQS event source would, and prints the table at the end.
+//! DynamoDB table of the same server, publishing transitions and alerts to
+//! SNS topics there: the replay hands it what each fixture queued, as the SQS
+//! event source would, and prints the table and the transitions at the end;
+//! the server reads the events queue as the event source would, prints each
+//! transition as it is published and serves them all at GET /transitions.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -27,7 +30,7 @@ use aws_sdk_sqs::Client;
 use bytes::Bytes;
 use clap::Parser;
 use dev::emf_summary;
-use dev::local_consumer::LocalConsumer;
+use dev::local_consumer::{transition_line, LocalConsumer};
 use harness::archive::LocalArchive;
 use harness::emulator::RuntimeApi;
 use harness::front_door::{event_of, http_response};
@@ -110,7 +113,7 @@ impl Stack {
             functions.push((provider, api, function));
         }
         let consumer = if std::env::var("CONSUMER").is_ok_and(|v| v == "on" || v == "1" || v == "true") {
-            Some(LocalConsumer::start(&endpoint, &logs).await?)
+            Some(LocalConsumer::start(&endpoint, &logs, fifo).await?)
         } else {
             None
         };
@@ -287,6 +290,9 @@ async fn front_door(
     request: hyper::Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
     let path = request.uri().path().to_owned();
+    if path == "/transitions" {
+        return Ok(transitions_page(&stack));
+    }
     if let Some(name) = path
         .strip_prefix("/2015-03-31/functions/")
         .and_then(|rest| rest.strip_suffix("/invocations"))
@@ -304,6 +310,50 @@ async fn front_door(
         .ok()
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
     Ok(http_response(document.as_ref()))
+}
+
+/// Every transition the consumer published so far, as a JSON array
+/// (newest last); 404 without the consumer.
+fn transitions_page(stack: &Stack) -> hyper::Response<Full<Bytes>> {
+    let Some(consumer) = &stack.consumer else {
+        let mut response =
+            hyper::Response::new(Full::new(Bytes::from("the reference consumer is off (CONSUMER=off)\n")));
+        *response.status_mut() = hyper::StatusCode::NOT_FOUND;
+        return response;
+    };
+    let body = serde_json::to_vec_pretty(&consumer.seen()).unwrap_or_default();
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// The SQS event source of `make local`: hands what lands on the events
+/// queue to the consumer in batches, and prints each transition and alert
+/// it publishes as it arrives.
+async fn consume(stack: Arc<Stack>) {
+    let Some(consumer) = &stack.consumer else { return };
+    loop {
+        let queued = drain(&stack.client, &stack.queue).await;
+        for batch in queued.chunks(10) {
+            match consumer.deliver(batch).await {
+                Ok(failed) if failed.is_empty() => {}
+                other => eprintln!("consumer: batch failed: {other:?}"),
+            }
+        }
+        if !queued.is_empty() {
+            let (transitions, alerts) = consumer.published().await;
+            for t in &transitions {
+                eprintln!("transition  {}", transition_line(t));
+            }
+            for alert in &alerts {
+                eprintln!("alert       {}", alert.lines().next().unwrap_or_default());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 /// The Lambda Invoke API (`cargo lambda invoke`, `aws lambda invoke
@@ -336,6 +386,10 @@ async fn serve(stack: Arc<Stack>, port: u16) -> Result<(), String> {
     let listener = TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| format!("port {port}: {e}"))?;
+    if stack.consumer.is_some() {
+        tokio::spawn(consume(stack.clone()));
+        eprintln!("\nThe reference consumer reads the events queue; its transitions print here and at http://127.0.0.1:{port}/transitions");
+    }
     eprintln!(
         "\nListening on http://127.0.0.1:{port}\n  curl -i -X POST http://127.0.0.1:{port}/hooks/artemis -H 'content-type: application/json' --data @events/bodies/artemis-insert.json\n  make replay URL=http://127.0.0.1:{port}\n  cargo lambda invoke artemis --invoke-address 127.0.0.1 --invoke-port {port} --data-file events/artemis-insert.rest-v1.json\nCtrl-C stops everything."
     );
