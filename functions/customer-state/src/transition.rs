@@ -203,9 +203,11 @@ pub struct Pointers {
     pub stack: Option<String>,
 }
 
-/// An alert as an email shows it: a subject line (at most 100 characters,
-/// SNS's limit, one line) and a short text. Only the vendor, the customer's
-/// ids, what changed and when: no name, no document, no vendor data.
+/// An alert as an email shows it: a subject line (ASCII, one line, fewer
+/// than 100 characters: SNS's Publish API takes "less than 100 characters",
+/// no line breaks or control characters) and a short text. Only the vendor,
+/// the customer's ids, what changed and when: no name, no document, no
+/// vendor data.
 pub fn alert_message(transition: &Transition, pointers: &Pointers) -> (String, String) {
     let reasons: Vec<&str> = transition
         .alerts
@@ -220,7 +222,7 @@ pub fn alert_message(transition: &Transition, pointers: &Pointers) -> (String, S
     let subject: String = format!("KYC/AML alert: {} customer became {became}", transition.vendor)
         .chars()
         .filter(|c| c.is_ascii() && !c.is_ascii_control())
-        .take(100)
+        .take(99)
         .collect();
     let customer_id = transition
         .state
@@ -409,7 +411,7 @@ mod tests {
             },
         );
         assert_eq!(subject, "KYC/AML alert: amlyze customer became sanctioned");
-        assert!(subject.len() <= 100);
+        assert!(subject.len() < 100);
         for expected in [
             "amlyze customer C-1 became sanctioned.",
             "sanctioned: null -> true",
