@@ -151,6 +151,15 @@ pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::from_conf(config.build())
 }
 
+/// An SQS client for another region (a fallback queue's): the function's
+/// settings, that region, and `endpoint` for a local server (on AWS, `None`:
+/// the SDK finds the region's endpoint, whatever `AWS_ENDPOINT_URL` says).
+pub fn sqs_in(sdk: &SdkConfig, region: &str, endpoint: Option<&str>) -> aws_sdk_sqs::Client {
+    let mut config = aws_sdk_sqs::config::Builder::from(sdk).region(Region::new(region.to_owned()));
+    config.set_endpoint_url(endpoint.map(str::to_owned));
+    aws_sdk_sqs::Client::from_conf(config.build())
+}
+
 /// The SDK settings every client of the harness and the operator tools
 /// uses: a pinned behaviour version, explicit timeouts, bounded retries.
 pub fn sdk_defaults() -> aws_config::ConfigLoader {

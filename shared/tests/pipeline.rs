@@ -45,7 +45,7 @@ fn app(provider: Provider, settings: &[(&str, &str)]) -> App<MemoryQueues, Memor
 /// `tests/`; a body that breaks them is refused like one SQS would refuse.
 fn schema_check(queue: &str, message: &platform::sqs::Message) -> Result<(), String> {
     let validator = intake_queue::schema::Validator::get();
-    let checked = if queue == QUARANTINE {
+    let checked = if queue == QUARANTINE || queue == FALLBACK_QUARANTINE {
         validator.quarantine_record(&message.body)
     } else {
         validator.event(&message.body)
@@ -494,4 +494,104 @@ async fn on_a_high_throughput_fifo_queue_only_copies_of_one_delivery_are_dropped
             "the group is the vendor and the customer"
         );
     }
+}
+
+// A sick region (contract, "A sick region"): a fallback queue in another
+// region, the breaker, the health route.
+
+const FALLBACK: &str = "https://sqs.eu-central-1.amazonaws.com/123456789012/events";
+const FALLBACK_QUARANTINE: &str = "https://sqs.eu-central-1.amazonaws.com/123456789012/quarantine";
+const WITH_FALLBACK: [(&str, &str); 2] = [
+    ("FALLBACK_QUEUE_URL", FALLBACK),
+    ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+];
+
+/// An HTTP API 2.0 `GET` of `path` from `source`.
+fn get(path: &str, source: &str) -> String {
+    let mut event: Value = serde_json::from_str(&event("GET", json!({}), "")).unwrap();
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["requestContext"]["http"]["sourceIp"] = json!(source);
+    event.to_string()
+}
+
+#[tokio::test]
+async fn a_failing_events_queue_spills_to_the_fallback_and_the_answer_is_a_202_with_the_same_event() {
+    let app = app(Provider::Amlyze, &WITH_FALLBACK);
+    assert_eq!(
+        app.config.fallback.as_ref().map(|f| f.region.as_str()),
+        Some("eu-central-1"),
+        "the region is read from the URL"
+    );
+    app.publisher.queues().set_down(QUEUE, true);
+    let answer = invoke(&app, &event("POST", amlyze_headers(), AMLYZE)).await;
+    assert_eq!(answer["statusCode"], 202, "{answer}");
+    let id = serde_json::from_str::<Value>(answer["body"].as_str().unwrap()).unwrap()["id"].clone();
+    let spilled = app.publisher.queues().take(FALLBACK);
+    assert_eq!(spilled.len(), 1);
+    let event: Value = serde_json::from_str(&spilled[0].body).unwrap();
+    assert_eq!(event["id"], id);
+    assert!(app.publisher.queues().take(QUEUE).is_empty());
+    assert!(kept(&app).is_empty(), "a 202 keeps nothing in quarantine");
+}
+
+#[tokio::test]
+async fn a_failing_quarantine_queue_spills_the_record_to_the_fallback_quarantine() {
+    let app = app(Provider::Amlyze, &WITH_FALLBACK);
+    app.publisher.queues().set_down(QUARANTINE, true);
+    let answer = invoke(&app, &event("POST", amlyze_headers(), "{\"pep\": \"maybe\"}")).await;
+    assert_eq!(answer["statusCode"], 400, "{answer}");
+    let kept = app.publisher.queues().take(FALLBACK_QUARANTINE);
+    assert_eq!(kept.len(), 1);
+    let record: QuarantineRecord = serde_json::from_str(&kept[0].body).unwrap();
+    assert_eq!(record.body_bytes().unwrap(), b"{\"pep\": \"maybe\"}");
+}
+
+#[tokio::test]
+async fn the_health_route_answers_before_the_door_and_turns_503_once_the_queue_is_skipped() {
+    let narrow = [
+        ("HEALTH_CHECK", "true"),
+        ("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24"),
+        ("SHARED_SECRET", "s3cret"),
+    ];
+    let app = app(Provider::Artemis, &narrow);
+    // A health checker is outside the vendor's ranges and has no token.
+    let answer = invoke(&app, &get("/prod/health/artemis", "203.0.113.7")).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    assert_eq!(answer["body"], json!({"status": "healthy"}).to_string());
+    // The callback route is still closed to it.
+    let refused = invoke(&app, &get("/prod/hooks/artemis", "203.0.113.7")).await;
+    assert_eq!(refused["statusCode"], 403, "{refused}");
+    // The events queue fails twice in a row: its breaker opens, and the
+    // health route says so at once (not after its cached answer expires).
+    app.publisher.queues().set_down(QUEUE, true);
+    let mut inside = serde_json::from_str::<Value>(&event("POST", json!({"x-webhook-token": "s3cret"}), "{}")).unwrap();
+    inside["requestContext"]["http"]["sourceIp"] = json!("198.51.100.1");
+    for _ in 0..2 {
+        let failed = invoke(&app, &inside.to_string()).await;
+        assert_ne!(failed["statusCode"], 202, "{failed}");
+    }
+    let insert = include_str!("../../events/bodies/artemis-insert.json");
+    inside["body"] = json!(insert);
+    inside["headers"]["content-type"] = json!("application/json");
+    for _ in 0..2 {
+        assert_eq!(invoke(&app, &inside.to_string()).await["statusCode"], 503);
+    }
+    let answer = invoke(&app, &get("/prod/health/artemis", "203.0.113.7")).await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    assert_eq!(answer["body"], json!({"status": "unhealthy"}).to_string());
+    assert!(
+        kept(&app).iter().all(|record| record.method == "POST"),
+        "a health check is never kept"
+    );
+}
+
+#[tokio::test]
+async fn without_health_check_a_get_of_health_is_an_ordinary_request() {
+    let app = app(
+        Provider::Artemis,
+        &[("ALLOWED_SOURCE_CIDRS", "198.51.100.0/24"), ("SHARED_SECRET", "s")],
+    );
+    let answer = invoke(&app, &get("/health", "203.0.113.7")).await;
+    assert_eq!(answer["statusCode"], 403, "{answer}");
 }

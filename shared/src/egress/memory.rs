@@ -34,6 +34,8 @@ struct State {
     script: VecDeque<Script>,
     calls: usize,
     next_id: u64,
+    /// Queues that fail every call, as a queue that is down or throttling.
+    down: HashSet<String>,
 }
 
 /// SQS in memory, with SQS's limits applied to every send (a breach is
@@ -97,12 +99,26 @@ impl MemoryQueues {
     pub fn calls(&self) -> usize {
         self.state().calls
     }
+
+    /// Makes every call to `queue` fail (`true`), as while it is down or
+    /// throttling, or answer again (`false`).
+    pub fn set_down(&self, queue: &str, down: bool) {
+        let mut state = self.state();
+        if down {
+            state.down.insert(queue.to_owned());
+        } else {
+            state.down.remove(queue);
+        }
+    }
 }
 
 impl Queues for MemoryQueues {
     async fn send_batch(&self, queue: &QueueUrl, entries: &[&Message]) -> Result<EntryResults, PublishError> {
         let mut state = self.state();
         state.calls += 1;
+        if state.down.contains(&queue.url) {
+            return Err(PublishError::Sqs("ServiceUnavailable: the queue is down".to_owned()));
+        }
         let owned: Vec<Message> = entries.iter().map(|m| (*m).clone()).collect();
         let mut violations = batch_violations(&owned, queue.fifo);
         if let Some(check) = self.check {
@@ -145,6 +161,13 @@ impl Queues for MemoryQueues {
             results.push(Ok(id));
         }
         Ok(results)
+    }
+
+    async fn reachable(&self, queue: &QueueUrl) -> Result<(), PublishError> {
+        match self.state().down.contains(&queue.url) {
+            true => Err(PublishError::Sqs("ServiceUnavailable: the queue is down".to_owned())),
+            false => Ok(()),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! | `Rejected` | provider; provider, reason | requests answered 4xx/5xx (reason: `invalid-event`, `forbidden-source`, …) |
 //! | `Quarantined` | provider | requests the quarantine queue took |
 //! | `EnqueueFailures` | provider | requests SQS did not take in time (503) |
+//! | `SpilledToFallback` | provider | events the fallback queue in the other region took, because the local queue failed or was being skipped |
 //! | `UnknownEnumValue` | provider, field | a vendor sent an enum value this build does not know (schema drift) |
 //! | `Repeats` | provider | events whose vendor dedupe key this instance saw in the last 5 minutes (a resend, or a return to an earlier state: a FIFO queue keeps both, consumers decide) |
 //! | `Latency` | provider | handler time, milliseconds |
@@ -29,6 +30,8 @@ pub(crate) struct RequestMetrics {
     pub rejected: Option<&'static str>,
     pub quarantined: bool,
     pub enqueue_failed: bool,
+    /// Events the fallback queue took.
+    pub spilled_to_fallback: usize,
     pub unknown_enum_fields: Vec<&'static str>,
     pub repeats: usize,
     pub latency_ms: f64,
@@ -60,6 +63,7 @@ impl RequestMetrics {
                 ("Rejected", "Count"),
                 ("Quarantined", "Count"),
                 ("EnqueueFailures", "Count"),
+                ("SpilledToFallback", "Count"),
                 ("Repeats", "Count"),
                 ("Latency", "Milliseconds"),
             ],
@@ -69,6 +73,7 @@ impl RequestMetrics {
                 "Rejected": usize::from(self.rejected.is_some()),
                 "Quarantined": usize::from(self.quarantined),
                 "EnqueueFailures": usize::from(self.enqueue_failed),
+                "SpilledToFallback": self.spilled_to_fallback,
                 "Repeats": self.repeats,
                 "Latency": self.latency_ms,
             }),

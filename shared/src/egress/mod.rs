@@ -1,4 +1,5 @@
 pub mod archive;
+pub mod breaker;
 pub mod budgets;
 pub mod clients;
 pub mod envelope;

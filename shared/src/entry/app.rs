@@ -6,11 +6,12 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::egress::archive::{Archive, Archiver, Firehose};
+use crate::egress::budgets::{HEALTH_BUDGET, HEALTH_CACHE, QUARANTINE_BUDGET};
 #[cfg(any(test, feature = "testing"))]
 use crate::egress::memory::MemoryArchive;
 use crate::egress::metrics::RecentKeys;
 use crate::egress::problem::{KeepRule, Rejection};
-use crate::egress::publisher::{Publisher, Queues, Sqs};
+use crate::egress::publisher::{Publisher, Queues, Route, Sqs};
 use crate::egress::quarantine::Keeper;
 use crate::entry::config::{Config, ConfigError};
 use crate::ingress::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
@@ -58,6 +59,8 @@ pub struct App<Q = Sqs, A = Firehose> {
     /// The wrong-token requests kept this minute ([`KEPT_UNAUTHORIZED_PER_MINUTE`]);
     /// `None` without an allowlist that is a boundary, where none are kept.
     kept_unauthorized: Option<Mutex<PerMinute>>,
+    /// The last health answer and when it was found ([`HEALTH_CACHE`]).
+    health: Mutex<Option<(Instant, bool)>>,
 }
 
 impl App<Sqs> {
@@ -71,6 +74,10 @@ impl App<Sqs> {
         let config_done = started.elapsed();
         let sdk = platform::aws::sdk_config()?;
         let client = platform::aws::sqs(&sdk);
+        let fallback = config
+            .fallback
+            .as_ref()
+            .map(|f| platform::aws::sqs_in(&sdk, &f.region, f.endpoint.as_deref()));
         let firehose = crate::egress::clients::firehose(&sdk);
         let client_done = started.elapsed();
         let token = match &config.secret_arn {
@@ -85,7 +92,12 @@ impl App<Sqs> {
             None => None,
         };
         let secret_done = started.elapsed();
-        let mut app = Self::new(config, client, firehose);
+        let mut app = App::with_sinks(
+            config,
+            Sqs::new(client),
+            fallback.map(Sqs::new),
+            Firehose::new(firehose),
+        );
         if token.is_some() {
             app.token = token;
         }
@@ -117,7 +129,7 @@ impl App<Sqs> {
     /// The app with its SDK clients (the Firehose one is used only with
     /// `ARCHIVE_STREAM`).
     pub fn new(config: Config, sqs: aws_sdk_sqs::Client, firehose: aws_sdk_firehose::Client) -> Self {
-        App::with_sinks(config, Sqs::new(sqs), Firehose::new(firehose))
+        App::with_sinks(config, Sqs::new(sqs), None, Firehose::new(firehose))
     }
 }
 
@@ -126,12 +138,14 @@ impl<Q: Queues> App<Q, MemoryArchive> {
     /// The app on `queues`, with an in-memory archive (used when the
     /// configuration names an `ARCHIVE_STREAM`): for tests.
     pub fn with_queues(config: Config, queues: Q) -> Self {
-        App::with_sinks(config, queues, MemoryArchive::new())
+        App::with_sinks(config, queues, None, MemoryArchive::new())
     }
 }
 
 impl<Q: Queues, A: Archive> App<Q, A> {
-    pub(crate) fn with_sinks(config: Config, queues: Q, archive: A) -> Self {
+    /// The app on `queues`, with `fallback` for the other region's queues
+    /// (`None`: `queues` serves them too), and `archive`.
+    pub(crate) fn with_sinks(config: Config, queues: Q, fallback: Option<Q>, archive: A) -> Self {
         let archiver = config
             .archive_stream
             .clone()
@@ -140,12 +154,41 @@ impl<Q: Queues, A: Archive> App<Q, A> {
         let boundary = config.allowlist.as_ref().is_some_and(|list| !list.is_wide());
         Self {
             config,
-            publisher: Publisher::new(queues),
+            publisher: Publisher::with_fallback(queues, fallback),
             archiver,
             token,
             recent: Mutex::new(RecentKeys::new(10_000)),
             kept_unauthorized: boundary.then(|| Mutex::new(PerMinute::new(KEPT_UNAUTHORIZED_PER_MINUTE))),
+            health: Mutex::new(None),
         }
+    }
+
+    /// Where accepted events go: the events queue, then its fallback.
+    pub(crate) fn events_route(&self) -> Route<'_> {
+        Route {
+            local: &self.config.queue,
+            fallback: self.config.fallback.as_ref().and_then(|f| f.queue.as_ref()),
+        }
+    }
+
+    /// Whether this region's events queue works (the health route): its
+    /// breaker is closed and it answers within [`HEALTH_BUDGET`]; the answer
+    /// is reused for [`HEALTH_CACHE`], so a flood of health checks costs SQS
+    /// one call per environment every few seconds.
+    pub(crate) async fn healthy(&self) -> bool {
+        if self.publisher.skipping(&self.config.queue) {
+            return false;
+        }
+        let now = Instant::now();
+        let cached = *self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((at, healthy)) = cached {
+            if now.duration_since(at) < HEALTH_CACHE {
+                return healthy;
+            }
+        }
+        let healthy = self.publisher.answers(&self.config.queue, HEALTH_BUDGET).await;
+        *self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), healthy));
+        healthy
     }
 
     /// What becomes of this refused request: what its [`KeepRule`] says, a
@@ -171,8 +214,10 @@ impl<Q: Queues, A: Archive> App<Q, A> {
         Keeper {
             provider: self.config.provider.name(),
             queue: self.config.quarantine.as_ref(),
+            fallback: self.config.fallback.as_ref().and_then(|f| f.quarantine.as_ref()),
             publisher: &self.publisher,
             archiver: self.archiver.as_ref(),
+            budget: QUARANTINE_BUDGET,
         }
     }
 

@@ -1,6 +1,8 @@
 //! The request → response pipeline shared by both functions.
 //!
-//! Order of checks: source allowlist (403), shared secret (401), CloudEvents
+//! With `HEALTH_CHECK` on, a `GET …/health` is answered first (200 or 503:
+//! whether this region's events queue works), before any check, and nothing
+//! is kept. Order of checks: source allowlist (403), shared secret (401), CloudEvents
 //! preflight (vendors that use it, 200), method (405), size (413), content type (415),
 //! validation (400), enqueue (202, or 503 when SQS did not take it). A 2xx is
 //! only ever returned after SQS accepted every event of the request. A panic
@@ -19,12 +21,12 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::egress::archive::{self, archive_or_log, Archive, Kind};
-use crate::egress::budgets::PUBLISH_BUDGET;
+use crate::egress::budgets::{ANSWER_BUDGET, ARCHIVE_BUDGET};
 use crate::egress::envelope::{CloudEvent, Outbound};
 use crate::egress::log::{brief, brief_list, panic_text};
 use crate::egress::metrics::RequestMetrics;
 use crate::egress::problem::{Reader, Rejection};
-use crate::egress::publisher::Queues;
+use crate::egress::publisher::{Published, Queues};
 use crate::egress::quarantine::quarantine_or_log;
 use crate::entry::app::{App, Keeping};
 use crate::entry::config::Config;
@@ -46,12 +48,20 @@ pub struct Accepted {
     pub unknown_enum_fields: Vec<&'static str>,
     /// Whether the request was a CloudEvents batch (answered with `ids`).
     pub batch: bool,
+    /// How many of the events the fallback queue in the other region took
+    /// (the local queue failed or was being skipped).
+    pub spilled: usize,
 }
 
 /// What a successful request gets back.
 pub(crate) enum Reply {
     Accepted(Accepted),
-    Preflight { origin: String, rate: String },
+    Preflight {
+        origin: String,
+        rate: String,
+    },
+    /// The health route's answer: whether this region's events queue works.
+    Health(bool),
 }
 
 /// One request on its way through: what came in, and when it arrived (for
@@ -100,6 +110,8 @@ pub(crate) async fn respond<Q: Queues, A: Archive>(
     let response = match outcome {
         Ok(Reply::Accepted(accepted)) => accepted_response(app, delivery, accepted, &mut metrics),
         Ok(Reply::Preflight { origin, rate }) => preflight_response(app, origin, rate),
+        // Not a callback: no request metrics, so health checks do not blur them.
+        Ok(Reply::Health(healthy)) => return health_response(app, healthy),
         Err(rejection) => refused_response(app, delivery, rejection, sender, &mut metrics).await,
     };
     metrics.latency_ms = delivery.started.elapsed().as_secs_f64() * 1000.0;
@@ -115,6 +127,7 @@ fn accepted_response<Q: Queues, A: Archive>(
     metrics: &mut RequestMetrics,
 ) -> Response<Body> {
     metrics.accepted = accepted.ids.len();
+    metrics.spilled_to_fallback = accepted.spilled;
     metrics.repeats = app.repeats(&accepted.dedupe_keys);
     metrics.unknown_enum_fields = accepted.unknown_enum_fields.clone();
     tracing::info!(
@@ -125,6 +138,7 @@ fn accepted_response<Q: Queues, A: Archive>(
         event_ids = ?brief_list(&accepted.ids),
         dedupe_keys = ?brief_list(&accepted.dedupe_keys),
         message_ids = ?brief_list(&accepted.message_ids),
+        queue = if accepted.spilled == 0 { "local" } else { "fallback" },
         unknown_enum_fields = ?accepted.unknown_enum_fields,
         elapsed_ms = delivery.started.elapsed().as_secs_f64() * 1000.0,
         "accepted"
@@ -153,6 +167,19 @@ fn preflight_response<Q: Queues, A: Archive>(app: &App<Q, A>, origin: String, ra
         .unwrap_or_default()
 }
 
+/// The health route's answer: 200 while this region's events queue works,
+/// 503 otherwise; a short JSON status, nothing else.
+fn health_response<Q: Queues, A: Archive>(app: &App<Q, A>, healthy: bool) -> Response<Body> {
+    let (status, word) = if healthy { (200, "healthy") } else { (503, "unhealthy") };
+    tracing::info!(
+        outcome = "health",
+        status,
+        provider = app.config.provider.name(),
+        "health check"
+    );
+    json_response(status, &json!({ "status": word }))
+}
+
 /// A refused request: kept as [`App::keeping`] says (or not, when its
 /// sender could not be established), logged, and answered with its problem.
 async fn refused_response<Q: Queues, A: Archive>(
@@ -170,8 +197,13 @@ async fn refused_response<Q: Queues, A: Archive>(
     };
     match keeping {
         Keeping::Kept => {
-            metrics.quarantined =
-                quarantine_or_log(&app.keeper(), delivery.incoming, &rejection, delivery.received).await
+            // What is left of the request's time, within the quarantine's
+            // budget; with none left, the request goes to the log at once.
+            let mut keeper = app.keeper();
+            keeper.budget = keeper
+                .budget
+                .min(ANSWER_BUDGET.saturating_sub(delivery.started.elapsed()));
+            metrics.quarantined = quarantine_or_log(&keeper, delivery.incoming, &rejection, delivery.received).await
         }
         Keeping::NotKept => {}
         Keeping::OverMinuteBudget => metrics.unauthorized_not_kept = true,
@@ -200,6 +232,9 @@ async fn check_door_and_enqueue<Q: Queues, A: Archive>(
     received: OffsetDateTime,
 ) -> Result<Reply, Rejection> {
     let config = &app.config;
+    if config.health_check && is_health_check(incoming) {
+        return Ok(Reply::Health(app.healthy().await));
+    }
     if let Some(allowlist) = &config.allowlist {
         if !allowlist.permits(incoming.source_addr()) {
             return Err(Rejection::Forbidden);
@@ -255,19 +290,21 @@ pub async fn validate_and_enqueue<Q: Queues, A: Archive>(
             .collect(),
         None => Vec::new(),
     };
-    // The archive runs beside the SQS send, within the same budget; what it
-    // refuses is logged for `recover`, and the answer does not change.
+    // The archive runs beside the SQS send, within a shorter budget; what it
+    // refuses (or has not taken in time) is logged for `recover`, and the
+    // answer does not change.
     let (published, _) = tokio::join!(
-        app.publisher.publish(&app.config.queue, &messages),
-        archive_or_log(app.archiver.as_ref(), provider, records, PUBLISH_BUDGET),
+        app.publisher.publish(app.events_route(), &messages),
+        archive_or_log(app.archiver.as_ref(), provider, records, ARCHIVE_BUDGET),
     );
     match published {
-        Ok(message_ids) => Ok(Accepted {
+        Ok(Published { message_ids, spilled }) => Ok(Accepted {
             dedupe_keys: parsed.events.iter().map(|e| e.dedupekey.clone()).collect(),
             ids: parsed.events.into_iter().map(|e| e.id).collect(),
             message_ids,
             unknown_enum_fields: parsed.unknown_enum_fields,
             batch: parsed.batch,
+            spilled,
         }),
         Err(err) => Err(Rejection::Unavailable(err.to_string())),
     }
@@ -333,6 +370,12 @@ fn fits_sqs(message: &Message, fifo: bool) -> Result<(), Rejection> {
             violations.join("; ")
         )))
     }
+}
+
+/// A `GET` whose path has a `health` segment (`/health`, `/health/artemis`,
+/// `/prod/health/artemis`): the health route, with `HEALTH_CHECK` on.
+fn is_health_check(incoming: &Incoming) -> bool {
+    incoming.method == Method::GET && incoming.path.split('/').any(|segment| segment == "health")
 }
 
 /// The CloudEvents webhook abuse-protection handshake, for a vendor that uses it.

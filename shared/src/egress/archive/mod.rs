@@ -21,6 +21,7 @@ pub(crate) use firehose::stream_name;
 pub use firehose::Firehose;
 pub use records::{join_parts, records, ArchivedMessage, Kind};
 
+use crate::egress::breaker::{Admission, Breaker, COOL_OFF, PROBE_BUDGET, TRIP_AFTER};
 use crate::egress::budgets::ARCHIVE_RETRY_WINDOW;
 use crate::egress::log::{brief, error_in_parts};
 
@@ -106,10 +107,14 @@ const MAX_PAUSE: Duration = Duration::from_millis(160);
 /// [`ARCHIVE_RETRY_WINDOW`] has passed: a throttled archive must not hold a
 /// Lambda environment for long, or a burst that made Firehose throttle would
 /// use up the concurrency that keeps the door open (docs/capacity.md).
+/// Like the queues, the archive has a [`Breaker`]: a Firehose that failed a
+/// few sends in a row is not tried for a short cool-off, and what would have
+/// gone to it is logged at once for `recover`.
 #[derive(Debug)]
 pub struct Archiver<A> {
     archive: A,
     stream: String,
+    breaker: Breaker,
 }
 
 /// Why a pass over the pending records left some unsent.
@@ -121,7 +126,11 @@ struct Unsent {
 impl<A: Archive> Archiver<A> {
     /// Archives to `stream` through `archive`.
     pub fn new(archive: A, stream: String) -> Self {
-        Self { archive, stream }
+        Self {
+            archive,
+            stream,
+            breaker: Breaker::new(),
+        }
     }
 
     /// The seam itself (tests read an in-memory archive back through it).
@@ -136,9 +145,21 @@ impl<A: Archive> Archiver<A> {
 
     /// Sends every record within `budget`; returns those the archive did not
     /// take (all still unsent when the time ran out), with the last reason.
+    /// Nothing is sent while the breaker is open (all are returned, at once).
     pub async fn send(&self, records: Vec<Vec<u8>>, budget: Duration) -> Result<(), (Vec<Vec<u8>>, String)> {
+        let budget = match self.breaker.admit(Instant::now()) {
+            Admission::Send => budget,
+            Admission::Probe => budget.min(PROBE_BUDGET),
+            Admission::Skip => {
+                let reason = format!(
+                    "not tried: the archive failed its last {TRIP_AFTER} sends in a row (retried after a {COOL_OFF:?} cool-off)"
+                );
+                return Err((records, reason));
+            }
+        };
         let mut pending = records;
         let outcome = tokio::time::timeout(budget, self.send_with_retries(&mut pending)).await;
+        self.breaker.record(matches!(outcome, Ok(Ok(()))), Instant::now());
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err((pending, reason)),

@@ -11,11 +11,13 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::egress::archive::{self, archive_or_log, Archive, Archiver, Kind};
-use crate::egress::budgets::QUARANTINE_BUDGET;
+use std::time::Duration;
+
+use crate::egress::budgets::ARCHIVE_BUDGET;
 use crate::egress::log::{brief, error_in_parts, panic_text};
 use crate::egress::problem::{Reader, Rejection};
 use crate::egress::publisher::QueueUrl;
-use crate::egress::publisher::{Publisher, Queues};
+use crate::egress::publisher::{Publisher, Queues, Route, Taker};
 use crate::ingress::redact::{is_credential, REDACTED};
 use crate::ingress::request::Incoming;
 use platform::sqs::{attribute_value, sha256_hex, sqs_safe_json, Message, MAX_MESSAGE_BYTES};
@@ -137,17 +139,24 @@ pub(crate) fn message_of(record: &QuarantineRecord, body: String, fifo: bool) ->
 }
 
 /// What keeping a refused request takes: whose request it is, the
-/// quarantine queue (if any) and the publisher that sends to it, and the
-/// archive (if any). Built by [`crate::App::keeper`].
+/// quarantine queue (if any) and its fallback in the other region (if any),
+/// the publisher that sends to them, the archive (if any), and how long all
+/// that may take. Built by [`crate::App::keeper`].
 pub struct Keeper<'a, Q, A> {
     /// The vendor's name, written in the record.
     pub provider: &'static str,
     /// `QUARANTINE_QUEUE_URL`; without it the request is logged whole.
     pub queue: Option<&'a QueueUrl>,
+    /// `FALLBACK_QUARANTINE_QUEUE_URL`: where the record goes when the
+    /// quarantine queue fails.
+    pub fallback: Option<&'a QueueUrl>,
     /// Sends the record within the quarantine's budget.
     pub publisher: &'a Publisher<Q>,
     /// The archive, which gets a copy of every record kept.
     pub archiver: Option<&'a Archiver<A>>,
+    /// The most the queue and archive sends may take together; past it the
+    /// request is logged.
+    pub budget: Duration,
 }
 
 /// Quarantines a refused request, and archives its record at the same time;
@@ -194,15 +203,19 @@ async fn queue_record_or_log<Q: Queues, A: Archive>(
         keeper.archiver,
         &record.provider,
         records.unwrap_or_default(),
-        QUARANTINE_BUDGET,
+        keeper.budget.min(ARCHIVE_BUDGET),
     );
     let queued = async {
         match keeper.queue {
             Some(queue) => {
                 let message = message_of(&record, body.clone(), queue.fifo);
+                let route = Route {
+                    local: queue,
+                    fallback: keeper.fallback,
+                };
                 keeper
                     .publisher
-                    .send_one(queue, &message, QUARANTINE_BUDGET)
+                    .send_one(route, &message, keeper.budget)
                     .await
                     .map_err(|err| err.to_string())
             }
@@ -211,8 +224,13 @@ async fn queue_record_or_log<Q: Queues, A: Archive>(
     };
     let (queued, _) = tokio::join!(queued, archived);
     match queued {
-        Ok(message_id) => {
-            tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, "request quarantined");
+        Ok(published) => {
+            let message_id = published.message_ids.first().map_or("", String::as_str);
+            let queue = match published.taker() {
+                Taker::Local => "local",
+                Taker::Fallback => "fallback",
+            };
+            tracing::info!(provider = %record.provider, quarantine_message_id = %message_id, queue, "request quarantined");
             true
         }
         Err(failure) => {

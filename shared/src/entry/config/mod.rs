@@ -72,6 +72,26 @@ pub struct Config {
     /// `PREVIOUS_TOKEN_GRACE`: how long the secret's `AWSPREVIOUS` version
     /// stays valid after `AWSCURRENT` was created.
     pub previous_grace: Duration,
+    /// `FALLBACK_QUEUE_URL`, `FALLBACK_QUARANTINE_QUEUE_URL`, `FALLBACK_REGION`:
+    /// the queues in another region that take what the local ones fail to.
+    pub fallback: Option<Fallback>,
+    /// `HEALTH_CHECK`: answer `GET …/health` (default off).
+    pub health_check: bool,
+}
+
+/// The queues in a second region, and that region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    /// `FALLBACK_QUEUE_URL`: the events queue there.
+    pub queue: Option<QueueUrl>,
+    /// `FALLBACK_QUARANTINE_QUEUE_URL`: the quarantine queue there.
+    pub quarantine: Option<QueueUrl>,
+    /// `FALLBACK_REGION`, else the region in the URLs' host.
+    pub region: String,
+    /// Where the other region's SQS answers, for a URL that is not an AWS
+    /// one (a local server): its scheme, host and port. `None` on AWS,
+    /// where the SDK finds the endpoint from the region.
+    pub endpoint: Option<String>,
 }
 
 impl Config {
@@ -154,16 +174,16 @@ impl Config {
                 });
             }
         }
-        let prewarm = match optional("SQS_PREWARM").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("false" | "0" | "no" | "off") => false,
-            Some("true" | "1" | "yes" | "on") => true,
-            Some(other) => {
-                return Err(ConfigError::Malformed {
-                    var: "SQS_PREWARM",
-                    reason: format!("expected true or false, got {other:?}"),
-                })
-            }
+        let flag = |var: &'static str| match optional(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false" | "0" | "no" | "off") => Ok(false),
+            Some("true" | "1" | "yes" | "on") => Ok(true),
+            Some(other) => Err(ConfigError::Malformed {
+                var,
+                reason: format!("expected true or false, got {other:?}"),
+            }),
         };
+        let prewarm = flag("SQS_PREWARM")?;
+        let health_check = flag("HEALTH_CHECK")?;
         let archive_stream = optional("ARCHIVE_STREAM")
             .map(|text| match crate::egress::archive::stream_name(&text) {
                 Some(name) => Ok(name.to_owned()),
@@ -180,6 +200,13 @@ impl Config {
                 reason: format!("expected a duration such as 24h, 90m or 3600s (0 for none), got {text:?}"),
             })?,
         };
+        let fallback = Fallback::from_settings(
+            &queue,
+            quarantine.as_ref(),
+            optional("FALLBACK_QUEUE_URL"),
+            optional("FALLBACK_QUARANTINE_QUEUE_URL"),
+            optional("FALLBACK_REGION"),
+        )?;
         Ok(Self {
             provider,
             queue,
@@ -192,8 +219,87 @@ impl Config {
             prewarm,
             archive_stream,
             previous_grace,
+            fallback,
+            health_check,
         })
     }
+}
+
+impl Fallback {
+    /// The fallback settings, checked: each URL a queue URL of the same kind
+    /// (FIFO or not) as the local queue it stands in for, and a region.
+    fn from_settings(
+        queue: &QueueUrl,
+        quarantine: Option<&QueueUrl>,
+        events_url: Option<String>,
+        quarantine_url: Option<String>,
+        region: Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        let parse = |var: &'static str, text: Option<String>, local: Option<&QueueUrl>| {
+            let Some(text) = text else { return Ok(None) };
+            let url = QueueUrl::parse(&text).map_err(|reason| ConfigError::Malformed { var, reason })?;
+            match local {
+                Some(local) if local.fifo != url.fifo => Err(ConfigError::Malformed {
+                    var,
+                    reason: format!(
+                        "the fallback must be a queue of the same kind as the local one ({}), got {text:?}",
+                        if local.fifo { "FIFO" } else { "standard" }
+                    ),
+                }),
+                _ => Ok(Some(url)),
+            }
+        };
+        let events = parse("FALLBACK_QUEUE_URL", events_url, Some(queue))?;
+        let kept = parse("FALLBACK_QUARANTINE_QUEUE_URL", quarantine_url, quarantine)?;
+        let Some(first) = events.as_ref().or(kept.as_ref()) else {
+            return Ok(None);
+        };
+        let host = aws_region_of(&first.url);
+        let region = match (region, &host) {
+            (Some(region), _) => region,
+            (None, Some(region)) => region.clone(),
+            (None, None) => {
+                return Err(ConfigError::Malformed {
+                    var: "FALLBACK_REGION",
+                    reason: format!(
+                        "the fallback queue's URL names no AWS region ({:?}): set FALLBACK_REGION",
+                        first.url
+                    ),
+                })
+            }
+        };
+        let endpoint = match host {
+            Some(_) => None,
+            None => Some(origin_of(&first.url)),
+        };
+        Ok(Some(Self {
+            queue: events,
+            quarantine: kept,
+            region,
+            endpoint,
+        }))
+    }
+}
+
+/// The region in an SQS URL's host: `sqs.REGION.amazonaws.com` (also
+/// `.amazonaws.com.cn`) or the legacy `REGION.queue.amazonaws.com`.
+fn aws_region_of(url: &str) -> Option<String> {
+    let host = url.split("://").nth(1)?.split(['/', ':']).next()?;
+    let labels: Vec<&str> = host.split('.').collect();
+    let region = match labels.as_slice() {
+        ["sqs", region, "amazonaws", "com", ..] => region,
+        ["sqs-fips", region, "amazonaws", "com", ..] => region,
+        [region, "queue", "amazonaws", "com", ..] => region,
+        _ => return None,
+    };
+    Some((*region).to_owned())
+}
+
+/// `scheme://host:port` of a URL.
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("https", url));
+    let authority = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{authority}")
 }
 
 /// A whole number of hours (`24h`), minutes (`90m`) or seconds (`3600s`, or

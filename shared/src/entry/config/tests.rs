@@ -160,3 +160,100 @@ fn blank_optional_settings_are_unset() {
     assert!(config.allowlist.is_none() && config.secret.is_none());
     assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
 }
+
+#[test]
+fn a_fallback_in_another_region_is_read_from_its_url_or_named() {
+    let on_aws = config(&[
+        QUEUE,
+        (
+            "FALLBACK_QUEUE_URL",
+            "https://sqs.eu-central-1.amazonaws.com/123456789012/events",
+        ),
+    ])
+    .unwrap()
+    .fallback
+    .unwrap();
+    assert_eq!(on_aws.region, "eu-central-1");
+    assert_eq!(on_aws.endpoint, None, "on AWS the SDK finds the endpoint");
+    assert!(on_aws.quarantine.is_none());
+
+    let local = config(&[
+        QUEUE,
+        (
+            "FALLBACK_QUARANTINE_QUEUE_URL",
+            "http://127.0.0.1:5001/123456789012/quarantine",
+        ),
+        ("FALLBACK_REGION", "us-west-2"),
+    ])
+    .unwrap()
+    .fallback
+    .unwrap();
+    assert_eq!(local.region, "us-west-2");
+    assert_eq!(local.endpoint.as_deref(), Some("http://127.0.0.1:5001"));
+    assert!(local.queue.is_none());
+
+    assert_eq!(config(&[QUEUE]).unwrap().fallback, None);
+    let no_region = config(&[QUEUE, ("FALLBACK_QUEUE_URL", "http://127.0.0.1:5001/1/events")]).unwrap_err();
+    assert!(
+        matches!(
+            no_region,
+            ConfigError::Malformed {
+                var: "FALLBACK_REGION",
+                ..
+            }
+        ),
+        "{no_region}"
+    );
+}
+
+#[test]
+fn a_fallback_must_be_the_same_kind_of_queue_as_the_local_one() {
+    let fifo = (
+        "QUEUE_URL",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo",
+    );
+    let standard = (
+        "FALLBACK_QUEUE_URL",
+        "https://sqs.eu-central-1.amazonaws.com/123456789012/events",
+    );
+    let err = config(&[fifo, standard]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Malformed {
+                var: "FALLBACK_QUEUE_URL",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("FIFO"), "{err}");
+    let bad = config(&[QUEUE, ("FALLBACK_QUEUE_URL", "not a url")]).unwrap_err();
+    assert!(
+        matches!(
+            bad,
+            ConfigError::Malformed {
+                var: "FALLBACK_QUEUE_URL",
+                ..
+            }
+        ),
+        "{bad}"
+    );
+}
+
+#[test]
+fn health_check_is_a_yes_or_no_setting_off_by_default() {
+    assert!(!config(&[QUEUE]).unwrap().health_check);
+    assert!(config(&[QUEUE, ("HEALTH_CHECK", "true")]).unwrap().health_check);
+    let err = config(&[QUEUE, ("HEALTH_CHECK", "sometimes")]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Malformed {
+                var: "HEALTH_CHECK",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

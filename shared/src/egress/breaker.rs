@@ -1,0 +1,144 @@
+//! Failing fast on a sick queue or archive. Each execution environment keeps
+//! a [`Breaker`] per destination (the events queue, the quarantine queue,
+//! each fallback, the archive): after [`TRIP_AFTER`] failed sends in a row it
+//! opens, and for [`COOL_OFF`] the destination is not tried at all, so a
+//! request goes at once to the fallback, or is kept, instead of waiting out
+//! the whole budget on a queue that is hanging or throttling. After the
+//! cool-off one request probes the destination within [`PROBE_BUDGET`]; a
+//! success closes the breaker, a failure opens it for another cool-off.
+//!
+//! Nothing about what is kept changes: only how long a request holds its
+//! environment (docs/capacity.md, docs/regions.md).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Failed sends in a row that open the breaker. Each is a whole call that
+/// failed after the SDK's own attempts (three), or ran out of time: two in a
+/// row is a queue that is down, hanging or throttling, not a blip. Kept low
+/// because every environment learns it alone, and each failed request holds
+/// its environment for a budget (docs/capacity.md, "the first seconds").
+pub const TRIP_AFTER: u32 = 2;
+/// How long an open breaker skips its destination before a probe.
+pub const COOL_OFF: Duration = Duration::from_secs(3);
+/// The most a probe may wait: a healthy queue answers in milliseconds.
+pub const PROBE_BUDGET: Duration = Duration::from_secs(1);
+
+/// Whether a send may go to the destination now, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Closed: send with the usual budget.
+    Send,
+    /// Open, cool-off over: this one send probes, within [`PROBE_BUDGET`].
+    Probe,
+    /// Open: do not send; the destination failed its last sends.
+    Skip,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    failures_in_a_row: u32,
+    /// Set while open: no send before this instant (then one probe).
+    closed_until: Option<Instant>,
+}
+
+/// One destination's recent sends, as this environment saw them.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    state: Mutex<State>,
+}
+
+impl Breaker {
+    /// A closed breaker.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Whether to send now. A probe pushes the next probe a cool-off away,
+    /// so only one send probes at a time.
+    pub fn admit(&self, now: Instant) -> Admission {
+        let mut state = self.state();
+        match state.closed_until {
+            None => Admission::Send,
+            Some(until) if now < until => Admission::Skip,
+            Some(_) => {
+                state.closed_until = Some(now + COOL_OFF);
+                Admission::Probe
+            }
+        }
+    }
+
+    /// Records how a send that was admitted went.
+    pub fn record(&self, succeeded: bool, now: Instant) {
+        let mut state = self.state();
+        if succeeded {
+            *state = State::default();
+            return;
+        }
+        state.failures_in_a_row = state.failures_in_a_row.saturating_add(1);
+        if state.failures_in_a_row >= TRIP_AFTER {
+            state.closed_until = Some(now + COOL_OFF);
+        }
+    }
+
+    /// Whether the breaker is open (the destination is being skipped or probed).
+    pub fn is_open(&self) -> bool {
+        self.state().closed_until.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_after_failures_in_a_row_and_skips_for_the_cool_off() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        for _ in 0..TRIP_AFTER - 1 {
+            assert_eq!(breaker.admit(t0), Admission::Send);
+            breaker.record(false, t0);
+        }
+        assert!(!breaker.is_open());
+        breaker.record(false, t0);
+        assert!(breaker.is_open());
+        assert_eq!(breaker.admit(t0), Admission::Skip);
+        assert_eq!(breaker.admit(t0 + COOL_OFF - Duration::from_millis(1)), Admission::Skip);
+    }
+
+    #[test]
+    fn a_success_between_failures_starts_the_count_again() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        for round in 0..10 {
+            breaker.record(round % TRIP_AFTER == TRIP_AFTER - 1, t0);
+        }
+        assert!(!breaker.is_open());
+        assert_eq!(breaker.admit(t0), Admission::Send);
+    }
+
+    #[test]
+    fn after_the_cool_off_one_send_probes_and_its_outcome_decides() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        for _ in 0..TRIP_AFTER {
+            breaker.record(false, t0);
+        }
+        let later = t0 + COOL_OFF;
+        assert_eq!(breaker.admit(later), Admission::Probe);
+        // While the probe is out, others still skip.
+        assert_eq!(breaker.admit(later), Admission::Skip);
+        // A failed probe opens it for another cool-off.
+        breaker.record(false, later);
+        assert_eq!(breaker.admit(later + COOL_OFF / 2), Admission::Skip);
+        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
+        // A successful probe closes it.
+        breaker.record(true, later + COOL_OFF);
+        assert!(!breaker.is_open());
+        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Send);
+    }
+}
