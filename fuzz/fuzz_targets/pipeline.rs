@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         fifo: config & 2 != 0,
         allowlist: ALLOWLISTS[usize::from(config >> 2) % 4],
         secret: config & 16 != 0,
+        sick_region: config & 32 != 0,
     };
     let door = FrontDoor::ALL[usize::from(route & 3)];
     let (head, body) = match rest.iter().position(|b| *b == 0) {

@@ -24,6 +24,10 @@ use crate::{Call, FrontDoor};
 pub const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
 pub const FIFO_QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events.fifo";
 pub const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+/// The other region's queues, for a [`Setup`] with `sick_region`.
+pub const FALLBACK: &str = "https://sqs.eu-central-1.amazonaws.com/123456789012/events";
+pub const FALLBACK_FIFO: &str = "https://sqs.eu-central-1.amazonaws.com/123456789012/events.fifo";
+pub const FALLBACK_QUARANTINE: &str = "https://sqs.eu-central-1.amazonaws.com/123456789012/quarantine";
 /// The secret a [`Setup`] with `secret` expects.
 pub const SECRET: &str = "s3cret-token";
 
@@ -35,6 +39,9 @@ pub struct Setup {
     /// `ALLOWED_SOURCE_CIDRS`; calls come from 203.0.113.9.
     pub allowlist: Option<&'static str>,
     pub secret: bool,
+    /// Fallback queues in another region are configured, and both local
+    /// queues fail every call: what is kept must be kept there.
+    pub sick_region: bool,
 }
 
 /// An app with in-memory queues for `setup`.
@@ -47,10 +54,17 @@ pub fn app(setup: &Setup) -> App<MemoryQueues, MemoryArchive> {
         "SHARED_SECRET" => setup.secret.then(|| SECRET.to_owned()),
         "ARCHIVE_STREAM" => Some("intake-archive".to_owned()),
         "ALLOW_UNAUTHENTICATED" => Some("true".to_owned()),
+        "FALLBACK_QUEUE_URL" if setup.sick_region => Some(if setup.fifo { FALLBACK_FIFO } else { FALLBACK }.to_owned()),
+        "FALLBACK_QUARANTINE_QUEUE_URL" if setup.sick_region => Some(FALLBACK_QUARANTINE.to_owned()),
         _ => None,
     })
     .expect("a valid configuration");
-    App::with_queues(config, MemoryQueues::checked_by(crate::schemas::check_message))
+    let queues = MemoryQueues::checked_by(crate::schemas::check_message);
+    if setup.sick_region {
+        queues.set_down(queue, true);
+        queues.set_down(QUARANTINE, true);
+    }
+    App::with_queues(config, queues)
 }
 
 fn ensure(condition: bool, what: impl FnOnce() -> String) -> Result<(), String> {
@@ -77,8 +91,22 @@ pub async fn check(setup: &Setup, call: &Call, door: FrontDoor) -> Result<u16, S
     ensure(![500, 502, 503].contains(&status), || {
         format!("status {status} with working queues")
     })?;
-    let queued = queues.take(&queue);
-    let kept = queues.take(QUARANTINE);
+    let (queued, kept) = match setup.sick_region {
+        true => {
+            let fallback = app
+                .config
+                .fallback
+                .as_ref()
+                .and_then(|f| f.queue.as_ref())
+                .ok_or("no fallback")?;
+            ensure(
+                queues.take(&queue).is_empty() && queues.take(QUARANTINE).is_empty(),
+                || "a queue that is down took a message".to_owned(),
+            )?;
+            (queues.take(&fallback.url), queues.take(FALLBACK_QUARANTINE))
+        }
+        false => (queues.take(&queue), queues.take(QUARANTINE)),
+    };
     check_archive(&app, &queued, &kept, setup.fifo)?;
     let keeps = matches!(status, 400 | 413 | 415 | 500 | 503) || (status == 401 && setup.allowlist.is_some());
     if (201..300).contains(&status) {

@@ -120,12 +120,14 @@ fn request() -> impl Strategy<Value = (Setup, Call, FrontDoor)> {
         any::<bool>(),
         prop::sample::select(vec![None, Some("203.0.113.0/24"), Some("198.51.100.0/24")]),
         any::<bool>(),
+        prop::bool::weighted(0.2),
     )
-        .prop_map(|(provider, fifo, allowlist, secret)| Setup {
+        .prop_map(|(provider, fifo, allowlist, secret, sick_region)| Setup {
             provider,
             fifo,
             allowlist,
             secret,
+            sick_region,
         });
     let ce_headers = prop::collection::vec(
         (
@@ -187,6 +189,7 @@ fn setup(provider: Provider) -> Setup {
         fifo: false,
         allowlist: None,
         secret: false,
+        sick_region: false,
     }
 }
 

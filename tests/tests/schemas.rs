@@ -43,6 +43,7 @@ async fn fixture_messages() -> Vec<(String, Vec<String>, Vec<String>)> {
             fifo: false,
             allowlist: None,
             secret: false,
+            sick_region: false,
         };
         let app = invariant::app(&setup);
         harness::invoke(&app, &fixture.event()).await;

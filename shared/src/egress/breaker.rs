@@ -24,6 +24,18 @@ pub const COOL_OFF: Duration = Duration::from_secs(3);
 /// The most a probe may wait: a healthy queue answers in milliseconds.
 pub const PROBE_BUDGET: Duration = Duration::from_secs(1);
 
+/// How a send that was admitted went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The destination answered (took the messages, or refused one as faulty).
+    Answered,
+    /// It failed: refused the call, throttled past the SDK's attempts.
+    Failed,
+    /// No answer within the budget (the SDK's attempts included): it hangs.
+    /// One is enough to open the breaker: each costs a whole budget.
+    TimedOut,
+}
+
 /// Whether a send may go to the destination now, and how.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -73,13 +85,16 @@ impl Breaker {
     }
 
     /// Records how a send that was admitted went.
-    pub fn record(&self, succeeded: bool, now: Instant) {
+    pub fn record(&self, outcome: Outcome, now: Instant) {
         let mut state = self.state();
-        if succeeded {
-            *state = State::default();
-            return;
-        }
-        state.failures_in_a_row = state.failures_in_a_row.saturating_add(1);
+        state.failures_in_a_row = match outcome {
+            Outcome::Answered => {
+                *state = State::default();
+                return;
+            }
+            Outcome::Failed => state.failures_in_a_row.saturating_add(1),
+            Outcome::TimedOut => TRIP_AFTER,
+        };
         if state.failures_in_a_row >= TRIP_AFTER {
             state.closed_until = Some(now + COOL_OFF);
         }
@@ -101,13 +116,21 @@ mod tests {
         let t0 = Instant::now();
         for _ in 0..TRIP_AFTER - 1 {
             assert_eq!(breaker.admit(t0), Admission::Send);
-            breaker.record(false, t0);
+            breaker.record(Outcome::Failed, t0);
         }
         assert!(!breaker.is_open());
-        breaker.record(false, t0);
+        breaker.record(Outcome::Failed, t0);
         assert!(breaker.is_open());
         assert_eq!(breaker.admit(t0), Admission::Skip);
         assert_eq!(breaker.admit(t0 + COOL_OFF - Duration::from_millis(1)), Admission::Skip);
+    }
+
+    #[test]
+    fn one_send_that_ran_out_of_time_opens_it() {
+        let breaker = Breaker::new();
+        let t0 = Instant::now();
+        breaker.record(Outcome::TimedOut, t0);
+        assert_eq!(breaker.admit(t0), Admission::Skip);
     }
 
     #[test]
@@ -115,7 +138,11 @@ mod tests {
         let breaker = Breaker::new();
         let t0 = Instant::now();
         for round in 0..10 {
-            breaker.record(round % TRIP_AFTER == TRIP_AFTER - 1, t0);
+            let outcome = match round % TRIP_AFTER == TRIP_AFTER - 1 {
+                true => Outcome::Answered,
+                false => Outcome::Failed,
+            };
+            breaker.record(outcome, t0);
         }
         assert!(!breaker.is_open());
         assert_eq!(breaker.admit(t0), Admission::Send);
@@ -126,18 +153,18 @@ mod tests {
         let breaker = Breaker::new();
         let t0 = Instant::now();
         for _ in 0..TRIP_AFTER {
-            breaker.record(false, t0);
+            breaker.record(Outcome::Failed, t0);
         }
         let later = t0 + COOL_OFF;
         assert_eq!(breaker.admit(later), Admission::Probe);
         // While the probe is out, others still skip.
         assert_eq!(breaker.admit(later), Admission::Skip);
         // A failed probe opens it for another cool-off.
-        breaker.record(false, later);
+        breaker.record(Outcome::Failed, later);
         assert_eq!(breaker.admit(later + COOL_OFF / 2), Admission::Skip);
         assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
         // A successful probe closes it.
-        breaker.record(true, later + COOL_OFF);
+        breaker.record(Outcome::Answered, later + COOL_OFF);
         assert!(!breaker.is_open());
         assert_eq!(breaker.admit(later + COOL_OFF), Admission::Send);
     }

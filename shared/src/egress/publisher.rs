@@ -19,7 +19,7 @@ use aws_sdk_sqs::types::{
 };
 use aws_sdk_sqs::Client;
 
-use crate::egress::breaker::{Admission, Breaker, PROBE_BUDGET};
+use crate::egress::breaker::{Admission, Breaker, Outcome, PROBE_BUDGET};
 use crate::egress::budgets::{
     FALLBACK_BUDGET, LOCAL_BUDGET_WITH_FALLBACK, MAX_ATTEMPTS, PREWARM_BUDGET, PUBLISH_BUDGET,
 };
@@ -91,8 +91,7 @@ pub enum PublishError {
     /// Not tried: the queue failed its last sends and its breaker is open
     /// ([`crate::egress::breaker`]).
     #[error(
-        "not tried: the queue failed its last {} sends in a row (retried after a {:?} cool-off)",
-        crate::egress::breaker::TRIP_AFTER,
+        "not tried: the queue failed its last sends (tried again after a {:?} cool-off)",
         crate::egress::breaker::COOL_OFF
     )]
     Skipped,
@@ -460,8 +459,12 @@ impl<Q: Queues> Publisher<Q> {
             Admission::Skip => return Err(PublishError::Skipped),
         };
         let outcome = within(budget, send_all(queues, queue, messages, ids)).await;
-        let answered = !matches!(&outcome, Err(failure) if failure.is_unavailability());
-        breaker.record(answered, Instant::now());
+        let seen = match &outcome {
+            Err(PublishError::Timeout(_)) => Outcome::TimedOut,
+            Err(failure) if failure.is_unavailability() => Outcome::Failed,
+            _ => Outcome::Answered,
+        };
+        breaker.record(seen, Instant::now());
         outcome
     }
 }

@@ -22,6 +22,10 @@
 //! every record of a `PutRecordBatch` alone, as Firehose does past its quota
 //! (`ServiceUnavailableException`): for the capacity bench's degraded rows.
 //!
+//! `STUB_HANG=sqs` (or `firehose`) holds every call to that service open
+//! without an answer for a minute, as a service that hangs: for the rows
+//! where one service is down and the other well.
+//!
 //! It stores nothing but a count of the messages sent to each queue URL,
 //! which `GetQueueAttributes` reports as `ApproximateNumberOfMessages` (so
 //! the benchmark checks that every invocation really sent one). The tests use
@@ -111,6 +115,12 @@ fn latency() -> Option<Duration> {
     })
 }
 
+/// `STUB_HANG`, read once: which service never answers.
+fn hung_service() -> &'static str {
+    static HANG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HANG.get_or_init(|| std::env::var("STUB_HANG").unwrap_or_default())
+}
+
 /// `STUB_THROTTLE`, read once: which service throttles everything.
 fn throttled_service() -> &'static str {
     static THROTTLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -129,6 +139,14 @@ async fn answer(counts: Counts, request: Request<Incoming>) -> Result<Response<F
         .unwrap_or_default()
         .to_owned();
     let action = target.strip_prefix("AmazonSQS.").unwrap_or(&target).to_owned();
+    let service = if target.starts_with("Firehose") {
+        "firehose"
+    } else {
+        "sqs"
+    };
+    if hung_service() == service {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
     let body = harness::read_body(request.into_body()).await;
     let input: Value = serde_json::from_slice(&body).unwrap_or_default();
     let queue = input["QueueUrl"].as_str().unwrap_or_default().to_owned();

@@ -21,7 +21,7 @@ pub(crate) use firehose::stream_name;
 pub use firehose::Firehose;
 pub use records::{join_parts, records, ArchivedMessage, Kind};
 
-use crate::egress::breaker::{Admission, Breaker, COOL_OFF, PROBE_BUDGET, TRIP_AFTER};
+use crate::egress::breaker::{Admission, Breaker, Outcome, COOL_OFF, PROBE_BUDGET};
 use crate::egress::budgets::ARCHIVE_RETRY_WINDOW;
 use crate::egress::log::{brief, error_in_parts};
 
@@ -151,15 +151,19 @@ impl<A: Archive> Archiver<A> {
             Admission::Send => budget,
             Admission::Probe => budget.min(PROBE_BUDGET),
             Admission::Skip => {
-                let reason = format!(
-                    "not tried: the archive failed its last {TRIP_AFTER} sends in a row (retried after a {COOL_OFF:?} cool-off)"
-                );
+                let reason =
+                    format!("not tried: the archive failed its last sends (tried again after a {COOL_OFF:?} cool-off)");
                 return Err((records, reason));
             }
         };
         let mut pending = records;
         let outcome = tokio::time::timeout(budget, self.send_with_retries(&mut pending)).await;
-        self.breaker.record(matches!(outcome, Ok(Ok(()))), Instant::now());
+        let seen = match &outcome {
+            Ok(Ok(())) => Outcome::Answered,
+            Ok(Err(_)) => Outcome::Failed,
+            Err(_) => Outcome::TimedOut,
+        };
+        self.breaker.record(seen, Instant::now());
         match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(reason)) => Err((pending, reason)),

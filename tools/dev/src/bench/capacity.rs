@@ -2,11 +2,14 @@
 //! Firehose answer (`make bench-capacity`): the figure the concurrency
 //! arithmetic of docs/capacity.md multiplies by the request rate.
 //!
-//! Each scenario starts a fresh SQS/Firehose stub with a latency or a
-//! throttle, and one `artemis` process (with the archive on, as the template
+//! Each scenario starts a fresh SQS/Firehose stub with a latency, a
+//! throttle or a hang (and, for the fallback row, a second stub as the other
+//! region's queues), and one `artemis` process (with the archive on, as the template
 //! deploys it) at Lambda's 256 MB CPU share and memory; then times its first
 //! request (spawn → answer: init and the first calls' handshakes, what a
-//! cold environment holds) and a run of warm requests one after another.
+//! cold environment holds) and a run of warm requests one after another; in
+//! the degraded rows for several of the breaker's cool-offs, so that the
+//! requests that probe a sick queue are in the mean.
 //! The time an invocation takes through the Runtime API emulator is the time
 //! Lambda counts the environment busy (and bills).
 
@@ -27,9 +30,22 @@ pub struct Scenario {
     pub what: &'static str,
     pub stub: &'static [(&'static str, &'static str)],
     pub warm_runs: usize,
+    /// Warm requests go on until this much time has passed (at least
+    /// `warm_runs` of them): long enough for the breaker's probes to count.
+    pub warm_for: Duration,
     /// The status every request is answered.
     pub status: u16,
+    /// Whether SQS or Firehose is failing (check-template.py holds each
+    /// route's rate to what the reserved environments carry in these rows).
+    pub degraded: bool,
+    /// A second stub for the fallback queue (answering in 20 ms).
+    pub fallback: bool,
 }
+
+const NO_TIME: Duration = Duration::ZERO;
+/// How long the degraded rows send: several of the breaker's cool-offs, so
+/// their probes are in the mean.
+const SICK_SPELL: Duration = Duration::from_secs(15);
 
 /// The scenarios, from SQS at a normal in-region latency to SQS not answering.
 pub const SCENARIOS: &[Scenario] = &[
@@ -38,42 +54,80 @@ pub const SCENARIOS: &[Scenario] = &[
         what: "SQS and Firehose answer in 20 ms",
         stub: &[("STUB_LATENCY_MS", "20")],
         warm_runs: 100,
+        warm_for: NO_TIME,
         status: 202,
+        degraded: false,
+        fallback: false,
     },
     Scenario {
         key: "sqs_100ms",
         what: "SQS and Firehose answer in 100 ms",
         stub: &[("STUB_LATENCY_MS", "100")],
         warm_runs: 40,
+        warm_for: NO_TIME,
         status: 202,
+        degraded: false,
+        fallback: false,
     },
     Scenario {
         key: "sqs_1s",
         what: "SQS and Firehose answer in 1 s",
         stub: &[("STUB_LATENCY_MS", "1000")],
         warm_runs: 8,
+        warm_for: NO_TIME,
         status: 202,
+        degraded: false,
+        fallback: false,
     },
     Scenario {
         key: "archive_throttled",
         what: "Firehose throttles every record (20 ms)",
         stub: &[("STUB_LATENCY_MS", "20"), ("STUB_THROTTLE", "firehose")],
         warm_runs: 20,
+        warm_for: SICK_SPELL,
         status: 202,
+        degraded: true,
+        fallback: false,
+    },
+    Scenario {
+        key: "archive_down",
+        what: "Firehose does not answer (SQS in 20 ms): 202, records logged",
+        stub: &[("STUB_LATENCY_MS", "20"), ("STUB_HANG", "firehose")],
+        warm_runs: 20,
+        warm_for: SICK_SPELL,
+        status: 202,
+        degraded: true,
+        fallback: false,
     },
     Scenario {
         key: "sqs_throttled",
         what: "SQS throttles every send (20 ms): 503, logged",
         stub: &[("STUB_LATENCY_MS", "20"), ("STUB_THROTTLE", "sqs")],
-        warm_runs: 5,
+        warm_runs: 20,
+        warm_for: SICK_SPELL,
         status: 503,
+        degraded: true,
+        fallback: false,
     },
     Scenario {
         key: "sqs_down",
-        what: "SQS does not answer: 503 at the end of both budgets, logged",
-        stub: &[("STUB_LATENCY_MS", "60000")],
-        warm_runs: 2,
+        what: "SQS does not answer: 503, logged",
+        stub: &[("STUB_LATENCY_MS", "20"), ("STUB_HANG", "sqs")],
+        warm_runs: 20,
+        warm_for: SICK_SPELL,
         status: 503,
+        degraded: true,
+        fallback: false,
+    },
+    Scenario {
+        key: "sqs_down_fallback",
+        what: "SQS does not answer, a fallback queue answers in 20 ms: 202 from the fallback",
+        stub: &[("STUB_LATENCY_MS", "20"), ("STUB_HANG", "sqs")],
+        warm_runs: 20,
+        warm_for: SICK_SPELL,
+        status: 202,
+        degraded: true,
+        fallback: true,
     },
 ];
 
@@ -81,6 +135,7 @@ pub const SCENARIOS: &[Scenario] = &[
 pub struct Held {
     pub key: &'static str,
     pub what: &'static str,
+    pub degraded: bool,
     pub cold: f64,
     pub warm_mean: f64,
     pub warm_p50: f64,
@@ -108,6 +163,18 @@ async fn measure_one(stub_binary: &Path, scenario: &Scenario) -> Held {
     );
     env.push(("QUEUE_URL".to_owned(), stub.queue_url("capacity-events")));
     env.push(("QUARANTINE_QUEUE_URL".to_owned(), stub.queue_url("capacity-quarantine")));
+    let other_region = match scenario.fallback {
+        true => Some(SqsStub::start_with(stub_binary, None, &[("STUB_LATENCY_MS", "20")]).expect("the fallback stub")),
+        false => None,
+    };
+    if let Some(other) = &other_region {
+        env.push(("FALLBACK_QUEUE_URL".to_owned(), other.queue_url("capacity-events")));
+        env.push((
+            "FALLBACK_QUARANTINE_QUEUE_URL".to_owned(),
+            other.queue_url("capacity-quarantine"),
+        ));
+        env.push(("FALLBACK_REGION".to_owned(), "us-west-2".to_owned()));
+    }
     let event = Variant::new("artemis", function_binary("artemis")).event;
     let api = RuntimeApi::start().await.expect("runtime API");
     let size = LambdaSize::lambda(256, false);
@@ -134,7 +201,8 @@ async fn measure_one(stub_binary: &Path, scenario: &Scenario) -> Held {
     check(scenario, &outcome);
 
     let mut warm = Vec::with_capacity(scenario.warm_runs);
-    for _ in 0..scenario.warm_runs {
+    let warm_started = Instant::now();
+    while warm.len() < scenario.warm_runs || warm_started.elapsed() < scenario.warm_for {
         let started = Instant::now();
         let outcome = api.invoke(event.as_bytes(), Duration::from_secs(30)).await;
         warm.push(started.elapsed());
@@ -145,6 +213,7 @@ async fn measure_one(stub_binary: &Path, scenario: &Scenario) -> Held {
     Held {
         key: scenario.key,
         what: scenario.what,
+        degraded: scenario.degraded,
         cold: cold.as_secs_f64(),
         warm_mean: mean.as_secs_f64(),
         warm_p50: percentile(&warm, 0.5).as_secs_f64(),
@@ -196,6 +265,7 @@ pub fn to_json(results: &[Held], date: &str) -> Value {
                     "warm_p50_s": round(h.warm_p50),
                     "warm_p99_s": round(h.warm_p99),
                     "runs": h.runs,
+                    "degraded": h.degraded,
                 }),
             )
         })
