@@ -69,6 +69,7 @@ pub mod kept {
 /// Test doubles and the internals tests check against (feature `testing`).
 #[cfg(any(test, feature = "testing"))]
 pub mod testing {
+    pub use crate::egress::breaker::COOL_OFF;
     pub use crate::egress::budgets::MAX_ATTEMPTS;
     pub use crate::egress::envelope::{fifo_deduplication_id, CloudEvent, Outbound};
     pub use crate::egress::memory::{MemoryArchive, MemoryQueues, Script};

@@ -584,6 +584,15 @@ async fn the_health_route_answers_before_the_door_and_turns_503_once_the_queue_i
         kept(&app).iter().all(|record| record.method == "POST"),
         "a health check is never kept"
     );
+    // The queue is back and no callback comes (DNS moved them away): after
+    // the cool-off the health check itself probes, and the region is
+    // healthy again.
+    app.publisher.queues().set_down(QUEUE, false);
+    tokio::time::sleep(intake::testing::COOL_OFF).await;
+    let answer = invoke(&app, &get("/prod/health/artemis", "203.0.113.7")).await;
+    assert_eq!(answer["statusCode"], 200, "{answer}");
+    let accepted = invoke(&app, &inside.to_string()).await;
+    assert_eq!(accepted["statusCode"], 202, "the breaker is closed again: {accepted}");
 }
 
 #[tokio::test]

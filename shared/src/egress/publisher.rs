@@ -267,6 +267,17 @@ impl Queues for Sqs {
     }
 }
 
+/// What the health route found about a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// Its breaker is open: unhealthy, without asking.
+    Skipped,
+    /// The breaker was due a probe, and this was it.
+    Probed(bool),
+    /// Asked with the breaker closed.
+    Asked(bool),
+}
+
 /// Where a kind of message goes: the local queue and, when configured, the
 /// queue in another region it spills to when the local one fails.
 #[derive(Debug, Clone, Copy)]
@@ -353,9 +364,30 @@ impl<Q: Queues> Publisher<Q> {
         within(PREWARM_BUDGET, self.queues.reachable(queue)).await
     }
 
-    /// Whether the local `queue` answers a `GetQueueAttributes` within `budget`.
-    pub(crate) async fn answers(&self, queue: &QueueUrl, budget: Duration) -> bool {
-        within(budget, self.queues.reachable(queue)).await.is_ok()
+    /// Whether the local `queue` works, for the health route: not while its
+    /// breaker skips it; when the breaker is due a probe, this is the probe
+    /// (a `GetQueueAttributes` within [`PROBE_BUDGET`], whose outcome closes
+    /// or reopens the breaker: a region that no callback reaches any more
+    /// still learns that its queue is back); otherwise a
+    /// `GetQueueAttributes` within `budget`, which the breaker does not count
+    /// (it says nothing about sends). `None`: ask again later, the answer
+    /// may be reused.
+    pub(crate) async fn health(&self, queue: &QueueUrl, budget: Duration) -> Health {
+        let breaker = self.breaker(queue);
+        match breaker.admit(Instant::now()) {
+            Admission::Skip => Health::Skipped,
+            Admission::Probe => {
+                let outcome = within(PROBE_BUDGET, self.queues.reachable(queue)).await;
+                let seen = match &outcome {
+                    Ok(()) => Outcome::Answered,
+                    Err(PublishError::Timeout(_)) => Outcome::TimedOut,
+                    Err(_) => Outcome::Failed,
+                };
+                breaker.record(seen, Instant::now());
+                Health::Probed(outcome.is_ok())
+            }
+            Admission::Send => Health::Asked(within(budget, self.queues.reachable(queue)).await.is_ok()),
+        }
     }
 
     /// Whether `queue`'s breaker is open: it failed its last sends and is

@@ -11,7 +11,7 @@ use crate::egress::budgets::{HEALTH_BUDGET, HEALTH_CACHE, QUARANTINE_BUDGET};
 use crate::egress::memory::MemoryArchive;
 use crate::egress::metrics::RecentKeys;
 use crate::egress::problem::{KeepRule, Rejection};
-use crate::egress::publisher::{Publisher, Queues, Route, Sqs};
+use crate::egress::publisher::{Health, Publisher, Queues, Route, Sqs};
 use crate::egress::quarantine::Keeper;
 use crate::entry::config::{Config, ConfigError};
 use crate::ingress::access::{PerMinute, KEPT_UNAUTHORIZED_PER_MINUTE};
@@ -171,22 +171,22 @@ impl<Q: Queues, A: Archive> App<Q, A> {
         }
     }
 
-    /// Whether this region's events queue works (the health route): its
-    /// breaker is closed and it answers within [`HEALTH_BUDGET`]; the answer
-    /// is reused for [`HEALTH_CACHE`], so a flood of health checks costs SQS
-    /// one call per environment every few seconds.
+    /// Whether this region's events queue works (the health route): not
+    /// while its breaker skips it; a probe when the breaker is due one;
+    /// otherwise it answers within [`HEALTH_BUDGET`]. A closed breaker's
+    /// answer is reused for [`HEALTH_CACHE`], so a flood of health checks
+    /// costs SQS one call per environment every few seconds.
     pub(crate) async fn healthy(&self) -> bool {
-        if self.publisher.skipping(&self.config.queue) {
-            return false;
-        }
-        let now = Instant::now();
+        let queue = &self.config.queue;
         let cached = *self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some((at, healthy)) = cached {
-            if now.duration_since(at) < HEALTH_CACHE {
-                return healthy;
-            }
-        }
-        let healthy = self.publisher.answers(&self.config.queue, HEALTH_BUDGET).await;
+        let fresh = cached.filter(|(at, _)| at.elapsed() < HEALTH_CACHE);
+        let healthy = match (self.publisher.skipping(queue), fresh) {
+            (false, Some((_, healthy))) => return healthy,
+            _ => match self.publisher.health(queue, HEALTH_BUDGET).await {
+                Health::Skipped => return false,
+                Health::Probed(healthy) | Health::Asked(healthy) => healthy,
+            },
+        };
         *self.health.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((Instant::now(), healthy));
         healthy
     }
