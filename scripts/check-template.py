@@ -40,6 +40,27 @@ role that SAM generated with its managed policies.
   within the account's default concurrency; the budgets fit the timeout; a
   FIFO queue is high-throughput; refusals at the door and Firehose throttling
   are alarmed within a minute.
+- Capacity, degraded: each route's rate is at most what its reserved
+  concurrency carries at every degraded scenario's hold (reserved /
+  warm_mean_s; the scenarios flagged "degraded" in docs/bench/capacity.json,
+  or, in a file without the flags, sqs_throttled, sqs_down, archive_down and
+  sqs_down_fallback, then as a warning); the summary says what the two
+  reservations leave the account's other functions.
+- Alarms before refusal: each function's ConcurrentExecutions against its
+  reservation, the archive stream's Incoming* against its *PerSecondLimit,
+  and SpilledToFallback with a fallback queue.
+- The health routes (GET /health/<vendor>): GET only, to the vendor's own
+  function, on the real stage, throttled small but above Route 53's
+  checkers; the resource policy's only opening beyond the vendors' ranges;
+  the functions answer them (HEALTH_CHECK) and may read their own events
+  queue's attributes; their throttle is not counted as lost callbacks.
+- A second region: the functions get the fallback queues' URLs and region
+  (blank when off); each role sends to exactly those queues (never "*") and
+  uses their keys only through SQS in that region; the other region's roles
+  are exempt only from the events and quarantine queues' send deny; every
+  custom-domain, health-check and record resource exists only with
+  DomainName, the record a failover alias on a CALCULATED check needing
+  every vendor's HTTPS check of this region's execute-api host.
 - Transitions (docs/consuming.md): the topic exists with the reference
   consumer, FIFO exactly when the events queue is, encrypted; only the
   consumer's role publishes, only over TLS; the alert topic is optional and
@@ -69,6 +90,18 @@ LAMBDA_ACCOUNT_CONCURRENCY, LAMBDA_UNRESERVED_MINIMUM, LAMBDA_SCALING = 1000, 10
 # (placing it, fetching the code): not measurable here, an allowance taken
 # from published cold starts of Rust functions (docs/capacity.md).
 COLD_START_ALLOWANCE_S = 0.25
+# The scenarios of docs/bench/capacity.json measured while a hop is sick,
+# for a file written before each scenario said so itself ("degraded").
+DEGRADED_SCENARIOS = ("sqs_throttled", "sqs_down", "archive_down", "sqs_down_fallback")
+# Route 53's checkers: each sends a request every RequestInterval, and at
+# 30 s an endpoint gets one "about every two seconds" on average
+# (docs.aws.amazon.com/Route53/latest/APIReference/API_autonaming_HealthCheckConfig.html):
+# about 15 checkers. A health route's throttle must leave them twice their
+# rate, and stay small (anyone may call it).
+ROUTE53_CHECKERS, HEALTH_ROUTE_MAX_RATE = 30 // 2, 10
+HEALTH_ROUTES = ("execute-api:/*/GET/health/artemis", "execute-api:/*/GET/health/amlyze")
+DOMAIN_RESOURCE_TYPES = ("AWS::ApiGateway::DomainName", "AWS::ApiGateway::BasePathMapping",
+                         "AWS::Route53::HealthCheck", "AWS::Route53::RecordSet", "AWS::Route53::RecordSetGroup")
 # What the functions accept as a boundary (Allowlist::is_wide), and what
 # CloudFormation accepts as a parameter value.
 MAX_IPV4, MAX_IPV6, MAX_PARAMETER_BYTES = 2**24, 2**96, 4096
@@ -151,13 +184,17 @@ def deployable(template, params):
 
 
 def refused(parameters, params):
-    """What the parameters' AllowedPattern refuses (for a list, each value)."""
+    """What the parameters' AllowedPattern and AllowedValues refuse (for a
+    list, each value)."""
     failed = []
     for name, value in params.items():
         pattern = parameters.get(name, {}).get("AllowedPattern")
+        allowed = parameters.get(name, {}).get("AllowedValues")
         values = value if isinstance(value, list) else [value]
         if pattern and value is not None:
             failed += [f"{name}: {v!r} does not match its pattern" for v in values if not re.fullmatch(pattern, v)]
+        if allowed is not None and value is not None:
+            failed += [f"{name}: {v!r} is not one of {allowed}" for v in values if str(v) not in [str(a) for a in allowed]]
     return failed
 
 
@@ -359,7 +396,8 @@ def capacity_problems(template, measured_path):
         with open(measured_path) as f:
             held = {k: v for k, v in json.load(f)["scenarios"].items()}
     except (OSError, ValueError, KeyError) as err:
-        return [f"no measured durations ({measured_path}: {err}); run make bench-capacity"], ""
+        return [f"no measured durations ({measured_path}: {err}); run make bench-capacity"], "", []
+    warnings = []
     default = lambda name: parameters[name]["Default"]
     api = resources["WebhookApi"]["Properties"]
     routes = {s["ResourcePath"]: s for s in api.get("MethodSettings", [])}
@@ -413,6 +451,34 @@ def capacity_problems(template, measured_path):
                 [{"Metric": {"MetricName": props.get("MetricName")}, "Period": props.get("Period")}]
         if any(s["Metric"]["MetricName"] != metric or s["Period"] > 60 for s in stats) or not props:
             problems.append(f"{alarm}: not an alarm within a minute on {metric}")
+    # The route's rate must not admit more than the reserved environments
+    # carry while a hop is sick: each request then holds its environment for
+    # the degraded scenario's warm mean (Little's law), and every request
+    # past reserved / hold is refused by Lambda at the door (lost).
+    flagged = {name: scenario["degraded"] for name, scenario in held.items() if "degraded" in scenario}
+    if flagged:
+        unflagged = sorted(set(held) - set(flagged))
+        if unflagged:
+            problems.append(f"{measured_path}: scenarios without \"degraded\": {unflagged}")
+        degraded = sorted(name for name, value in flagged.items() if value is True)
+    else:
+        degraded = sorted(name for name in held if name in DEGRADED_SCENARIOS)
+        warnings.append(f"{os.path.basename(measured_path)} says of no scenario whether it is degraded (measured before "
+                        f"the fail-fast change?): taking {degraded} as the degraded ones, and the rule below as a "
+                        f"warning only; run make bench-capacity")
+    if not degraded:
+        problems.append(f"{measured_path}: no degraded scenario to check the route rates against")
+    carried = []
+    for name in degraded:
+        hold = held[name]["warm_mean_s"]
+        for vendor, rate, r in zip(VENDORS, rates, reserved):
+            carries = r / hold if hold > 0 else math.inf
+            carried.append(carries)
+            if rate > carries:
+                finding = (f"{vendor}RateLimit {rate}/s admits more than {vendor}ReservedConcurrency {r} carries while "
+                           f"{name} ({r} / {hold} s = {carries:.0f}/s): Lambda would refuse the rest at the door")
+                (problems if flagged else warnings).append(finding)
+    others = LAMBDA_ACCOUNT_CONCURRENCY - sum(reserved)
     access_log = api.get("AccessLogSetting", {}).get("Format", "")
     door = resources.get("FunctionThrottledAtTheDoorMetric", {}).get("Properties", {})
     if "$context.integration.integrationStatus" not in access_log or '$.lambdaStatus = "429"' not in door.get("FilterPattern", ""):
@@ -420,8 +486,11 @@ def capacity_problems(template, measured_path):
     arithmetic = (f"capacity: routes {rates}/s, bursts {bursts}; reserved {reserved} >= {max(burst_needs, sustained_needs)} "
                   f"(burst {DESIGN_BURST} x {burst_hold:.3f} s); without refusals at SQS 100 ms "
                   f"{min(reserved) / held['sqs_100ms']['warm_mean_s']:.0f}/s, 1 s {min(reserved) / held['sqs_1s']['warm_mean_s']:.0f}/s, "
-                  f"down {min(reserved) / held['sqs_down']['warm_mean_s']:.0f}/s per route")
-    return problems, arithmetic
+                  f"down {min(reserved) / held['sqs_down']['warm_mean_s']:.0f}/s per route; degraded "
+                  f"({', '.join(degraded)}) at least {min(carried or [0]):.0f}/s per route against rates {rates}/s; "
+                  f"account: reserving {' + '.join(map(str, reserved))} = {sum(reserved)} leaves the account's other "
+                  f"functions {others} of the default {LAMBDA_ACCOUNT_CONCURRENCY}")
+    return problems, arithmetic, warnings
 
 
 def transitions_problems(template):
@@ -477,6 +546,232 @@ def transitions_problems(template):
     return problems
 
 
+def role_statements(role):
+    """A role's policy statements, each with the condition it is under (or None)."""
+    found = []
+    for policy in role.get("Properties", {}).get("Policies", []):
+        for statement in policy["PolicyDocument"].get("Statement", []):
+            if "Fn::If" in statement:
+                condition, true, false = statement["Fn::If"]
+                if isinstance(true, dict) and "Effect" in true:
+                    found.append((condition, true))
+                if isinstance(false, dict) and "Effect" in false:
+                    found.append((f"not {condition}", false))
+            else:
+                found.append((None, statement))
+    return found
+
+
+def strings(value):
+    """Every plain string inside an expression."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [t for inner in value.values() for t in strings(inner)]
+    if isinstance(value, list):
+        return [t for inner in value for t in strings(inner)]
+    return []
+
+
+def health_route_problems(template):
+    """The health routes: GET only, each to its own vendor's function, on
+    the real stage, rate-limited small but above Route 53's checkers, and
+    the only thing the resource policy lets callers outside the vendors'
+    ranges reach; the functions answer them (HEALTH_CHECK) and may read
+    their own events queue's attributes, nothing more."""
+    problems = []
+    resources = template["Resources"]
+    api = resources["WebhookApi"]["Properties"]
+    body = api["DefinitionBody"]
+    statements = body["x-amazon-apigateway-policy"]["Statement"]
+    ranges = {f"{vendor}SourceCidrs" for vendor in VENDORS}
+    allows = [st for st in statements if st.get("Effect") == "Allow"]
+    open_allows = [st for st in allows if "Condition" not in st]
+    ranged = [st for st in allows if "Condition" in st]
+    if [sorted(as_list(st.get("Resource"))) for st in open_allows] != [sorted(HEALTH_ROUTES)]:
+        problems.append(f"WebhookApi: the resource policy's only unconditional Allow must be the health routes "
+                        f"{list(HEALTH_ROUTES)}, got {[st.get('Resource') for st in open_allows]}")
+    if len(ranged) != 1 or ranged[0].get("Resource") != "execute-api:/*" \
+            or set(ranged[0]["Condition"]) != {"IpAddress"} or names(ranged[0]["Condition"]["IpAddress"]) != ranges:
+        problems.append("WebhookApi: every path must be allowed to the vendors' ranges alone (one Allow on "
+                        "execute-api:/* with IpAddress ArtemisSourceCidrs and AmlyzeSourceCidrs)")
+    for st in statements:
+        if st.get("Effect") == "Deny" and any("/hooks/" not in str(r) for r in as_list(st.get("Resource"))):
+            problems.append(f"WebhookApi: a Deny beyond the hooks routes would cover the health routes: {st.get('Resource')}")
+        if any("health" in str(r) for r in as_list(st.get("NotResource", []))):
+            problems.append("WebhookApi: NotResource is not used for the health routes (its abbreviated form is not documented)")
+    settings = {(m["ResourcePath"], m["HttpMethod"]): m for m in api.get("MethodSettings", []) if isinstance(m, dict)
+                and "ResourcePath" in m}
+    intervals = [r["Properties"]["HealthCheckConfig"].get("RequestInterval", 30) for r in resources.values()
+                 if r["Type"] == "AWS::Route53::HealthCheck" and r["Properties"]["HealthCheckConfig"].get("Type") == "HTTPS"]
+    checkers = ROUTE53_CHECKERS / min(intervals or [30])
+    globals_ = template["Globals"]["Function"]["Environment"]["Variables"]
+    if globals_.get("HEALTH_CHECK") != "true":
+        problems.append("Globals: HEALTH_CHECK is not \"true\": the health routes would reach the door's checks (401/403)")
+    for vendor in VENDORS:
+        name = vendor.lower()
+        path = body["paths"].get(f"/health/{name}")
+        if not isinstance(path, dict) or set(path) != {"get"}:
+            problems.append(f"WebhookApi: /health/{name} must exist with GET only (no condition: SAM's deployment "
+                            f"would not follow it), got {path}")
+        elif f"{vendor}Function.Arn" not in json.dumps(path["get"]):
+            problems.append(f"WebhookApi: GET /health/{name} does not reach {vendor}Function")
+        throttle = settings.get((f"/~1health~1{name}", "GET"), {})
+        rate, burst = throttle.get("ThrottlingRateLimit"), throttle.get("ThrottlingBurstLimit")
+        if not isinstance(rate, (int, float)) or not isinstance(burst, (int, float)):
+            problems.append(f"WebhookApi: GET /health/{name} has no throttle of its own (MethodSettings)")
+        elif not (checkers * 2 <= rate <= HEALTH_ROUTE_MAX_RATE and rate <= burst <= 2 * HEALTH_ROUTE_MAX_RATE):
+            problems.append(f"WebhookApi: GET /health/{name} throttle {rate}/s (burst {burst}): not between twice Route "
+                            f"53's checkers ({checkers * 2:.1f}/s) and {HEALTH_ROUTE_MAX_RATE}/s")
+        permissions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Permission"
+                       and f"/${{StageName}}/GET/health/{name}" in str(r["Properties"].get("SourceArn"))]
+        if len(permissions) != 1 or permissions[0].get("FunctionName") != {"Fn::GetAtt": [f"{vendor}Function", "Arn"]}:
+            problems.append(f"{vendor}Function: no invoke permission for GET /health/{name} on the stage alone")
+        reads = [(c, st) for c, st in role_statements(resources[f"{vendor}Role"])
+                 if "sqs:GetQueueAttributes" in as_list(st.get("Action"))]
+        if not reads or any(c is not None or st.get("Resource") != {"Fn::GetAtt": ["EventsQueue", "Arn"]} for c, st in reads):
+            problems.append(f"{vendor}Role: sqs:GetQueueAttributes must be on its events queue alone, always (HEALTH_CHECK)")
+    pattern = resources.get("GatewayThrottlesMetric", {}).get("Properties", {}).get("FilterPattern", "")
+    if '$.resourcePath != "/health/*"' not in pattern:
+        problems.append("GatewayThrottlesMetric: the health routes' own throttle counts as lost callbacks")
+    return problems
+
+
+def fallback_problems(template):
+    """The second region's queues: the functions get their URLs and region
+    (blank when off), each role may send to exactly those queues and use
+    their keys only through SQS in their region; the other region's roles
+    may send to this stack's events and quarantine queues, never its
+    dead-letter queue."""
+    problems = []
+    resources = template["Resources"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    for variable, condition, parameter in (
+            ("FALLBACK_QUEUE_URL", "HasFallbackQueue", "FallbackQueueArn"),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", "HasFallbackQuarantine", "FallbackQuarantineQueueArn"),
+            ("FALLBACK_REGION", "HasFallbackQueue", "FallbackQueueArn")):
+        value = variables.get(variable, {}).get("Fn::If", [None, None, None])
+        if value[0] != condition or value[2] != "" or parameter not in names(value[1]):
+            problems.append(f"Globals: {variable} is not taken from {parameter} under {condition} (blank otherwise)")
+    allowed_queues = {"EventsQueue", "QuarantineQueue", "FallbackQueueArn", "FallbackQuarantineQueueArn"}
+    for vendor in VENDORS:
+        statements = role_statements(resources[f"{vendor}Role"])
+        for condition, st in statements:
+            actions = as_list(st.get("Action"))
+            if any(str(a).startswith("sqs:") for a in actions):
+                wild = [r for r in strings(st.get("Resource")) if "*" in r]
+                if wild:
+                    problems.append(f"{vendor}Role: SQS rights on {wild}")
+            if "sqs:SendMessage" in actions:
+                named = names(st.get("Resource"))
+                if named - allowed_queues - {"AWS::NoValue", "HasFallbackQuarantine"}:
+                    problems.append(f"{vendor}Role: may send to {sorted(named - allowed_queues)}")
+                if named & {"FallbackQueueArn", "FallbackQuarantineQueueArn"} and condition != "HasFallbackQueue":
+                    problems.append(f"{vendor}Role: the fallback queues are not only under HasFallbackQueue")
+        sends = [st for c, st in statements if c == "HasFallbackQueue" and "sqs:SendMessage" in as_list(st.get("Action"))]
+        if not sends or not {"FallbackQueueArn", "FallbackQuarantineQueueArn"} <= names(sends[0].get("Resource")):
+            problems.append(f"{vendor}Role: may not send to the fallback queues (FallbackQueueArn, FallbackQuarantineQueueArn)")
+        keys = [(c, st) for c, st in statements if "FallbackKmsKeyArns" in names(st.get("Resource"))]
+        for condition, st in keys:
+            via = st.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService")
+            if condition != "FallbackKms" or st.get("Resource") != {"Ref": "FallbackKmsKeyArns"} \
+                    or "FallbackQueueArn" not in names(via) or not any(t.startswith("sqs.") for t in strings(via)):
+                problems.append(f"{vendor}Role: the fallback keys are not used only through SQS in the fallback region")
+        if not keys:
+            problems.append(f"{vendor}Role: the fallback queues' keys (FallbackKmsKeyArns) are never named")
+    policy = resources["QueuesPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    for st in policy:
+        st = st["Fn::If"][1] if "Fn::If" in st else st
+        senders = "FallbackSenderRoleArns" in names(st)
+        if senders and (st.get("Effect") != "Deny" or st.get("Sid") != "OnlyTheFunctionsSend"
+                        or {"Fn::GetAtt": ["EventsDeadLetterQueue", "Arn"]} in as_list(st.get("Resource"))):
+            problems.append(f"QueuesPolicy: FallbackSenderRoleArns may only be exempt from OnlyTheFunctionsSend "
+                            f"(events and quarantine queues), found in {st.get('Sid')}")
+    if not any("FallbackSenderRoleArns" in names(st) for st in policy):
+        problems.append("QueuesPolicy: the other region's functions (FallbackSenderRoleArns) can never send here")
+    return problems
+
+
+def domain_problems(template):
+    """One host name, two regions: every part exists only with DomainName; a
+    regional TLS 1.2 custom domain; one HTTPS health check per vendor on this
+    region's execute-api host and health route, combined by a CALCULATED
+    check that needs all of them; a failover alias record on it. Returns the
+    problems and the health checks' timing, for the summary."""
+    problems = []
+    resources = template["Resources"]
+    for name, resource in sorted(resources.items()):
+        if resource["Type"] in DOMAIN_RESOURCE_TYPES and resource.get("Condition") != "HasDomain":
+            problems.append(f"{name}: a {resource['Type']} without DomainName (Condition HasDomain)")
+    domain = resources.get("CustomDomain", {}).get("Properties", {})
+    if domain.get("EndpointConfiguration", {}).get("Types") != ["REGIONAL"] or domain.get("SecurityPolicy") != "TLS_1_2" \
+            or domain.get("RegionalCertificateArn") != {"Ref": "CertificateArn"}:
+        problems.append(f"CustomDomain: not a REGIONAL TLS_1_2 domain with CertificateArn: {domain}")
+    timing = set()
+    checks = []
+    for vendor in VENDORS:
+        config = resources.get(f"{vendor}HealthCheck", {}).get("Properties", {}).get("HealthCheckConfig", {})
+        host = config.get("FullyQualifiedDomainName", {}).get("Fn::Sub", "")
+        if config.get("Type") != "HTTPS" or not host.startswith("${WebhookApi}.execute-api.${AWS::Region}.") \
+                or config.get("ResourcePath") != {"Fn::Sub": f"/${{StageName}}/health/{vendor.lower()}"} \
+                or config.get("EnableSNI") is not True:
+            problems.append(f"{vendor}HealthCheck: not HTTPS (SNI) on this region's execute-api host and /health/{vendor.lower()}")
+        timing.add((config.get("RequestInterval"), config.get("FailureThreshold")))
+        checks.append({"Ref": f"{vendor}HealthCheck"})
+    calculated = resources.get("RegionHealthCheck", {}).get("Properties", {}).get("HealthCheckConfig", {})
+    if calculated.get("Type") != "CALCULATED" or calculated.get("ChildHealthChecks") != checks \
+            or calculated.get("HealthThreshold") != len(checks):
+        problems.append("RegionHealthCheck: not a CALCULATED check that needs every vendor's health check")
+    records = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Route53::RecordSet"]
+    for record in records:
+        alias = record.get("AliasTarget", {})
+        if record.get("Failover") != {"Ref": "FailoverRole"} or not record.get("SetIdentifier") \
+                or record.get("HealthCheckId") != {"Ref": "RegionHealthCheck"} \
+                or alias.get("DNSName") != {"Fn::GetAtt": ["CustomDomain", "RegionalDomainName"]}:
+            problems.append(f"a Route 53 record that is not a failover alias to CustomDomain on RegionHealthCheck: {record}")
+    if not records:
+        problems.append("no Route 53 record for DomainName")
+    if len(timing) != 1 or None in next(iter(timing)):
+        problems.append(f"the vendors' health checks differ or leave their timing to defaults: {timing}")
+        return problems, ""
+    interval, threshold = next(iter(timing))
+    return problems, (f"health checks every {interval} s, {threshold} failures in a row: a checker sees a dead "
+                      f"region after about {interval * threshold} s, before the CALCULATED check and the DNS TTL")
+
+
+def early_alarm_problems(resources):
+    """Alarms before refusal: each function's concurrency against its
+    reservation, the archive stream against its Direct PUT quota, and events
+    spilled to the second region."""
+    problems = []
+
+    def stats(props):
+        return {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"] for m in props.get("Metrics", []) if "MetricStat" in m}
+
+    for vendor in VENDORS:
+        alarm = resources.get(f"{vendor}ConcurrencyAlarm", {})
+        props = alarm.get("Properties", {})
+        used = stats(props).get("ConcurrentExecutions", {})
+        expression = json.dumps([m.get("Expression") for m in props.get("Metrics", [])])
+        if alarm.get("Condition") != f"Reserve{vendor}" or used.get("Period", 61) > 60 \
+                or used.get("Metric", {}).get("Dimensions") != [{"Name": "FunctionName", "Value": {"Ref": f"{vendor}Function"}}] \
+                or f"${{{vendor}ReservedConcurrency}}" not in expression or not 50 <= props.get("Threshold", 0) < 100:
+            problems.append(f"{vendor}ConcurrencyAlarm: not an alarm within a minute on {vendor}Function's "
+                            f"ConcurrentExecutions against {vendor}ReservedConcurrency (below 100%)")
+    quota = resources.get("ArchiveNearQuotaAlarm", {})
+    used = stats(quota.get("Properties", {}))
+    wanted = {"IncomingRecords", "RecordsPerSecondLimit", "IncomingBytes", "BytesPerSecondLimit",
+              "IncomingPutRequests", "PutRequestsPerSecondLimit"}
+    if quota.get("Condition") != "ArchiveOn" or set(used) != wanted or any(st["Period"] > 60 for st in used.values()):
+        problems.append(f"ArchiveNearQuotaAlarm: not an alarm within a minute on the stream's {sorted(wanted)}")
+    spilled = resources.get("SpilledToFallbackAlarm", {})
+    used = stats(spilled.get("Properties", {}))
+    if spilled.get("Condition") != "HasFallbackQueue" or set(used) != {"SpilledToFallback"} \
+            or spilled["Properties"].get("Threshold") != 0:
+        problems.append("SpilledToFallbackAlarm: not an alarm on any SpilledToFallback, with the fallback queue")
+    return problems
+
+
 def main():
     with open(sys.argv[1]) as f:
         template = yaml.safe_load(f)
@@ -508,6 +803,34 @@ def main():
         ("alarms to an existing topic", dict(AlarmEmail="", AlarmTopicArn="arn:aws:sns:us-east-1:123456789012:oncall"), True),
         ("alarms off on purpose", dict(AlarmEmail="", Alarms="off"), True),
         ("an email that is not one", dict(AlarmEmail="oncall"), False),
+    ]
+    # A second region: the fallback queues (by ARN), their keys, the other
+    # region's roles; one host name with its certificate, zone and role.
+    fallback = dict(FallbackQueueArn="arn:aws:sqs:us-west-2:123456789012:webhook-events",
+                    FallbackQuarantineQueueArn="arn:aws:sqs:us-west-2:123456789012:webhook-QuarantineQueue-ABC",
+                    FallbackKmsKeyArns=["arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-000000000000"],
+                    FallbackSenderRoleArns=["arn:aws:iam::123456789012:role/webhook-west-ArtemisRole-A",
+                                            "arn:aws:iam::123456789012:role/webhook-west-AmlyzeRole-B"])
+    domain = dict(DomainName="hooks.example.com", HostedZoneId="Z0123456789ABCDEFGHIJ", FailoverRole="PRIMARY",
+                  CertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000")
+    cases += [
+        ("a fallback region (queues, keys, its roles)", fallback, True),
+        ("a FIFO fallback events queue", dict(FifoQueue="true", FallbackQueueArn="arn:aws:sqs:us-west-2:123456789012:w-events.fifo"), True),
+        ("the fallback events queue alone", dict(FallbackQueueArn=fallback["FallbackQueueArn"]), True),
+        ("a generated fallback queue name of 80 characters",
+         dict(FallbackQueueArn="arn:aws:sqs:us-west-2:123456789012:" + "w" * 59 + "-EventsQueue-AbCdEf12"), True),
+        ("a fallback quarantine without the fallback events queue",
+         dict(FallbackQuarantineQueueArn=fallback["FallbackQuarantineQueueArn"]), False),
+        ("a fallback queue given as a URL", dict(FallbackQueueArn="https://sqs.us-west-2.amazonaws.com/123456789012/q"), False),
+        ("a fallback key that is no KMS key", dict(fallback, FallbackKmsKeyArns=["alias/aws/sqs"]), False),
+        ("a fallback sender that is no role", dict(fallback, FallbackSenderRoleArns=["arn:aws:iam::123456789012:user/x"]), False),
+        ("one host name, primary", domain, True),
+        ("one host name, secondary, with the fallback", dict(domain, FailoverRole="SECONDARY", **fallback), True),
+        ("a host name without a certificate", dict(domain, CertificateArn=""), False),
+        ("a host name without a hosted zone", dict(domain, HostedZoneId=""), False),
+        ("a host name without a failover role", dict(domain, FailoverRole=""), False),
+        ("a failover role that is neither", dict(domain, FailoverRole="BOTH"), False),
+        ("a host name in capitals", dict(domain, DomainName="Hooks.Example.com"), False),
     ]
     for vendor in VENDORS:
         key = f"{vendor}SourceCidrs"
@@ -564,7 +887,7 @@ def main():
         if kind == "AWS::Lambda::Permission":
             source = resource["Properties"].get("SourceArn", {})
             text = source.get("Fn::Sub", "") if isinstance(source, dict) else source
-            if "/${StageName}/*/hooks/" not in text:
+            if not re.search(r"/\$\{StageName\}/(\*/hooks/|GET/health/)[a-z]+$", text):
                 problems.append(f"{name}: SourceArn {text!r} does not name the stage and a route")
         if kind == "AWS::Serverless::Api" and "OpenApiVersion" not in resource["Properties"]:
             problems.append(f"{name}: no OpenApiVersion (SAM would add a stage named Stage)")
@@ -627,8 +950,13 @@ def main():
     problems.extend(evidence_problems(resources))
     problems.extend(transitions_problems(template))
     measured = os.path.join(os.path.dirname(os.path.abspath(sys.argv[1])), "docs", "bench", "capacity.json")
-    capacity, arithmetic = capacity_problems(template, measured)
+    capacity, arithmetic, warnings = capacity_problems(template, measured)
     problems.extend(capacity)
+    problems.extend(health_route_problems(template))
+    problems.extend(fallback_problems(template))
+    domain_found, health_timing = domain_problems(template)
+    problems.extend(domain_found)
+    problems.extend(early_alarm_problems(resources))
     silent = [name for name, r in sorted(resources.items()) if r["Type"] == "AWS::CloudWatch::Alarm"
               and (r["Properties"].get("AlarmActions") or {}).get("Fn::If", [None])[0] != "Notify"]
     problems.extend(f"{name}: its AlarmActions are not the alarm topic (Notify)" for name in silent)
@@ -644,12 +972,17 @@ def main():
                 if managed:
                     problems.append(f"transformed: {name} runs on {role}, with managed policies {managed}")
 
+    for warning in warnings:
+        print(f"template: WARNING: {warning}")
     for problem in problems:
         print(f"template: {problem}")
     if problems:
         sys.exit(1)
-    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked, transitions topics closed")
+    print(f"template: closed until configured ({len(cases)} parameter cases), data retained, limits set, archive locked, "
+          f"transitions topics closed, health routes the only open door, fallback sends to its queues alone, the host "
+          f"name's parts only with DomainName, alarms before refusal")
     print(f"template: {arithmetic}")
+    print(f"template: {health_timing}")
 
 
 if __name__ == "__main__":

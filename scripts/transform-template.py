@@ -5,7 +5,8 @@
     python3 scripts/transform-template.py template.yaml > transformed.json
 
 On: the reference consumer, a KMS key, the archive, an operator role, the
-webhook token, API tracing. The checkov skips written beside a SAM resource
+webhook token, API tracing, fallback queues in another region, the custom
+domain with its failover record and health checks. The checkov skips written beside a SAM resource
 (with their justifications) are carried to the resources SAM generates from
 it (WebhookApi -> WebhookApiStage, WebhookApiDeployment…), where checkov
 would otherwise see them unjustified.
@@ -29,6 +30,14 @@ EVERYTHING_ON = {
     "PrewarmSqsConnection": "true",
     "EventsQueueName": "webhook-events",
     "AlarmEmail": "oncall@example.com",
+    "FallbackQueueArn": "arn:aws:sqs:us-west-2:123456789012:webhook-events",
+    "FallbackQuarantineQueueArn": "arn:aws:sqs:us-west-2:123456789012:webhook-quarantine",
+    "FallbackKmsKeyArns": "arn:aws:kms:us-west-2:123456789012:key/00000000-0000-0000-0000-000000000001",
+    "FallbackSenderRoleArns": "arn:aws:iam::123456789012:role/other-region-artemis",
+    "DomainName": "hooks.example.com",
+    "CertificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000002",
+    "HostedZoneId": "Z0000000000000000000",
+    "FailoverRole": "PRIMARY",
 }
 
 

@@ -3,12 +3,15 @@
 //! names, in a metric line or a SEARCH expression) is one the built binaries
 //! emit, and every metric they emit is on the dashboard (or named in
 //! [`NOT_ON_THE_DASHBOARD`], with the reason). A metric renamed on one side
-//! only fails here instead of showing an empty graph.
+//! only fails here instead of showing an empty graph. The runs cover every
+//! metric with a value: a second region's queue takes the events once this
+//! region's fails (`SpilledToFallback` above 0).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use harness::emulator::RuntimeApi;
+use harness::faults::{Fault, FaultProxy};
 use harness::function::json_log_env;
 use harness::function::{function_binary, Function};
 use harness::sqs;
@@ -128,6 +131,15 @@ fn emitted(log: &str) -> BTreeSet<Metric> {
     found
 }
 
+/// The sum of `metric` over the EMF documents among `log`'s lines.
+fn total(log: &str, metric: &str) -> f64 {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|document| document.get("_aws").is_some())
+        .filter_map(|document| document[metric].as_f64())
+        .sum()
+}
+
 /// `event` with the webhook token in whichever header map its front door has.
 fn with_token(event: &str, token: &str) -> Vec<u8> {
     let mut event: Value = serde_json::from_str(event).unwrap();
@@ -199,6 +211,42 @@ async fn the_dashboard_shows_exactly_the_metrics_the_functions_emit() {
         log_text.push_str(&run(name, endpoint, &archive_down, &calls[..1]).await);
     }
 
+    // And once more with this region's events queue failing (500 from a
+    // proxy in front of it) and a second queue as the fallback region's
+    // (FALLBACK_QUEUE_URL on the same moto, signed for us-east-1): the
+    // accepted events go there, counted as SpilledToFallback.
+    let proxy = FaultProxy::start(endpoint).await;
+    let failing = sqs::create_queue(&client, "dashboard-spill-events", false).await;
+    let fallback = sqs::create_queue(&client, "dashboard-spill-fallback", false).await;
+    proxy.inject(Some("dashboard-spill-events"), Fault::Status(500, "InternalError"));
+    let mut spill_log = String::new();
+    for provider in intake::Provider::ALL {
+        let name = provider.name();
+        let accepted: Vec<Vec<u8>> = fixtures
+            .iter()
+            .filter(|f| f.function == name && f.status == 202)
+            .map(|f| with_token(&f.event(), token))
+            .collect();
+        let settings = [
+            ("QUEUE_URL", failing.as_str()),
+            ("QUARANTINE_QUEUE_URL", quarantine.as_str()),
+            ("ALLOWED_SOURCE_CIDRS", "203.0.113.0/24"),
+            ("SHARED_SECRET", token),
+            ("FALLBACK_QUEUE_URL", fallback.as_str()),
+            ("FALLBACK_REGION", "us-east-1"),
+        ];
+        spill_log.push_str(&run(name, &proxy.endpoint, &settings, &accepted).await);
+    }
+    assert!(
+        proxy.faulted() > 0,
+        "the local events queue was never tried: the run does not exercise the fallback"
+    );
+    assert!(
+        total(&spill_log, "SpilledToFallback") > 0.0,
+        "no SpilledToFallback above 0 while the local queue failed and a fallback was set:\n{spill_log}"
+    );
+    log_text.push_str(&spill_log);
+
     let emitted = emitted(&log_text);
     let shown = on_the_dashboard(&dashboard());
     assert!(!emitted.is_empty() && !shown.is_empty());
@@ -216,7 +264,13 @@ async fn the_dashboard_shows_exactly_the_metrics_the_functions_emit() {
         missing.is_empty(),
         "the functions emit metrics the dashboard does not show: {missing:?}"
     );
-    for wanted in ["UnknownEnumValue", "Unarchived", "UnauthorizedNotKept", "Repeats"] {
+    for wanted in [
+        "UnknownEnumValue",
+        "Unarchived",
+        "UnauthorizedNotKept",
+        "Repeats",
+        "SpilledToFallback",
+    ] {
         assert!(
             emitted.iter().any(|(name, _)| name == wanted),
             "the run emitted no {wanted}: it no longer exercises every metric"

@@ -3,7 +3,8 @@
 //! arm64 bootstraps `make test` built, and each function read back as moto
 //! reports it: architecture, runtime, handler, memory and timeout (the
 //! template's), environment (exactly the vendor's own), X-Ray, and a
-//! function URL with auth type NONE that anyone may invoke. An open
+//! function URL with auth type NONE that anyone may invoke. The second
+//! region's queues (FALLBACK_*) reach both functions alike. An open
 //! configuration is refused before anything is created.
 //!
 //! Not checked here: JSON logging, which the target sets but moto 5.2
@@ -19,6 +20,8 @@ use harness::{secrets, Moto};
 const QUEUE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/intake-events";
 const QUARANTINE: &str = "https://sqs.us-east-1.amazonaws.com/123456789012/intake-quarantine";
 const ARTEMIS_RANGES: &str = "203.0.113.0/24,2001:db8::/48";
+const FALLBACK_QUEUE: &str = "https://sqs.us-west-2.amazonaws.com/123456789012/intake-events-west";
+const FALLBACK_QUARANTINE: &str = "https://sqs.us-west-2.amazonaws.com/123456789012/intake-quarantine-west";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -57,6 +60,10 @@ fn make(target: &str, endpoint: &str, vars: &[(&str, &str)]) -> Output {
         "SHARED_ROLE",
         "RESERVED_CONCURRENCY",
         "FUNCTION_PREFIX",
+        "FALLBACK_QUEUE_URL",
+        "FALLBACK_QUARANTINE_QUEUE_URL",
+        "FALLBACK_REGION",
+        "FALLBACK_KMS_KEY_ARNS",
     ] {
         command.env_remove(var);
     }
@@ -168,6 +175,9 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
             ("ARTEMIS_SOURCE_CIDRS", ARTEMIS_RANGES),
             ("AMLYZE_SECRET_ARN", &secret),
             ("MAX_BODY_BYTES", "131072"),
+            ("FALLBACK_QUEUE_URL", FALLBACK_QUEUE),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+            ("FALLBACK_REGION", "us-west-2"),
         ],
     );
     assert!(output.status.success(), "{}", show(&output));
@@ -178,6 +188,9 @@ async fn make_deploy_cargo_lambda_creates_both_functions_exactly_as_configured()
         ("QUARANTINE_QUEUE_URL", QUARANTINE),
         ("ARCHIVE_STREAM", "intake-archive"),
         ("MAX_BODY_BYTES", "131072"),
+        ("FALLBACK_QUEUE_URL", FALLBACK_QUEUE),
+        ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+        ("FALLBACK_REGION", "us-west-2"),
     ];
     // Each vendor's boundary, its own role, and its reserved concurrency:
     // the template's default unless set (AMLYZE_RESERVED_CONCURRENCY).
@@ -345,4 +358,49 @@ async fn make_deploy_cargo_lambda_refuses_an_open_function_url_and_creates_nothi
             .collect();
         assert!(ours.is_empty(), "nothing deployed, not even artemis: {ours:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn make_cargo_lambda_policy_sends_to_exactly_the_fallback_queues() {
+    let moto = Moto::shared();
+    let output = make(
+        "cargo-lambda-policy",
+        moto.raw_endpoint.as_str(),
+        &[
+            ("VENDOR", "artemis"),
+            ("QUEUE_URL", QUEUE),
+            ("QUARANTINE_QUEUE_URL", QUARANTINE),
+            ("ARTEMIS_SOURCE_CIDRS", ARTEMIS_RANGES),
+            ("FALLBACK_QUEUE_URL", FALLBACK_QUEUE),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+            ("FALLBACK_KMS_KEY_ARNS", "arn:aws:kms:us-west-2:123456789012:key/west"),
+        ],
+    );
+    assert!(output.status.success(), "{}", show(&output));
+    let document: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one policy document");
+    let statements = document["Statement"].as_array().cloned().unwrap_or_default();
+    let sends: Vec<String> = statements
+        .iter()
+        .filter(|s| s["Action"] == "sqs:SendMessage")
+        .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+        .filter_map(|r| r.as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sends,
+        [
+            "arn:aws:sqs:us-east-1:123456789012:intake-events",
+            "arn:aws:sqs:us-east-1:123456789012:intake-quarantine",
+            "arn:aws:sqs:us-west-2:123456789012:intake-events-west",
+            "arn:aws:sqs:us-west-2:123456789012:intake-quarantine-west",
+        ],
+        "{document}"
+    );
+    let keys = statements
+        .iter()
+        .find(|s| s["Resource"] == serde_json::json!(["arn:aws:kms:us-west-2:123456789012:key/west"]))
+        .unwrap_or_else(|| panic!("the fallback key: {document}"));
+    assert_eq!(
+        keys["Condition"]["StringEquals"]["kms:ViaService"], "sqs.us-west-2.amazonaws.com",
+        "{document}"
+    );
 }

@@ -9,7 +9,9 @@
 //! ARCHIVE_STREAM, <VENDOR>_SECRET_ARN, <VENDOR>_SOURCE_CIDRS,
 //! <VENDOR>_ROLE_ARN (or ROLE_ARN, for one function or with SHARED_ROLE=true),
 //! RESERVED_CONCURRENCY (or <VENDOR>_RESERVED_CONCURRENCY; default 400),
-//! MAX_BODY_BYTES, FUNCTION_PREFIX, KMS_KEY_ARN, and the standard AWS ones
+//! MAX_BODY_BYTES, FUNCTION_PREFIX, KMS_KEY_ARN, the second region's
+//! FALLBACK_QUEUE_URL, FALLBACK_QUARANTINE_QUEUE_URL, FALLBACK_REGION (and
+//! FALLBACK_KMS_KEY_ARNS for the policy), and the standard AWS ones
 //! (AWS_ENDPOINT_URL included).
 
 use std::path::Path;

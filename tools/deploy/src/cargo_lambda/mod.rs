@@ -7,7 +7,10 @@
 //! is checked by the function's own [`Config`] before anything is deployed:
 //! a function URL is public, so one with neither a token nor an allowlist that
 //! is a boundary is refused here (`ALLOW_UNAUTHENTICATED` is never passed on),
-//! and so is any setting the function would refuse at init.
+//! and so is any setting the function would refuse at init. With
+//! `FALLBACK_QUEUE_URL` (and `FALLBACK_QUARANTINE_QUEUE_URL`, `FALLBACK_REGION`)
+//! both functions spill to a second region's queues, and the policy names
+//! exactly those queues (and `FALLBACK_KMS_KEY_ARNS` through SQS there).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -105,6 +108,11 @@ pub fn plan(vendors: &[Provider], vars: Vars<'_>, purpose: Purpose) -> Result<Ve
             ("MAX_BODY_BYTES", var("MAX_BODY_BYTES")),
             ("PREVIOUS_TOKEN_GRACE", var("PREVIOUS_TOKEN_GRACE")),
             ("SQS_PREWARM", var("SQS_PREWARM")),
+            // The second region's queues (docs/operations.md, "Two regions"),
+            // the same for both functions.
+            ("FALLBACK_QUEUE_URL", var("FALLBACK_QUEUE_URL")),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", var("FALLBACK_QUARANTINE_QUEUE_URL")),
+            ("FALLBACK_REGION", var("FALLBACK_REGION")),
         ] {
             if let Some(value) = value {
                 env.insert(name, value);
@@ -350,6 +358,8 @@ pub(crate) mod tests {
 
     pub(crate) const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/events";
     pub(crate) const QUARANTINE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine";
+    pub(crate) const FALLBACK_QUEUE: &str = "https://sqs.us-west-2.amazonaws.com/123456789012/events-west";
+    pub(crate) const FALLBACK_QUARANTINE: &str = "https://us-west-2.queue.amazonaws.com/123456789012/quarantine-west";
 
     pub(crate) fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -389,6 +399,40 @@ pub(crate) mod tests {
             .is_some_and(|s| s.ends_with("amlyze-token")));
         assert!(!amlyze.env.contains_key("ALLOWED_SOURCE_CIDRS"));
         assert_eq!(env_file(artemis).lines().count(), artemis.env.len());
+    }
+
+    #[test]
+    fn both_functions_get_the_fallback_queues() {
+        let mut settings = base();
+        settings.extend([
+            ("FALLBACK_QUEUE_URL", FALLBACK_QUEUE),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+            ("FALLBACK_REGION", "us-west-2"),
+        ]);
+        let functions = plan(
+            &[Provider::Artemis, Provider::Amlyze],
+            &vars(&settings),
+            Purpose::Deploy,
+        )
+        .expect("a valid plan");
+        for function in &functions {
+            assert_eq!(
+                function.env.get("FALLBACK_QUEUE_URL").map(String::as_str),
+                Some(FALLBACK_QUEUE)
+            );
+            assert_eq!(
+                function.env.get("FALLBACK_QUARANTINE_QUEUE_URL").map(String::as_str),
+                Some(FALLBACK_QUARANTINE)
+            );
+            assert_eq!(
+                function.env.get("FALLBACK_REGION").map(String::as_str),
+                Some("us-west-2")
+            );
+            assert!(env_file(function).contains(&format!("FALLBACK_QUEUE_URL={FALLBACK_QUEUE}\n")));
+        }
+        // Without them, nothing about a fallback.
+        let functions = plan(&[Provider::Artemis], &vars(&base()), Purpose::Deploy).expect("a valid plan");
+        assert!(!functions[0].env.keys().any(|k| k.starts_with("FALLBACK_")));
     }
 
     #[test]

@@ -13,7 +13,9 @@ struct Account {
     id: String,
 }
 
-/// An SQS queue URL's ARN, and the account it names.
+/// An SQS queue URL's ARN, and the account it names: the host
+/// `sqs.REGION.amazonaws.com` (`.com.cn` in China) or the legacy
+/// `REGION.queue.amazonaws.com`.
 fn queue_arn(var: &str, url: &str) -> Result<(String, Account), PlanError> {
     let malformed = |reason: &str| PlanError::Malformed {
         var: var.to_owned(),
@@ -31,6 +33,8 @@ fn queue_arn(var: &str, url: &str) -> Result<(String, Account), PlanError> {
         .strip_prefix("sqs.")
         .and_then(|h| h.split_once('.'))
         .map(|(region, _)| region)
+        .or_else(|| host.split_once(".queue.amazonaws.").map(|(region, _)| region))
+        .filter(|region| !region.is_empty() && !region.contains('.'))
         .ok_or_else(|| malformed("expected the host sqs.REGION.amazonaws.com"))?;
     let partition = if host.ends_with(".amazonaws.com.cn") {
         "aws-cn"
@@ -50,6 +54,9 @@ fn queue_arn(var: &str, url: &str) -> Result<(String, Account), PlanError> {
 /// two queues (and read the events queue's attributes with `SQS_PREWARM`),
 /// put to the archive stream, read the vendor's own secret, write its logs
 /// and traces; with `KMS_KEY_ARN`, use that key only through those services.
+/// With `FALLBACK_QUEUE_URL` (or `FALLBACK_QUARANTINE_QUEUE_URL`), send to
+/// exactly those queues too, and with `FALLBACK_KMS_KEY_ARNS` use those keys
+/// only through SQS in the fallback region.
 pub fn policy(function: &Function, vars: Vars<'_>) -> Result<Value, PlanError> {
     let env = |name: &str| function.env.get(name).map(String::as_str);
     let (events, account) = queue_arn("QUEUE_URL", env("QUEUE_URL").unwrap_or_default())?;
@@ -60,6 +67,25 @@ pub fn policy(function: &Function, vars: Vars<'_>) -> Result<Value, PlanError> {
         "Action": "sqs:SendMessage",
         "Resource": [events, quarantine],
     })];
+    let mut fallback_queues = Vec::new();
+    let mut fallback_region = env("FALLBACK_REGION").map(str::to_owned);
+    for var in ["FALLBACK_QUEUE_URL", "FALLBACK_QUARANTINE_QUEUE_URL"] {
+        if let Some(url) = env(var) {
+            let (arn, there) = queue_arn(var, url)?;
+            fallback_region.get_or_insert(there.region);
+            fallback_queues.push(arn);
+        }
+    }
+    if !fallback_queues.is_empty() {
+        statements.push(json!({ "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": fallback_queues }));
+    }
+    let fallback_keys: Vec<String> = vars("FALLBACK_KMS_KEY_ARNS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_owned)
+        .collect();
     if env("SQS_PREWARM").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         statements.push(json!({ "Effect": "Allow", "Action": "sqs:GetQueueAttributes", "Resource": events }));
     }
@@ -99,6 +125,20 @@ pub fn policy(function: &Function, vars: Vars<'_>) -> Result<Value, PlanError> {
             "Condition": { "StringEquals": { "kms:ViaService": services } },
         }));
     }
+    match (&fallback_region, fallback_keys.is_empty()) {
+        (Some(there), false) if !fallback_queues.is_empty() => statements.push(json!({
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": fallback_keys,
+            "Condition": { "StringEquals": { "kms:ViaService": format!("sqs.{there}.amazonaws.com") } },
+        })),
+        (_, false) => {
+            return Err(PlanError::Missing(
+                "FALLBACK_QUEUE_URL (FALLBACK_KMS_KEY_ARNS names the fallback queues' keys)".to_owned(),
+            ))
+        }
+        _ => {}
+    }
     Ok(json!({ "Version": "2012-10-17", "Statement": statements }))
 }
 
@@ -132,6 +172,72 @@ mod tests {
         );
         assert!(amlyze.contains("secret:amlyze-token"));
         assert!(!amlyze.contains("webhook-artemis"));
+    }
+
+    #[test]
+    fn the_fallback_queues_and_their_keys_are_named_exactly() {
+        use super::super::tests::{FALLBACK_QUARANTINE, FALLBACK_QUEUE};
+        let mut settings = base();
+        settings.extend([
+            ("FALLBACK_QUEUE_URL", FALLBACK_QUEUE),
+            ("FALLBACK_QUARANTINE_QUEUE_URL", FALLBACK_QUARANTINE),
+            (
+                "FALLBACK_KMS_KEY_ARNS",
+                "arn:aws:kms:us-west-2:123456789012:key/west, arn:aws:kms:us-west-2:123456789012:key/west2",
+            ),
+        ]);
+        let lookup = vars(&settings);
+        let functions = plan(&[Provider::Artemis, Provider::Amlyze], &lookup, Purpose::Policy).expect("valid");
+        for function in &functions {
+            let document = policy(function, &lookup).expect("a policy");
+            let statements = document["Statement"].as_array().expect("statements");
+            let sends: Vec<String> = statements
+                .iter()
+                .filter(|s| s["Action"] == "sqs:SendMessage")
+                .flat_map(|s| s["Resource"].as_array().cloned().unwrap_or_default())
+                .filter_map(|r| r.as_str().map(str::to_owned))
+                .collect();
+            assert_eq!(
+                sends,
+                [
+                    "arn:aws:sqs:eu-west-1:123456789012:events",
+                    "arn:aws:sqs:eu-west-1:123456789012:quarantine",
+                    "arn:aws:sqs:us-west-2:123456789012:events-west",
+                    "arn:aws:sqs:us-west-2:123456789012:quarantine-west",
+                ]
+            );
+            let keys = statements
+                .iter()
+                .find(|s| s["Resource"][0] == "arn:aws:kms:us-west-2:123456789012:key/west")
+                .expect("the fallback keys");
+            assert_eq!(keys["Resource"].as_array().map(Vec::len), Some(2));
+            assert_eq!(
+                keys["Condition"]["StringEquals"]["kms:ViaService"],
+                "sqs.us-west-2.amazonaws.com"
+            );
+            // Only X-Ray's write actions, which take no resource, name "*".
+            let wildcards: Vec<&Value> = statements.iter().filter(|s| s["Resource"] == "*").collect();
+            assert_eq!(wildcards.len(), 1, "{document}");
+            assert_eq!(wildcards[0]["Action"][0], "xray:PutTraceSegments");
+        }
+        // FALLBACK_REGION wins over the URL's host (a local server's URL has none).
+        settings.push(("FALLBACK_REGION", "us-east-2"));
+        let lookup = vars(&settings);
+        let functions = plan(&[Provider::Artemis], &lookup, Purpose::Policy).expect("valid");
+        assert!(policy(&functions[0], &lookup)
+            .expect("a policy")
+            .to_string()
+            .contains("sqs.us-east-2.amazonaws.com"));
+        // Keys without a fallback queue name nothing to use them for.
+        let lookup = vars(
+            &[
+                base().as_slice(),
+                &[("FALLBACK_KMS_KEY_ARNS", "arn:aws:kms:us-west-2:123456789012:key/west")],
+            ]
+            .concat(),
+        );
+        let functions = plan(&[Provider::Artemis], &lookup, Purpose::Policy).expect("valid");
+        assert!(policy(&functions[0], &lookup).is_err());
     }
 
     #[test]
