@@ -20,7 +20,7 @@ FUNCTION_BINS := $(addprefix --bin ,$(FUNCTIONS))
 WEBHOOK_FUNCTIONS := $(filter-out customer-state,$(FUNCTIONS))
 
 
-.PHONY: static-checks checkov-tools bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
+.PHONY: drill static-checks checkov-tools bench-capacity docs metrics history help verify tools sam-tools deny-tools deny test lint validate build build-lambda check-lambda demo local replay recover redrive load schemas fuzz fuzz-tools fuzz-smoke bench bench-python invoke-artemis invoke-amlyze deploy lambda-bootstraps deploy-cargo-lambda cargo-lambda-policy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -180,6 +180,10 @@ bench: tools bench-python ## criterion per-request bench, then cold start (HTTP 
 bench-capacity: ## how long one request holds a Lambda environment while SQS and Firehose answer in 20 ms, 100 ms, 1 s, throttle or do not answer (256 MB share, archive on); writes docs/bench/capacity.json, which docs/capacity.md and check-template.py use
 	$(CARGO) build --release --bin artemis --bin sqs-stub --bin capacity
 	FUNCTION_BIN_DIR=$(CURDIR)/target/release CAPACITY_OUT=$(CURDIR)/docs/bench/capacity.json $(CURDIR)/target/release/capacity
+
+drill: tools ## the two-region drill on two local regions (moto each, the built functions): region A's SQS hangs, heals, then the whole of region A dies, while callbacks replay through a failover front door; prints the timeline and what the window lost
+	$(CARGO) build $(FUNCTION_BINS)
+	FUNCTION_BIN_DIR=$(CURDIR)/target/debug $(CARGO) test --quiet -p harness --test regions -- --nocapture --test-threads 1 drill_
 
 BENCH_PYTHON := $(TOOLS)/bench-python/bin/python
 PLOT_PYTHON := $(TOOLS)/plot/bin/python

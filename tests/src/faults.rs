@@ -47,6 +47,9 @@ pub enum Fault {
     /// throttled whole, and of the others every `records`-th record fails
     /// alone with `ServiceUnavailableException` (the rest reach the stream).
     FirehoseQuota { calls: usize, records: usize },
+    /// Take the request and never answer, holding the connection open until
+    /// the client gives up (a hanging service, not a refusing one).
+    Hang,
 }
 
 struct Rule {
@@ -185,6 +188,7 @@ impl FaultProxy {
         let Some(rule) = rule else { return forward().await };
         let seen = rule.seen.fetch_add(1, Ordering::SeqCst);
         match &rule.fault {
+            Fault::Hang => std::future::pending().await,
             // An error from the service makes hyper close the connection unanswered.
             Fault::Drop => Err(std::io::Error::other("fault: connection dropped")),
             Fault::Status(status, code) => Ok(error(*status, code)),
@@ -449,5 +453,104 @@ fn wire_message(entry: &serde_json::Value) -> Message {
         trace_header: entry["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"]
             .as_str()
             .map(str::to_owned),
+    }
+}
+
+/// A TCP endpoint in front of a service that can be switched between
+/// forwarding and a blackhole: while blackholed it accepts every connection
+/// and reads what the client sends, but never answers and never closes (a
+/// hanging service, unlike a refused or reset connection). Connections
+/// already open stop forwarding too: their next request is swallowed.
+/// Connections taken while blackholed stay so until the client closes them.
+#[derive(Clone)]
+pub struct Blackhole {
+    pub endpoint: String,
+    blackholed: Arc<std::sync::atomic::AtomicBool>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Blackhole {
+    /// Listens on loopback in front of `upstream` (`http://host:port`),
+    /// blackholed from the start when `blackholed`.
+    pub async fn start(upstream: &str, blackholed: bool) -> Blackhole {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind blackhole");
+        let addr: SocketAddr = listener.local_addr().expect("blackhole address");
+        let hole = Blackhole {
+            endpoint: format!("http://{addr}"),
+            blackholed: Arc::new(std::sync::atomic::AtomicBool::new(blackholed)),
+            held: Arc::new(AtomicUsize::new(0)),
+        };
+        let upstream = upstream.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let state = hole.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (state, upstream) = (state.clone(), upstream.clone());
+                tokio::spawn(async move { state.serve(stream, &upstream).await });
+            }
+        });
+        hole
+    }
+
+    /// Swallows everything from now on.
+    pub fn blackhole(&self) {
+        self.blackholed.store(true, Ordering::SeqCst);
+    }
+
+    /// Forwards new connections (and requests) to the service again.
+    pub fn heal(&self) {
+        self.blackholed.store(false, Ordering::SeqCst);
+    }
+
+    /// Connections the blackhole has taken and not answered (ever).
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::SeqCst)
+    }
+
+    async fn serve(&self, mut client: tokio::net::TcpStream, upstream: &str) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if self.blackholed.load(Ordering::SeqCst) {
+            return self.swallow(client).await;
+        }
+        let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+            return;
+        };
+        let (mut from_server, mut to_server) = server.into_split();
+        let (mut from_client, mut to_client) = client.split();
+        let upward = async {
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let n = match from_client.read(&mut buffer).await {
+                    Ok(0) | Err(_) => return false,
+                    Ok(n) => n,
+                };
+                if self.blackholed.load(Ordering::SeqCst) {
+                    return true;
+                }
+                if to_server.write_all(&buffer[..n]).await.is_err() {
+                    return false;
+                }
+            }
+        };
+        let downward = tokio::io::copy(&mut from_server, &mut to_client);
+        let swallowed = tokio::select! {
+            swallowed = upward => swallowed,
+            _ = downward => false,
+        };
+        if swallowed {
+            drop((from_server, to_server));
+            self.swallow(client).await;
+        }
+    }
+
+    /// Reads and discards until the client closes; never writes.
+    async fn swallow(&self, mut client: tokio::net::TcpStream) {
+        use tokio::io::AsyncReadExt;
+        self.held.fetch_add(1, Ordering::SeqCst);
+        let mut buffer = vec![0u8; 64 * 1024];
+        while let Ok(n) = client.read(&mut buffer).await {
+            if n == 0 {
+                break;
+            }
+        }
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod archive;
 pub mod consumer;
+pub mod drill;
 pub mod emulator;
 pub mod events;
 pub mod faults;
