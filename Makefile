@@ -133,12 +133,12 @@ lambda-bootstraps: sam-tools ## the webhook functions' arm64 bootstraps in targe
 
 # Without SAM: onto queues, secrets and roles made elsewhere (docs/operations.md,
 # "Deploying with cargo-lambda"). The settings are checked before the build.
-deploy-cargo-lambda: sam-tools ## deploy the webhook functions with cargo lambda deploy behind function URLs: ARTEMIS_/AMLYZE_ROLE_ARN (one role each unless SHARED_ROLE=true), RESERVED_CONCURRENCY (400), QUEUE_URL, QUARANTINE_QUEUE_URL, ARTEMIS_/AMLYZE_SECRET_ARN and _SOURCE_CIDRS (a token or ranges each), ARCHIVE_STREAM, MAX_BODY_BYTES; refuses an open function
+deploy-cargo-lambda: sam-tools ## deploy the webhook functions with cargo lambda deploy behind function URLs: ARTEMIS_/AMLYZE_ROLE_ARN (one role each unless SHARED_ROLE=true), RESERVED_CONCURRENCY (400), QUEUE_URL, QUARANTINE_QUEUE_URL, ARTEMIS_/AMLYZE_SECRET_ARN and _SOURCE_CIDRS (a token or ranges each), ARCHIVE_STREAM, MAX_BODY_BYTES, FALLBACK_QUEUE_URL, FALLBACK_QUARANTINE_QUEUE_URL, FALLBACK_REGION and FALLBACK_KMS_KEY_ARNS (a second region's queues); refuses an open function
 	$(CARGO) run --quiet --bin deploy-cargo-lambda -- plan $(WEBHOOK_FUNCTIONS)
 	$(MAKE) --no-print-directory lambda-bootstraps
 	$(CARGO) run --quiet --bin deploy-cargo-lambda -- deploy $(WEBHOOK_FUNCTIONS)
 
-cargo-lambda-policy: ## print the least-privilege policy of each webhook function's role (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, the vendors' SECRET_ARNs, KMS_KEY_ARN; VENDOR=artemis for one document)
+cargo-lambda-policy: ## print the least-privilege policy of each webhook function's role (QUEUE_URL, QUARANTINE_QUEUE_URL, ARCHIVE_STREAM, the vendors' SECRET_ARNs, KMS_KEY_ARN, FALLBACK_QUEUE_URL, FALLBACK_QUARANTINE_QUEUE_URL, FALLBACK_KMS_KEY_ARNS; VENDOR=artemis for one document)
 	@$(CARGO) run --quiet --bin deploy-cargo-lambda -- policy $(or $(VENDOR),$(WEBHOOK_FUNCTIONS))
 
 CONSUMER ?= on

@@ -51,7 +51,7 @@ const FAST_HOLD: Duration = Duration::from_millis(500);
 /// Requests before the breaker has surely opened (fail-fast test).
 const WARM_UP: usize = 8;
 const FAIL_FAST_REQUESTS: usize = 20;
-const FAST_MEDIAN: Duration = Duration::from_millis(250);
+const FAST_MEDIAN: Duration = Duration::from_millis(100);
 /// Every answer is within the design's ~10 s, whatever SQS does.
 const ANSWER_BOUND: Duration = Duration::from_millis(10_500);
 

@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 pub const TRIP_AFTER: u32 = 2;
 /// How long an open breaker skips its destination before a probe.
 pub const COOL_OFF: Duration = Duration::from_secs(3);
-/// The most a probe may wait: a healthy queue answers in milliseconds.
-pub const PROBE_BUDGET: Duration = Duration::from_secs(1);
+/// The most a probe may wait: a healthy queue answers in milliseconds, and a
+/// slow one that still works (an SQS answering in a second) passes it, so a
+/// breaker opened by a blip closes again.
+pub const PROBE_BUDGET: Duration = Duration::from_secs(2);
 
 /// How a send that was admitted went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +102,15 @@ impl Breaker {
         }
     }
 
+    /// Leaves an open breaker due a probe now: the next send probes (a
+    /// sign, short of a send, that the destination may be back).
+    pub fn probe_due(&self, now: Instant) {
+        let mut state = self.state();
+        if state.closed_until.is_some() {
+            state.closed_until = Some(now);
+        }
+    }
+
     /// Whether the breaker is open (the destination is being skipped or probed).
     pub fn is_open(&self) -> bool {
         self.state().closed_until.is_some()
@@ -162,6 +173,9 @@ mod tests {
         // A failed probe opens it for another cool-off.
         breaker.record(Outcome::Failed, later);
         assert_eq!(breaker.admit(later + COOL_OFF / 2), Admission::Skip);
+        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
+        // A sign short of a send leaves the probe due at once.
+        breaker.probe_due(later + COOL_OFF);
         assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
         // A successful probe closes it.
         breaker.record(Outcome::Answered, later + COOL_OFF);

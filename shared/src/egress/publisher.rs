@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeNameForSends, MessageSystemAttributeValue, QueueAttributeName,
     SendMessageBatchRequestEntry,
@@ -61,6 +61,27 @@ impl QueueUrl {
 /// An SDK error, with its whole chain of causes.
 fn sqs_error(error: impl std::error::Error + Send + Sync + 'static) -> PublishError {
     PublishError::Sqs(DisplayErrorContext(error).to_string())
+}
+
+/// A failed call: [`PublishError::Timeout`] when the SDK itself gave up
+/// waiting (its operation or attempt timeout, or connecting timed out), so a
+/// hanging queue is known as one whichever timer fired first; otherwise
+/// [`sqs_error`].
+fn call_error<E, R>(error: SdkError<E, R>) -> PublishError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let timed_out = match &error {
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_timeout(),
+        _ => false,
+    };
+    if timed_out {
+        PublishError::Timeout(platform::aws::OPERATION_TIMEOUT)
+    } else {
+        sqs_error(error)
+    }
 }
 
 /// Runs `call`, failing with a timeout once `budget` has passed.
@@ -210,7 +231,7 @@ impl Queues for Sqs {
                 .set_message_deduplication_id(message.deduplication_id.clone())
                 .send()
                 .await
-                .map_err(sqs_error)?;
+                .map_err(call_error)?;
             return Ok(vec![Ok(output.message_id.unwrap_or_default())]);
         }
         let mut request = self.client.send_message_batch().queue_url(&queue.url);
@@ -225,7 +246,7 @@ impl Queues for Sqs {
                 .set_message_deduplication_id(message.deduplication_id.clone());
             request = request.entries(entry.build().map_err(sqs_error)?);
         }
-        let output = request.send().await.map_err(sqs_error)?;
+        let output = request.send().await.map_err(call_error)?;
         let unanswered = EntryFailure {
             code: "NoResult".to_owned(),
             message: "SQS reported neither success nor failure for this entry".to_owned(),
@@ -263,7 +284,7 @@ impl Queues for Sqs {
             .send()
             .await
             .map(drop)
-            .map_err(sqs_error)
+            .map_err(call_error)
     }
 }
 
@@ -365,25 +386,24 @@ impl<Q: Queues> Publisher<Q> {
     }
 
     /// Whether the local `queue` works, for the health route: not while its
-    /// breaker skips it; when the breaker is due a probe, this is the probe
-    /// (a `GetQueueAttributes` within [`PROBE_BUDGET`], whose outcome closes
-    /// or reopens the breaker: a region that no callback reaches any more
-    /// still learns that its queue is back); otherwise a
-    /// `GetQueueAttributes` within `budget`, which the breaker does not count
-    /// (it says nothing about sends). `None`: ask again later, the answer
-    /// may be reused.
+    /// breaker skips it; otherwise whether it answers a `GetQueueAttributes`
+    /// within `budget`. When the breaker is due a probe, that call stands in
+    /// for it (a region that no callback reaches any more must still learn
+    /// that its queue is back): a failure opens the breaker for another
+    /// cool-off; a success does not close it, since reading a queue's
+    /// attributes is not sending to it (a disabled KMS key, a denied send),
+    /// but leaves the probe due, so the next callback's send decides.
     pub(crate) async fn health(&self, queue: &QueueUrl, budget: Duration) -> Health {
         let breaker = self.breaker(queue);
         match breaker.admit(Instant::now()) {
             Admission::Skip => Health::Skipped,
             Admission::Probe => {
-                let outcome = within(PROBE_BUDGET, self.queues.reachable(queue)).await;
-                let seen = match &outcome {
-                    Ok(()) => Outcome::Answered,
-                    Err(PublishError::Timeout(_)) => Outcome::TimedOut,
-                    Err(_) => Outcome::Failed,
-                };
-                breaker.record(seen, Instant::now());
+                let outcome = within(budget, self.queues.reachable(queue)).await;
+                match &outcome {
+                    Ok(()) => breaker.probe_due(Instant::now()),
+                    Err(PublishError::Timeout(_)) => breaker.record(Outcome::TimedOut, Instant::now()),
+                    Err(_) => breaker.record(Outcome::Failed, Instant::now()),
+                }
                 Health::Probed(outcome.is_ok())
             }
             Admission::Send => Health::Asked(within(budget, self.queues.reachable(queue)).await.is_ok()),
@@ -484,6 +504,10 @@ impl<Q: Queues> Publisher<Q> {
         ids: &mut [Option<String>],
         budget: Duration,
     ) -> Result<(), PublishError> {
+        if budget.is_zero() {
+            // No time left for this request: not a word about the queue.
+            return Err(PublishError::Timeout(budget));
+        }
         let breaker = self.breaker(queue);
         let budget = match breaker.admit(Instant::now()) {
             Admission::Send => budget,

@@ -147,6 +147,10 @@ impl<A: Archive> Archiver<A> {
     /// take (all still unsent when the time ran out), with the last reason.
     /// Nothing is sent while the breaker is open (all are returned, at once).
     pub async fn send(&self, records: Vec<Vec<u8>>, budget: Duration) -> Result<(), (Vec<Vec<u8>>, String)> {
+        if budget.is_zero() {
+            // No time left for this request: not a word about the archive.
+            return Err((records, ArchiveError::Timeout(budget).to_string()));
+        }
         let budget = match self.breaker.admit(Instant::now()) {
             Admission::Send => budget,
             Admission::Probe => budget.min(PROBE_BUDGET),

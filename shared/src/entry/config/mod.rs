@@ -250,7 +250,23 @@ impl Fallback {
             }
         };
         let events = parse("FALLBACK_QUEUE_URL", events_url, Some(queue))?;
+        if quarantine_url.is_some() && quarantine.is_none() {
+            return Err(ConfigError::Malformed {
+                var: "FALLBACK_QUARANTINE_QUEUE_URL",
+                reason: "it stands in for QUARANTINE_QUEUE_URL, which is not set".to_owned(),
+            });
+        }
         let kept = parse("FALLBACK_QUARANTINE_QUEUE_URL", quarantine_url, quarantine)?;
+        if let (Some(a), Some(b)) = (&events, &kept) {
+            if let (Some(one), Some(other)) = (aws_region_of(&a.url), aws_region_of(&b.url)) {
+                if one != other {
+                    return Err(ConfigError::Malformed {
+                        var: "FALLBACK_QUARANTINE_QUEUE_URL",
+                        reason: format!("the fallback queues must be in one region ({one} and {other})"),
+                    });
+                }
+            }
+        }
         let Some(first) = events.as_ref().or(kept.as_ref()) else {
             return Ok(None);
         };

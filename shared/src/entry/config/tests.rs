@@ -179,6 +179,7 @@ fn a_fallback_in_another_region_is_read_from_its_url_or_named() {
 
     let local = config(&[
         QUEUE,
+        ("QUARANTINE_QUEUE_URL", "http://127.0.0.1:5000/123456789012/quarantine"),
         (
             "FALLBACK_QUARANTINE_QUEUE_URL",
             "http://127.0.0.1:5001/123456789012/quarantine",
@@ -228,6 +229,32 @@ fn a_fallback_must_be_the_same_kind_of_queue_as_the_local_one() {
         "{err}"
     );
     assert!(err.to_string().contains("FIFO"), "{err}");
+    let two_regions = config(&[
+        QUEUE,
+        (
+            "QUARANTINE_QUEUE_URL",
+            "https://sqs.eu-west-1.amazonaws.com/123456789012/quarantine",
+        ),
+        (
+            "FALLBACK_QUEUE_URL",
+            "https://sqs.eu-central-1.amazonaws.com/123456789012/events",
+        ),
+        (
+            "FALLBACK_QUARANTINE_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/quarantine",
+        ),
+    ])
+    .unwrap_err();
+    assert!(two_regions.to_string().contains("one region"), "{two_regions}");
+    let alone = config(&[
+        QUEUE,
+        (
+            "FALLBACK_QUARANTINE_QUEUE_URL",
+            "https://sqs.eu-central-1.amazonaws.com/123456789012/quarantine",
+        ),
+    ])
+    .unwrap_err();
+    assert!(alone.to_string().contains("QUARANTINE_QUEUE_URL"), "{alone}");
     let bad = config(&[QUEUE, ("FALLBACK_QUEUE_URL", "not a url")]).unwrap_err();
     assert!(
         matches!(
