@@ -19,8 +19,13 @@ use std::time::{Duration, Instant};
 /// because every environment learns it alone, and each failed request holds
 /// its environment for a budget (docs/capacity.md, "the first seconds").
 pub const TRIP_AFTER: u32 = 2;
-/// How long an open breaker skips its destination before a probe.
+/// How long an open breaker skips its destination before a probe; each
+/// probe that fails doubles it, up to [`MAX_COOL_OFF`], so a long outage
+/// costs few probes (each holds its environment for up to [`PROBE_BUDGET`]).
 pub const COOL_OFF: Duration = Duration::from_secs(3);
+/// The longest cool-off: how late, at most, an environment learns that its
+/// destination is back.
+pub const MAX_COOL_OFF: Duration = Duration::from_secs(12);
 /// The most a probe may wait: a healthy queue answers in milliseconds, and a
 /// slow one that still works (an SQS answering in a second) passes it, so a
 /// breaker opened by a blip closes again.
@@ -54,6 +59,8 @@ struct State {
     failures_in_a_row: u32,
     /// Set while open: no send before this instant (then one probe).
     closed_until: Option<Instant>,
+    /// The cool-off in force (zero while closed).
+    cool_off: Duration,
 }
 
 /// One destination's recent sends, as this environment saw them.
@@ -80,7 +87,7 @@ impl Breaker {
             None => Admission::Send,
             Some(until) if now < until => Admission::Skip,
             Some(_) => {
-                state.closed_until = Some(now + COOL_OFF);
+                state.closed_until = Some(now + state.cool_off);
                 Admission::Probe
             }
         }
@@ -98,7 +105,12 @@ impl Breaker {
             Outcome::TimedOut => TRIP_AFTER,
         };
         if state.failures_in_a_row >= TRIP_AFTER {
-            state.closed_until = Some(now + COOL_OFF);
+            state.cool_off = match state.closed_until {
+                // A probe failed: wait longer before the next.
+                Some(_) => (state.cool_off * 2).min(MAX_COOL_OFF),
+                None => COOL_OFF,
+            };
+            state.closed_until = Some(now + state.cool_off);
         }
     }
 
@@ -137,6 +149,28 @@ mod tests {
     }
 
     #[test]
+    fn each_failed_probe_doubles_the_cool_off_up_to_its_most() {
+        let breaker = Breaker::new();
+        let mut now = Instant::now();
+        breaker.record(Outcome::TimedOut, now);
+        let mut waits = Vec::new();
+        for _ in 0..5 {
+            let mut waited = Duration::ZERO;
+            while breaker.admit(now + waited) == Admission::Skip {
+                waited += Duration::from_millis(500);
+            }
+            now += waited;
+            waits.push(waited.as_secs());
+            breaker.record(Outcome::TimedOut, now);
+        }
+        assert_eq!(waits, [3, 6, 12, 12, 12]);
+        // A success starts again from the shortest.
+        breaker.record(Outcome::Answered, now);
+        breaker.record(Outcome::TimedOut, now);
+        assert_eq!(breaker.admit(now + COOL_OFF), Admission::Probe);
+    }
+
+    #[test]
     fn one_send_that_ran_out_of_time_opens_it() {
         let breaker = Breaker::new();
         let t0 = Instant::now();
@@ -170,16 +204,17 @@ mod tests {
         assert_eq!(breaker.admit(later), Admission::Probe);
         // While the probe is out, others still skip.
         assert_eq!(breaker.admit(later), Admission::Skip);
-        // A failed probe opens it for another cool-off.
+        // A failed probe opens it for a cool-off twice as long.
         breaker.record(Outcome::Failed, later);
-        assert_eq!(breaker.admit(later + COOL_OFF / 2), Admission::Skip);
-        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
+        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Skip);
+        let later = later + COOL_OFF * 2;
+        assert_eq!(breaker.admit(later), Admission::Probe);
         // A sign short of a send leaves the probe due at once.
-        breaker.probe_due(later + COOL_OFF);
-        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Probe);
+        breaker.probe_due(later);
+        assert_eq!(breaker.admit(later), Admission::Probe);
         // A successful probe closes it.
-        breaker.record(Outcome::Answered, later + COOL_OFF);
+        breaker.record(Outcome::Answered, later);
         assert!(!breaker.is_open());
-        assert_eq!(breaker.admit(later + COOL_OFF), Admission::Send);
+        assert_eq!(breaker.admit(later), Admission::Send);
     }
 }
