@@ -5,8 +5,10 @@
 //! Reading order, one folder each; a folder's modules use only their own
 //! folder's and those of the folders after it:
 //! - `entry/`: the Lambda entry point and the one exit of every answer
-//!   (`runtime`), the request → response pipeline (`handler`), the
-//!   composition root built once at init (`app`), the settings (`config`).
+//!   (`runtime`), the request → response pipeline (`handler`), its steps
+//!   after the door (`enqueue`), the one way a kept request goes through
+//!   them again (`rerun`), the composition root built once at init (`app`),
+//!   the settings (`config`).
 //! - `vendors/`: what makes a vendor (`vendor`), the list of them
 //!   (`providers`), the vendor modules (`artemis`, `amlyze`), the CloudEvents
 //!   HTTP binding any CloudEvents sender builds on (`cloudevents`), and the
@@ -26,8 +28,8 @@
 //! The public face is what the functions, the operator tools and the tests
 //! need: the functions' entry points ([`run`], [`invoke`]) and what builds
 //! them ([`App`], [`Config`], [`Provider`], the seams [`Queues`] and
-//! [`Archive`]); [`pipeline`], what the operator
-//! tools run a kept request through again; [`kept`], the records of what was
+//! [`Archive`]); [`pipeline`], what the operator tools need to run a kept
+//! request through again ([`App::rerun`]); [`kept`], the records of what was
 //! kept (quarantine, archive, the logs); and, with the feature `testing`,
 //! [`testing`].
 
@@ -39,6 +41,7 @@ mod ingress;
 mod vendors;
 
 pub use egress::archive::{Archive, Firehose};
+pub use egress::metrics::metrics_to_stderr;
 pub use egress::publisher::QueueUrl;
 pub use egress::publisher::{Queues, Sqs};
 pub use entry::app::App;
@@ -48,12 +51,14 @@ pub use entry::runtime::{invoke, run};
 pub use intake_queue::open_enum;
 pub use vendors::providers::Provider;
 
-/// The steps a request goes through after the door's checks (source, token,
-/// method): what `recover` and `redrive` run a kept request through again.
+/// What running a kept request through the pipeline again takes and gives
+/// ([`App::rerun`], [`App::check_rerun`]): what `recover` and `redrive` use.
 pub mod pipeline {
     pub use crate::egress::budgets::PUBLISH_BUDGET;
     pub use crate::egress::problem::Rejection;
-    pub use crate::entry::handler::{prepare, validate_and_enqueue, Accepted, Prepared};
+    pub use crate::entry::enqueue::Accepted;
+    pub use crate::entry::handler::Settled;
+    pub use crate::entry::rerun::KeptIn;
     pub use crate::ingress::request::Incoming;
 }
 
@@ -62,7 +67,7 @@ pub mod pipeline {
 pub mod kept {
     pub use crate::egress::archive::{batch_violations, join_parts, ArchivedMessage, Archiver, MAX_RECORD_BYTES};
     pub use crate::egress::log::{brief, log_parts, split_text, LOG_PART_BYTES};
-    pub use crate::egress::quarantine::{quarantine_or_log, to_json, QuarantineRecord};
+    pub use crate::egress::quarantine::{to_json, QuarantineRecord};
     pub use crate::ingress::redact::REDACTED;
 }
 

@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -105,14 +106,34 @@ impl RequestMetrics {
         documents
     }
 
-    /// Writes the documents to stdout, one line each.
+    /// Writes the documents, one line each (stdout, see [`write_lines`]).
     pub(crate) fn emit(&self) {
         let now = time::OffsetDateTime::now_utc();
         let timestamp_ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
-        let mut out = std::io::stdout().lock();
-        for document in self.documents(timestamp_ms) {
+        write_lines(&self.documents(timestamp_ms));
+    }
+}
+
+/// Whether this process writes its metric documents to stderr.
+static TO_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// Sends this process's metric documents to stderr instead of stdout: for
+/// the operator tools, whose stdout is their report. A function keeps
+/// stdout, where Lambda's log stream (and so EMF) reads them.
+pub fn metrics_to_stderr() {
+    TO_STDERR.store(true, Ordering::Relaxed);
+}
+
+fn write_lines(documents: &[Value]) {
+    let write = |out: &mut dyn Write| {
+        for document in documents {
             let _ = writeln!(out, "{document}");
         }
+    };
+    if TO_STDERR.load(Ordering::Relaxed) {
+        write(&mut std::io::stderr().lock());
+    } else {
+        write(&mut std::io::stdout().lock());
     }
 }
 
@@ -121,7 +142,7 @@ impl RequestMetrics {
 pub fn unarchived(provider: &str, count: usize) {
     let now = time::OffsetDateTime::now_utc();
     let document = unarchived_document((now.unix_timestamp_nanos() / 1_000_000) as i64, provider, count);
-    let _ = writeln!(std::io::stdout().lock(), "{document}");
+    write_lines(&[document]);
 }
 
 fn unarchived_document(timestamp_ms: i64, provider: &str, count: usize) -> Value {

@@ -30,6 +30,8 @@ pub(crate) enum Keeping {
     /// Not kept: the sender of an unreadable event could not be
     /// established (the reason).
     SenderUnknown(&'static str),
+    /// Not kept again: run again from quarantine, where it stays.
+    AlreadyKept,
 }
 
 impl From<bool> for Keeping {
@@ -210,7 +212,7 @@ impl<Q: Queues, A: Archive> App<Q, A> {
     }
 
     /// What [`crate::egress::quarantine::quarantine_or_log`] takes to keep a request.
-    pub fn keeper(&self) -> Keeper<'_, Q, A> {
+    pub(crate) fn keeper(&self) -> Keeper<'_, Q, A> {
         Keeper {
             provider: self.config.provider.name(),
             queue: self.config.quarantine.as_ref(),

@@ -9,6 +9,7 @@
 //! anywhere in that pipeline is caught: 500, and the request is kept as for a
 //! 503.
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -20,38 +21,17 @@ use lambda_http::{Body, Response};
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::egress::archive::{self, archive_or_log, Archive, Kind};
-use crate::egress::budgets::{ANSWER_BUDGET, ARCHIVE_BUDGET};
-use crate::egress::envelope::{CloudEvent, Outbound};
+use crate::egress::archive::Archive;
+use crate::egress::budgets::ANSWER_BUDGET;
 use crate::egress::log::{brief, brief_list, panic_text};
 use crate::egress::metrics::RequestMetrics;
 use crate::egress::problem::{Reader, Rejection};
-use crate::egress::publisher::{Published, Queues};
+use crate::egress::publisher::Queues;
 use crate::egress::quarantine::quarantine_or_log;
 use crate::entry::app::{App, Keeping};
 use crate::entry::config::Config;
-use crate::ingress::request::{is_json_media_type, media_type, Incoming};
-use crate::vendors::vendor::Parsed;
-use platform::sqs::{Message, MAX_MESSAGE_BYTES};
-
-/// Events SQS accepted, in order: ids, SQS message ids, dedupe keys, and the
-/// enum fields whose values this build does not know.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Accepted {
-    /// The events' `id`s, as answered in the 202.
-    pub ids: Vec<String>,
-    /// The ids SQS gave the messages.
-    pub message_ids: Vec<String>,
-    /// The events' `dedupekey`s (for the `Repeats` metric).
-    pub dedupe_keys: Vec<String>,
-    /// Enum fields whose values this build does not know (for the metric).
-    pub unknown_enum_fields: Vec<&'static str>,
-    /// Whether the request was a CloudEvents batch (answered with `ids`).
-    pub batch: bool,
-    /// How many of the events the fallback queue in the other region took
-    /// (the local queue failed or was being skipped).
-    pub spilled: usize,
-}
+use crate::entry::enqueue::{validate_and_enqueue, Accepted};
+use crate::ingress::request::Incoming;
 
 /// What a successful request gets back.
 pub(crate) enum Reply {
@@ -72,7 +52,8 @@ pub(crate) struct Delivery<'a> {
     pub(crate) received: OffsetDateTime,
 }
 
-/// Who sent the request, as far as the door could tell.
+/// Who sent the request, as far as the door could tell, and whether it is
+/// kept already.
 pub(crate) enum Sender {
     /// Checked in the pipeline (allowlist, token): the rejection's
     /// [`KeepRule`](crate::egress::problem::KeepRule) decides what is kept.
@@ -80,52 +61,110 @@ pub(crate) enum Sender {
     /// An unreadable event whose sender failed the same checks, for the
     /// reason given: never kept.
     Unestablished(&'static str),
+    /// Checked when it first came in, and run again from quarantine (or the
+    /// archive's copy of its record), where it stays: never kept twice.
+    Quarantined,
 }
 
-/// The pipeline for a request read from any front door, then [`respond`]. A
-/// panic anywhere in the pipeline is caught here, the one place: a 500, with
-/// the request kept as for a 503.
+/// How a callback ended, once logged, kept and counted ([`settle`]): what
+/// SQS took or why the request was refused, and whether the quarantine queue
+/// took it. What [`App::rerun`] returns.
+#[derive(Debug)]
+pub struct Settled {
+    /// The events SQS accepted, or why the request was refused.
+    pub outcome: Result<Accepted, Rejection>,
+    /// Whether the refused request was kept in quarantine (the queue took
+    /// it); `false` when it was accepted, not kept, or kept only in the log.
+    pub quarantined: bool,
+}
+
+impl Settled {
+    /// The status a caller was (or would have been) answered with: 202 once
+    /// SQS took every event, otherwise the rejection's.
+    pub fn status(&self) -> u16 {
+        match &self.outcome {
+            Ok(_) => 202,
+            Err(rejection) => rejection.status(),
+        }
+    }
+}
+
+/// The pipeline for a request read from any front door, then [`respond`].
 pub(crate) async fn answer<Q: Queues, A: Archive>(app: &App<Q, A>, delivery: &Delivery<'_>) -> Response<Body> {
-    let outcome = AssertUnwindSafe(check_door_and_enqueue(app, delivery.incoming, delivery.received))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))));
+    let outcome = caught(check_door_and_enqueue(app, delivery.incoming, delivery.received)).await;
     respond(app, delivery, outcome, Sender::Checked).await
 }
 
-/// How every request ends, whatever door it came in by: one log line
-/// (outcome, status, provider, ids, dedupe keys, SQS message ids, duration;
-/// never payloads), a refused request kept (quarantine, archive, or the
-/// logs), the request's metrics (EMF), and the response.
+/// A run of the pipeline with its panic caught: the one place a panic
+/// becomes a 500, with the request kept as for a 503.
+pub(crate) async fn caught<T>(run: impl Future<Output = Result<T, Rejection>>) -> Result<T, Rejection> {
+    AssertUnwindSafe(run)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| Err(Rejection::Internal(format!("panic: {}", panic_text(&*panic)))))
+}
+
+/// How every request ends, whatever door it came in by: a callback
+/// [`settle`]d (logged, kept if refused, counted), then the response.
 pub(crate) async fn respond<Q: Queues, A: Archive>(
     app: &App<Q, A>,
     delivery: &Delivery<'_>,
     outcome: Result<Reply, Rejection>,
     sender: Sender,
 ) -> Response<Body> {
-    let mut metrics = RequestMetrics {
-        provider: app.config.provider.name(),
-        ..RequestMetrics::default()
-    };
-    let response = match outcome {
-        Ok(Reply::Accepted(accepted)) => accepted_response(app, delivery, accepted, &mut metrics),
-        Ok(Reply::Preflight { origin, rate }) => preflight_response(app, origin, rate),
-        // Not a callback: no request metrics, so health checks do not blur them.
+    let callback = match outcome {
+        Ok(Reply::Accepted(accepted)) => Ok(accepted),
+        Ok(Reply::Preflight { origin, rate }) => return preflight_response(app, delivery, origin, rate),
         Ok(Reply::Health(healthy)) => return health_response(app, healthy),
-        Err(rejection) => refused_response(app, delivery, rejection, sender, &mut metrics).await,
+        Err(rejection) => Err(rejection),
     };
-    metrics.latency_ms = delivery.started.elapsed().as_secs_f64() * 1000.0;
-    metrics.emit();
-    response
+    match settle(app, delivery, callback, sender).await.outcome {
+        Ok(accepted) => accepted_response(&accepted),
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
-/// A 202 naming what SQS took, logged with its ids.
-fn accepted_response<Q: Queues, A: Archive>(
+/// How every callback ends, live or run again: one log line (outcome,
+/// status, provider, ids, dedupe keys, SQS message ids, duration; never
+/// payloads), a refused request kept as [`App::keeping`] says (quarantine,
+/// archive, or the logs), and the request's metrics (EMF).
+pub(crate) async fn settle<Q: Queues, A: Archive>(
     app: &App<Q, A>,
     delivery: &Delivery<'_>,
-    accepted: Accepted,
+    outcome: Result<Accepted, Rejection>,
+    sender: Sender,
+) -> Settled {
+    let mut metrics = metrics_of(app);
+    match &outcome {
+        Ok(accepted) => log_accepted(app, delivery, accepted, &mut metrics),
+        Err(rejection) => keep_and_log(app, delivery, rejection, sender, &mut metrics).await,
+    }
+    let quarantined = metrics.quarantined;
+    emit(delivery, metrics);
+    Settled { outcome, quarantined }
+}
+
+/// A request's metrics, before anything is counted.
+fn metrics_of<Q: Queues, A: Archive>(app: &App<Q, A>) -> RequestMetrics {
+    RequestMetrics {
+        provider: app.config.provider.name(),
+        ..RequestMetrics::default()
+    }
+}
+
+/// Writes a request's metrics, with its duration so far.
+fn emit(delivery: &Delivery<'_>, mut metrics: RequestMetrics) {
+    metrics.latency_ms = delivery.started.elapsed().as_secs_f64() * 1000.0;
+    metrics.emit();
+}
+
+/// Counts and logs what SQS took, with its ids.
+fn log_accepted<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
+    delivery: &Delivery<'_>,
+    accepted: &Accepted,
     metrics: &mut RequestMetrics,
-) -> Response<Body> {
+) {
     metrics.accepted = accepted.ids.len();
     metrics.spilled_to_fallback = accepted.spilled;
     metrics.repeats = app.repeats(&accepted.dedupe_keys);
@@ -143,6 +182,10 @@ fn accepted_response<Q: Queues, A: Archive>(
         elapsed_ms = delivery.started.elapsed().as_secs_f64() * 1000.0,
         "accepted"
     );
+}
+
+/// A 202 naming what SQS took.
+fn accepted_response(accepted: &Accepted) -> Response<Body> {
     let body = match accepted.batch {
         true => json!({ "ids": accepted.ids }),
         false => json!({ "id": accepted.ids[0], "messageId": accepted.message_ids[0] }),
@@ -150,14 +193,21 @@ fn accepted_response<Q: Queues, A: Archive>(
     json_response(202, &body)
 }
 
-/// The CloudEvents webhook handshake's answer.
-fn preflight_response<Q: Queues, A: Archive>(app: &App<Q, A>, origin: String, rate: String) -> Response<Body> {
+/// The CloudEvents webhook handshake's answer, logged and counted (its
+/// duration only).
+fn preflight_response<Q: Queues, A: Archive>(
+    app: &App<Q, A>,
+    delivery: &Delivery<'_>,
+    origin: String,
+    rate: String,
+) -> Response<Body> {
     tracing::info!(
         outcome = "preflight",
         status = 200,
         provider = app.config.provider.name(),
         "CloudEvents webhook preflight"
     );
+    emit(delivery, metrics_of(app));
     Response::builder()
         .status(200)
         .header("WebHook-Allowed-Origin", origin)
@@ -168,7 +218,8 @@ fn preflight_response<Q: Queues, A: Archive>(app: &App<Q, A>, origin: String, ra
 }
 
 /// The health route's answer: 200 while this region's events queue works,
-/// 503 otherwise; a short JSON status, nothing else.
+/// 503 otherwise; a short JSON status, nothing else. Not a callback: no
+/// request metrics, so health checks do not blur them.
 fn health_response<Q: Queues, A: Archive>(app: &App<Q, A>, healthy: bool) -> Response<Body> {
     let (status, word) = if healthy { (200, "healthy") } else { (503, "unhealthy") };
     tracing::info!(
@@ -180,20 +231,22 @@ fn health_response<Q: Queues, A: Archive>(app: &App<Q, A>, healthy: bool) -> Res
     json_response(status, &json!({ "status": word }))
 }
 
-/// A refused request: kept as [`App::keeping`] says (or not, when its
-/// sender could not be established), logged, and answered with its problem.
-async fn refused_response<Q: Queues, A: Archive>(
+/// A refused request: kept as [`App::keeping`] says (not when its sender
+/// could not be established, nor again when it is in quarantine already),
+/// counted and logged.
+async fn keep_and_log<Q: Queues, A: Archive>(
     app: &App<Q, A>,
     delivery: &Delivery<'_>,
-    rejection: Rejection,
+    rejection: &Rejection,
     sender: Sender,
     metrics: &mut RequestMetrics,
-) -> Response<Body> {
+) {
     metrics.rejected = Some(rejection.reason());
     metrics.enqueue_failed = matches!(rejection, Rejection::Unavailable(_));
     let keeping = match sender {
-        Sender::Checked => app.keeping(&rejection),
+        Sender::Checked => app.keeping(rejection),
         Sender::Unestablished(why) => Keeping::SenderUnknown(why),
+        Sender::Quarantined => Keeping::AlreadyKept,
     };
     match keeping {
         Keeping::Kept => {
@@ -203,9 +256,9 @@ async fn refused_response<Q: Queues, A: Archive>(
             keeper.budget = keeper
                 .budget
                 .min(ANSWER_BUDGET.saturating_sub(delivery.started.elapsed()));
-            metrics.quarantined = quarantine_or_log(&keeper, delivery.incoming, &rejection, delivery.received).await
+            metrics.quarantined = quarantine_or_log(&keeper, delivery.incoming, rejection, delivery.received).await
         }
-        Keeping::NotKept => {}
+        Keeping::NotKept | Keeping::AlreadyKept => {}
         Keeping::OverMinuteBudget => metrics.unauthorized_not_kept = true,
         Keeping::SenderUnknown(why) => {
             tracing::warn!(reason = why, "the sender could not be established: not kept")
@@ -223,7 +276,6 @@ async fn refused_response<Q: Queues, A: Archive>(
         elapsed_ms = delivery.started.elapsed().as_secs_f64() * 1000.0,
         "not accepted"
     );
-    rejection.into_response()
 }
 
 async fn check_door_and_enqueue<Q: Queues, A: Archive>(
@@ -260,116 +312,6 @@ async fn check_door_and_enqueue<Q: Queues, A: Archive>(
         });
     }
     validate_and_enqueue(app, incoming, received).await.map(Reply::Accepted)
-}
-
-/// The steps after the caller's checks (allowlist, secret, method): size,
-/// content type, validation, enqueueing. What a request that passed those
-/// checks goes through, and what `recover` and `redrive` run a kept request
-/// through again.
-pub async fn validate_and_enqueue<Q: Queues, A: Archive>(
-    app: &App<Q, A>,
-    incoming: &Incoming,
-    received: OffsetDateTime,
-) -> Result<Accepted, Rejection> {
-    let Prepared { parsed, messages } = prepare(&app.config, incoming, received)?;
-    let provider = app.config.provider.name();
-    let records = match app.archiver {
-        Some(_) => parsed
-            .events
-            .iter()
-            .zip(&messages)
-            .flat_map(|(event, message)| {
-                archive::records(
-                    Kind::Event,
-                    provider,
-                    &event.receivedtime,
-                    &incoming.request_id,
-                    &message.body,
-                )
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    // The archive runs beside the SQS send, within a shorter budget; what it
-    // refuses (or has not taken in time) is logged for `recover`, and the
-    // answer does not change.
-    let (published, _) = tokio::join!(
-        app.publisher.publish(app.events_route(), &messages),
-        archive_or_log(app.archiver.as_ref(), provider, records, ARCHIVE_BUDGET),
-    );
-    match published {
-        Ok(Published { message_ids, spilled }) => Ok(Accepted {
-            dedupe_keys: parsed.events.iter().map(|e| e.dedupekey.clone()).collect(),
-            ids: parsed.events.into_iter().map(|e| e.id).collect(),
-            message_ids,
-            unknown_enum_fields: parsed.unknown_enum_fields,
-            batch: parsed.batch,
-            spilled,
-        }),
-        Err(err) => Err(Rejection::Unavailable(err.to_string())),
-    }
-}
-
-/// A request that passed every check, ready to enqueue.
-#[derive(Debug)]
-pub struct Prepared {
-    /// What parsing found: the events (normalized as queued), whether the
-    /// request was a batch, the unknown enum values.
-    pub parsed: Parsed,
-    /// One per event, each checked against SQS's limits.
-    pub messages: Vec<Message>,
-}
-
-/// Size, content type, validation and normalization: everything [`validate_and_enqueue`]
-/// does but enqueueing (a redrive's dry run stops here).
-pub fn prepare(config: &Config, incoming: &Incoming, received: OffsetDateTime) -> Result<Prepared, Rejection> {
-    if incoming.body.len() > config.max_body_bytes {
-        return Err(Rejection::PayloadTooLarge {
-            size: incoming.body.len(),
-            limit: config.max_body_bytes,
-        });
-    }
-    if let Some(content_type) = incoming.headers.get(CONTENT_TYPE) {
-        let text = String::from_utf8_lossy(content_type.as_bytes());
-        if !is_json_media_type(&media_type(&text)) {
-            return Err(Rejection::UnsupportedMediaType(text.into_owned()));
-        }
-    }
-    let mut parsed = config
-        .provider
-        .vendor()
-        .parse(incoming, received)
-        .map_err(Rejection::Invalid)?;
-    let trace_header = incoming.trace_header.as_deref();
-    let (events, messages): (Vec<CloudEvent>, Vec<Message>) = parsed
-        .events
-        .into_iter()
-        .map(|event| Outbound::new(event, config.queue.fifo, trace_header))
-        .map(|outbound| (outbound.event, outbound.message))
-        .unzip();
-    parsed.events = events;
-    for message in &messages {
-        fits_sqs(message, config.queue.fifo)?;
-    }
-    Ok(Prepared { parsed, messages })
-}
-
-/// The last check before a message leaves: one SQS would refuse is never
-/// sent. Too large is the sender's (413, kept); anything else is a bug of
-/// this build (500, kept), since messages are made to SQS's rules.
-fn fits_sqs(message: &Message, fifo: bool) -> Result<(), Rejection> {
-    if message.size() > MAX_MESSAGE_BYTES {
-        return Err(Rejection::TooLargeForQueue { size: message.size() });
-    }
-    let violations = message.violations(fifo);
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(Rejection::Internal(format!(
-            "a message broke SQS's rules: {}",
-            violations.join("; ")
-        )))
-    }
 }
 
 /// A `GET` whose path has a `health` segment (`/health`, `/health/artemis`,

@@ -1,7 +1,7 @@
 //! Recovery of requests that no queue could take: the functions log each one
 //! whole in an `unqueued_request` field, or, when large, in numbered
-//! `unqueued_request_part` records (see [`intake::kept::quarantine_or_log`]); this finds
-//! those records in a log, joins the parts, and turns each back into a request.
+//! `unqueued_request_part` records; this finds those records in a log, joins
+//! the parts, and turns each back into a request for [`intake::App::rerun`].
 
 use std::collections::BTreeMap;
 
@@ -204,7 +204,7 @@ pub fn describe_archive_record(line: &str) -> String {
     )
 }
 
-/// The request a record holds, ready for [`intake::pipeline::validate_and_enqueue`]: its
+/// The request a record holds, ready for [`intake::App::rerun`]: its
 /// provider, the request (redacted headers and query values left out) and
 /// when it was first received (so derived ids do not change).
 pub fn request_of(record: &QuarantineRecord) -> Option<(Provider, Incoming, OffsetDateTime)> {

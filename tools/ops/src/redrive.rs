@@ -1,10 +1,11 @@
 //! Redrive from quarantine: reads every record on the quarantine queue, runs
-//! its exact request through the current pipeline ([`intake::pipeline::validate_and_enqueue`],
+//! its exact request through the current pipeline ([`intake::App::rerun`],
 //! with the record's reception time and request id, so ids and `receivedtime`
 //! are the original ones), enqueues what now passes and deletes only those
-//! records. Everything else stays on the quarantine queue, counted by the
-//! reason it still fails. A dry run (the default) validates without
-//! enqueueing or deleting anything.
+//! records. Everything else stays on the quarantine queue (not quarantined a
+//! second time), counted by the reason it still fails. A dry run (the
+//! default) validates without enqueueing, deleting, logging or counting
+//! anything ([`intake::App::check_rerun`]).
 
 use std::collections::BTreeMap;
 
@@ -13,7 +14,7 @@ use aws_sdk_sqs::Client;
 use crate::apps::Apps;
 use crate::recover::request_of;
 use intake::kept::QuarantineRecord;
-use intake::pipeline::{prepare, validate_and_enqueue};
+use intake::pipeline::KeptIn;
 
 /// What a redrive did, or would do.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -61,11 +62,10 @@ async fn redrive_one(record: &QuarantineRecord, apps: &Apps, apply: bool) -> Res
     let (provider, incoming, at) = request_of(record).ok_or_else(unknown)?;
     let app = apps.of(provider).ok_or_else(unknown)?;
     let outcome = if apply {
-        validate_and_enqueue(app, &incoming, at)
-            .await
-            .map(|accepted| accepted.ids)
+        let settled = app.rerun(&incoming, at, KeptIn::Quarantine).await;
+        settled.outcome.map(|accepted| accepted.ids)
     } else {
-        prepare(&app.config, &incoming, at).map(|prepared| prepared.parsed.events.into_iter().map(|e| e.id).collect())
+        app.check_rerun(&incoming, at)
     };
     outcome.map_err(|rejection| {
         (

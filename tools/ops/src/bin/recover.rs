@@ -2,8 +2,10 @@
 //!
 //!   QUEUE_URL=… QUARANTINE_QUEUE_URL=… recover [--vouched] LOG_FILE…   (or `make recover LOG=…`)
 //!
-//! Each `unqueued_request` record is validated again as it was received (same
-//! ids): valid events go to QUEUE_URL, invalid requests to QUARANTINE_QUEUE_URL.
+//! Each `unqueued_request` record runs through the intake again as it was
+//! received (same ids; logged and counted as the functions do): valid events
+//! go to QUEUE_URL, what is refused again is kept as the functions keep it
+//! (QUARANTINE_QUEUE_URL, or the log on stderr).
 //! Records that passed no sender check (`unauthorized`, `unreadable-event`)
 //! are left and counted, unless `--vouched` says a person has checked them.
 //! Each `unarchived_record` (a kept message the archive refused) goes to
@@ -13,10 +15,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use intake::kept::quarantine_or_log;
-use intake::kept::Archiver;
-use intake::pipeline::validate_and_enqueue;
-use intake::pipeline::Rejection;
+use intake::kept::{Archiver, QuarantineRecord};
+use intake::pipeline::KeptIn;
 use ops::apps::Apps;
 use ops::recover::{needs_a_person, records_in_log, request_of, unarchived_in_log};
 
@@ -37,6 +37,10 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // The intake logs each request it reruns as the functions do; here, on stderr.
+    lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    // The report is stdout; what a rerun logs and counts goes to stderr.
+    intake::metrics_to_stderr();
     let Args { vouched, files } = Args::parse();
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("recover: {err}")) else {
         return ExitCode::FAILURE;
@@ -63,51 +67,21 @@ async fn main() -> ExitCode {
             }
         }
         for record in records_in_log(&log) {
-            if let (Some(why), false) = (needs_a_person(&record), vouched) {
-                println!(
-                    "left         {} {} received {}: {why}, passed no sender check (--vouched once a person has checked it)",
-                    record.provider, record.request_id, record.receivedtime
-                );
-                left += 1;
-                continue;
-            }
-            let found =
-                request_of(&record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)));
-            let Some((app, incoming, received)) = found else {
-                eprintln!(
-                    "skipped a record that names no known provider or time: {}",
-                    record.receivedtime
-                );
-                failed += 1;
-                continue;
-            };
-            let provider = app.config.provider;
-            match validate_and_enqueue(app, &incoming, received).await {
-                Ok(accepted) => {
-                    println!(
-                        "queued       {} {} received {}",
-                        provider.name(),
-                        accepted.ids.join(","),
-                        record.receivedtime
-                    );
+            match recover_one(&apps, &record, vouched).await {
+                Recovered::Queued(line) => {
+                    println!("{line}");
                     queued += 1;
                 }
-                Err(rejection @ Rejection::Invalid(_))
-                    if quarantine_or_log(&app.keeper(), &incoming, &rejection, received).await =>
-                {
-                    println!(
-                        "quarantined  {} received {}: {rejection}",
-                        provider.name(),
-                        record.receivedtime
-                    );
+                Recovered::Quarantined(line) => {
+                    println!("{line}");
                     quarantined += 1;
                 }
-                Err(rejection) => {
-                    eprintln!(
-                        "FAILED       {} received {}: {rejection}",
-                        provider.name(),
-                        record.receivedtime
-                    );
+                Recovered::Left(line) => {
+                    println!("{line}");
+                    left += 1;
+                }
+                Recovered::Failed(line) => {
+                    eprintln!("{line}");
                     failed += 1;
                 }
             }
@@ -120,6 +94,48 @@ async fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// What became of one logged request, with the line that says so.
+enum Recovered {
+    /// SQS took its events.
+    Queued(String),
+    /// Refused again, and kept in quarantine.
+    Quarantined(String),
+    /// It passed no sender check, and no person has vouched for it.
+    Left(String),
+    /// Neither queued nor quarantined: it is still only in the log.
+    Failed(String),
+}
+
+/// Runs one logged request through the pipeline again ([`intake::App::rerun`]):
+/// a refusal is kept as the functions keep one.
+async fn recover_one(apps: &Apps, record: &QuarantineRecord, vouched: bool) -> Recovered {
+    let received = &record.receivedtime;
+    if let (Some(why), false) = (needs_a_person(record), vouched) {
+        return Recovered::Left(format!(
+            "left         {} {} received {received}: {why}, passed no sender check (--vouched once a person has checked it)",
+            record.provider, record.request_id
+        ));
+    }
+    let found = request_of(record).and_then(|(provider, incoming, at)| Some((apps.of(provider)?, incoming, at)));
+    let Some((app, incoming, at)) = found else {
+        return Recovered::Failed(format!(
+            "skipped a record that names no known provider or time: {received}"
+        ));
+    };
+    let provider = app.config.provider.name();
+    let settled = app.rerun(&incoming, at, KeptIn::Logs).await;
+    match settled.outcome {
+        Ok(accepted) => Recovered::Queued(format!(
+            "queued       {provider} {} received {received}",
+            accepted.ids.join(",")
+        )),
+        Err(rejection) if settled.quarantined => {
+            Recovered::Quarantined(format!("quarantined  {provider} received {received}: {rejection}"))
+        }
+        Err(rejection) => Recovered::Failed(format!("FAILED       {provider} received {received}: {rejection}")),
     }
 }
 

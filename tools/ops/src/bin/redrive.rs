@@ -50,6 +50,10 @@ fn rfc3339(text: &str) -> Result<OffsetDateTime, String> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    // The intake logs each request it reruns as the functions do; here, on stderr.
+    lambda_http::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    // The report is stdout; what a rerun logs and counts goes to stderr.
+    intake::metrics_to_stderr();
     let args = Args::parse();
     let apply = args.apply;
     let Ok(apps) = Apps::from_env().await.inspect_err(|err| eprintln!("redrive: {err}")) else {
