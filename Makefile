@@ -26,8 +26,11 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 CHECKOV_ENV := $(TOOLS)/checkov
-# The RustSec advisory database, offline: the team's snapshot beside the repository.
-ADVISORY_DB ?= $(CURDIR)/../shared/advisory-db
+# The RustSec advisory database, offline: the folder of a snapshot (holding
+# SNAPSHOT), relative to the repository's root or absolute. CI gives it
+# (.ci/run); without it `make deny` says loudly that advisories were not
+# checked, and fails under CI=true.
+ADVISORY_DB ?=
 CARGO_DENY_VERSION := 0.20.2
 
 tools: ## install what the local stack and the tests need (moto server, cfn-lint, boto3 and jsonschema for the Python reader) when missing
@@ -51,8 +54,8 @@ ADVISORY_CHECKOUT := $(TOOLS)/advisory-dbs/advisory-db-3157b0e258782691
 deny: deny-tools ## cargo deny: advisories (offline snapshot, ADVISORY_DB; its date and age printed; the fuzz workspace too), licenses, sources, bans (deny.toml); without the snapshot: loud, and a failure under CI=true
 	@$(CARGO) fetch --quiet
 	@$(CARGO) fetch --quiet --manifest-path fuzz/Cargo.toml
-	@if [ ! -f $(ADVISORY_DB)/SNAPSHOT ]; then \
-		echo "!!! ADVISORIES NOT CHECKED: no RustSec snapshot at $(ADVISORY_DB) (set ADVISORY_DB); licenses, sources and bans still are !!!"; \
+	@if [ -z "$(ADVISORY_DB)" ] || [ ! -f "$(ADVISORY_DB)/SNAPSHOT" ]; then \
+		echo "!!! ADVISORIES NOT CHECKED: $(if $(ADVISORY_DB),no RustSec snapshot at $(abspath $(ADVISORY_DB)),ADVISORY_DB is not set) (ADVISORY_DB=<folder of a RustSec advisory-db snapshot>); licenses, sources and bans still are !!!"; \
 		$(CARGO) deny --offline check licenses sources bans || exit 1; \
 		if [ "$${CI:-}" = true ]; then echo "CI=true: the advisory check is required; failing"; exit 1; fi; \
 	else \
