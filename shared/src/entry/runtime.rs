@@ -83,7 +83,10 @@ pub async fn invoke<Q: Queues, A: Archive>(app: &App<Q, A>, event: LambdaEvent<B
                 started,
                 received,
             };
-            match AssertUnwindSafe(answer(app, &delivery)).catch_unwind().await {
+            // Boxed: the pipeline's future (the SDK calls' within it) is
+            // large, and a caller that polls many on its own stack (a test
+            // thread's 2 MiB) would overflow.
+            match Box::pin(AssertUnwindSafe(answer(app, &delivery)).catch_unwind()).await {
                 Ok(response) => return document(Some(&door), response),
                 Err(panic) => format!("panic while answering: {}", panic_text(&*panic)),
             }
