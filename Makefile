@@ -98,7 +98,7 @@ validate: tools checkov-tools sam-tools ## check the SAM template: cfn-lint, sam
 	$(CHECKOV_ENV)/bin/checkov -f $(TOOLS)/transformed-template.json --framework cloudformation --compact --quiet --skip-download
 	$(CHECKOV_ENV)/bin/python scripts/check-template.py template.yaml $(TOOLS)/transformed-template.json
 
-docs: ## check the documentation: every relative link resolves, docs/README.md indexes every document, every make target the docs name exists (scripts/check-docs.py)
+docs: ## check the documentation: every relative link resolves, docs/README.md indexes every document, every make target the docs name exists, every repository path and exported crate name they mention exists, none points outside the repository (scripts/check-docs.py)
 	python3 scripts/check-docs.py
 
 lint: ## cargo fmt --check, clippy with warnings as errors, and no import cycle inside any crate's src/ (scripts/check-imports.py)
