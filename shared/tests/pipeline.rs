@@ -604,3 +604,17 @@ async fn without_health_check_a_get_of_health_is_an_ordinary_request() {
     let answer = invoke(&app, &get("/health", "203.0.113.7")).await;
     assert_eq!(answer["statusCode"], 403, "{answer}");
 }
+
+#[tokio::test]
+async fn when_both_regions_fail_the_answer_is_a_503_and_the_request_is_kept() {
+    let app = app(Provider::Amlyze, &WITH_FALLBACK);
+    app.publisher.queues().set_down(QUEUE, true);
+    app.publisher.queues().set_down(FALLBACK, true);
+    let answer = invoke(&app, &event("POST", amlyze_headers(), AMLYZE)).await;
+    assert_eq!(answer["statusCode"], 503, "{answer}");
+    let kept = kept(&app);
+    assert_eq!(kept.len(), 1, "kept in this region's quarantine");
+    assert_eq!(kept[0].body_bytes().unwrap(), AMLYZE.as_bytes());
+    assert!(app.publisher.queues().take(QUEUE).is_empty());
+    assert!(app.publisher.queues().take(FALLBACK).is_empty());
+}

@@ -419,6 +419,9 @@ impl<Q: Queues> Publisher<Q> {
     /// This environment's breaker for `queue`.
     fn breaker(&self, queue: &QueueUrl) -> Arc<Breaker> {
         let mut breakers = self.breakers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(breaker) = breakers.get(&queue.url) {
+            return breaker.clone();
+        }
         breakers.entry(queue.url.clone()).or_default().clone()
     }
 
@@ -647,14 +650,19 @@ mod tests {
             .collect()
     }
 
+    /// The local queue, spilling to the other.
+    fn spilling<'a>(local: &'a QueueUrl, other: &'a QueueUrl) -> Route<'a> {
+        Route {
+            local,
+            fallback: Some(other),
+        }
+    }
+
     #[tokio::test]
     async fn what_the_local_queue_fails_goes_to_the_fallback_unchanged() {
         let publisher = Publisher::new(MemoryQueues::new());
         let (local, other) = (url(LOCAL), url(OTHER));
-        let route = Route {
-            local: &local,
-            fallback: Some(&other),
-        };
+        let route = spilling(&local, &other);
         publisher.queues().set_down(LOCAL, true);
         let sent = events(12);
         let published = publisher.publish(route, &sent).await.unwrap();
@@ -686,10 +694,7 @@ mod tests {
     async fn a_queue_that_failed_in_a_row_is_skipped_until_a_probe_finds_it_back() {
         let publisher = Publisher::new(MemoryQueues::new());
         let (local, other) = (url(LOCAL), url(OTHER));
-        let route = Route {
-            local: &local,
-            fallback: Some(&other),
-        };
+        let route = spilling(&local, &other);
         publisher.queues().set_down(LOCAL, true);
         for _ in 0..TRIP_AFTER {
             publisher.publish(route, &events(1)).await.unwrap();
